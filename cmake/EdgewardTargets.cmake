@@ -1,0 +1,23 @@
+# Flags for our own code: warnings are errors. Third-party code does not go through this.
+function(edgeward_target_defaults target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Werror -Wpedantic
+    -Wno-missing-field-initializers)
+  target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR})
+endfunction()
+
+# A Catch2 test binary for one library: sources, links, and one ctest entry per test case.
+# Usage: edgeward_add_test(NAME core_tests SOURCES a_test.cpp b_test.cpp LINKS edgeward_core)
+function(edgeward_add_test)
+  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;LINKS;LABELS" ${ARGN})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 120)
+  endif()
+  add_executable(${T_NAME} ${T_SOURCES})
+  edgeward_target_defaults(${T_NAME})
+  target_link_libraries(${T_NAME} PRIVATE edgeward_catch_main ${T_LINKS})
+  catch_discover_tests(${T_NAME}
+    TEST_PREFIX "${T_NAME}: "
+    PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}"
+    WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
+    DISCOVERY_TIMEOUT 60)
+endfunction()

@@ -126,9 +126,13 @@ std::string ulid() {
   return encode_ulid(st.last_ms, st.last_random);
 }
 
-std::string event_uid() { return "evt_" + ulid(); }
+std::string event_uid() {
+  return "evt_" + ulid();
+}
 
-std::string request_id() { return "req_" + ulid(); }
+std::string request_id() {
+  return "req_" + ulid();
+}
 
 bool is_uuid(std::string_view text) {
   if (text.size() != 36) return false;

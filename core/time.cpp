@@ -14,7 +14,9 @@ Error out_of_range(const char* what) {
   return make_error("time.out_of_range", std::string("RFC 3339 time stamp out of range: ") + what);
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Reads exactly n digits at text[pos..]; false when any is not a digit.
 bool read_digits(std::string_view text, std::size_t pos, std::size_t n, int& out) {
@@ -31,17 +33,19 @@ bool read_digits(std::string_view text, std::size_t pos, std::size_t n, int& out
 
 }  // namespace
 
-TimePoint now() { return floor<milliseconds>(system_clock::now()); }
+TimePoint now() {
+  return floor<milliseconds>(system_clock::now());
+}
 
 std::string format_rfc3339(TimePoint t) {
   const auto day = floor<days>(t);
   const year_month_day ymd{day};
   const hh_mm_ss<milliseconds> tod{t - day};
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(tod.hours().count()), static_cast<int>(tod.minutes().count()),
-                static_cast<int>(tod.seconds().count()),
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
+                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()), static_cast<int>(tod.hours().count()),
+                static_cast<int>(tod.minutes().count()), static_cast<int>(tod.seconds().count()),
                 static_cast<int>(tod.subseconds().count()));
   return buf;
 }

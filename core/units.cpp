@@ -6,7 +6,9 @@
 namespace edgeward::units {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Reads the digits at text[pos..] into value; false on uint64 overflow. pos ends past them.
 bool read_uint(std::string_view text, std::size_t& pos, std::uint64_t& value) {
@@ -48,7 +50,9 @@ constexpr std::array<Unit, 9> kByteUnits{{
     {"TB", 1'000'000'000'000},
 }};
 
-Error duration_error(const char* code, const char* message) { return make_error(code, message); }
+Error duration_error(const char* code, const char* message) {
+  return make_error(code, message);
+}
 
 }  // namespace
 
@@ -74,8 +78,8 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
                             "bad duration: fractions are not accepted (write 1m30s, not 1.5m)");
     }
     std::size_t end = pos;
-    while (end < text.size() && ((text[end] >= 'a' && text[end] <= 'z') ||
-                                 (text[end] >= 'A' && text[end] <= 'Z'))) {
+    while (end < text.size() &&
+           ((text[end] >= 'a' && text[end] <= 'z') || (text[end] >= 'A' && text[end] <= 'Z'))) {
       ++end;
     }
     const std::string_view unit_name = text.substr(pos, end - pos);

@@ -30,11 +30,11 @@ TEST_CASE("is_uuid accepts any version in either case and refuses malformed text
   CHECK(ids::is_uuid("0b6f5e0a-6a43-4c61-9d1e-6f7a5f8d2c11"));
   CHECK(ids::is_uuid("0B6F5E0A-6A43-1C61-9D1E-6F7A5F8D2C11"));
   CHECK_FALSE(ids::is_uuid(""));
-  CHECK_FALSE(ids::is_uuid("0b6f5e0a6a434c619d1e6f7a5f8d2c11"));      // no dashes
-  CHECK_FALSE(ids::is_uuid("0b6f5e0a-6a43-4c61-9d1e-6f7a5f8d2c1"));   // short
+  CHECK_FALSE(ids::is_uuid("0b6f5e0a6a434c619d1e6f7a5f8d2c11"));       // no dashes
+  CHECK_FALSE(ids::is_uuid("0b6f5e0a-6a43-4c61-9d1e-6f7a5f8d2c1"));    // short
   CHECK_FALSE(ids::is_uuid("0b6f5e0a-6a43-4c61-9d1e-6f7a5f8d2c111"));  // long
-  CHECK_FALSE(ids::is_uuid("0b6f5e0g-6a43-4c61-9d1e-6f7a5f8d2c11"));  // 'g'
-  CHECK_FALSE(ids::is_uuid("0b6f5e0a-6a434-c61-9d1e-6f7a5f8d2c11"));  // dash misplaced
+  CHECK_FALSE(ids::is_uuid("0b6f5e0g-6a43-4c61-9d1e-6f7a5f8d2c11"));   // 'g'
+  CHECK_FALSE(ids::is_uuid("0b6f5e0a-6a434-c61-9d1e-6f7a5f8d2c11"));   // dash misplaced
 }
 
 TEST_CASE("ulid is 26 Crockford base32 characters encoding the current millisecond", "[ids]") {

@@ -8,7 +8,9 @@ namespace timefmt = edgeward::timefmt;
 using std::chrono::milliseconds;
 
 namespace {
-timefmt::TimePoint at_ms(long long ms) { return timefmt::TimePoint{milliseconds{ms}}; }
+timefmt::TimePoint at_ms(long long ms) {
+  return timefmt::TimePoint{milliseconds{ms}};
+}
 
 std::string error_code(std::string_view text) {
   auto r = timefmt::parse_rfc3339(text);
@@ -25,8 +27,8 @@ TEST_CASE("format_rfc3339 writes UTC with exactly three fraction digits", "[time
 }
 
 TEST_CASE("parse_rfc3339 reads what format_rfc3339 writes", "[time]") {
-  for (long long ms : {0LL, 1LL, 999LL, 1'795'394'918'123LL, 951'782'400'000LL, -1LL,
-                       253'402'300'799'999LL}) {
+  for (long long ms :
+       {0LL, 1LL, 999LL, 1'795'394'918'123LL, 951'782'400'000LL, -1LL, 253'402'300'799'999LL}) {
     auto t = at_ms(ms);
     auto back = timefmt::parse_rfc3339(timefmt::format_rfc3339(t));
     REQUIRE(back.ok());
@@ -65,13 +67,12 @@ TEST_CASE("parse_rfc3339 truncates fractions to milliseconds", "[time]") {
 }
 
 TEST_CASE("parse_rfc3339 refuses junk with time.bad_format", "[time]") {
-  for (const char* junk : {"", "yesterday", "2026-11-23", "2026-11-23T00:48:38",
-                           "2026-11-23T00:48Z", "2026-11-23X00:48:38Z", "2026-11-23T00:48:38.Z",
-                           "2026-11-23T00:48:38Z ", " 2026-11-23T00:48:38Z",
-                           "2026-11-23T00:48:38+0200", "2026-11-23T00:48:38+02",
-                           "26-11-23T00:48:38Z", "2026-1-23T00:48:38Z", "2026-11-23T0:48:38Z",
-                           "2026/11/23T00:48:38Z", "2026-11-23T00:48:38UTC",
-                           "+2026-11-23T00:48:38Z", "2026-11-23T00:48:38.12a3Z"}) {
+  for (const char* junk :
+       {"", "yesterday", "2026-11-23", "2026-11-23T00:48:38", "2026-11-23T00:48Z",
+        "2026-11-23X00:48:38Z", "2026-11-23T00:48:38.Z", "2026-11-23T00:48:38Z ",
+        " 2026-11-23T00:48:38Z", "2026-11-23T00:48:38+0200", "2026-11-23T00:48:38+02",
+        "26-11-23T00:48:38Z", "2026-1-23T00:48:38Z", "2026-11-23T0:48:38Z", "2026/11/23T00:48:38Z",
+        "2026-11-23T00:48:38UTC", "+2026-11-23T00:48:38Z", "2026-11-23T00:48:38.12a3Z"}) {
     INFO(junk);
     CHECK(error_code(junk) == "time.bad_format");
   }

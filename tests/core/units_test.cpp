@@ -46,9 +46,9 @@ TEST_CASE("parse_duration adds terms written largest unit first", "[units]") {
 }
 
 TEST_CASE("parse_duration refuses junk with duration.bad_format", "[units]") {
-  for (const char* junk : {"5", "10", "s", "ms5", "1.5h", "1,5h", "10 s", " 10s", "10s ", "10S",
-                           "10sec", "10us", "1m1h", "1s1s", "1h-5m", "+5s", "ten seconds",
-                           "5m30", "0x10s"}) {
+  for (const char* junk :
+       {"5", "10", "s", "ms5", "1.5h", "1,5h", "10 s", " 10s", "10s ", "10S", "10sec", "10us",
+        "1m1h", "1s1s", "1h-5m", "+5s", "ten seconds", "5m30", "0x10s"}) {
     INFO(junk);
     CHECK(duration_code(junk) == "duration.bad_format");
   }

@@ -1,0 +1,406 @@
+// SqliteEventWriter: the EventWriter of store/event_writer.hpp.
+//
+// Writer thread state machine (one thread, owns the connection and every statement):
+//
+//   Idle ──(first event | retention tick | shutdown)──▶ Gathering ──(batch_size events |
+//   flush_interval since the first | shutdown)──▶ Writing ──ok──▶ Pruning (one small step) ─▶ Idle
+//                                                      │
+//                                                      └─fail──▶ Backoff ──(retry_* pause)──▶
+//                                                      Writing
+//
+// In Backoff the failed events stay in `backlog` (memory) and new ones keep arriving in
+// `pending_`; the bound on both together is WriterOptions::queue_capacity, enforced in submit()
+// through the `queued_` gauge. Shutdown: Writing until everything is committed, or until
+// shutdown_timeout passes while writes keep failing, then the rest is counted as dropped.
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "store/database.hpp"
+#include "store/event_writer.hpp"
+#include "store/sql.hpp"
+#include "store/sqlite.hpp"
+
+namespace edgeward::store {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct WriterStatements {
+  sqlite::Statement insert, begin, commit, rollback;
+  sqlite::Statement prune_uploaded_older, prune_not_uploaded_older;
+  sqlite::Statement prune_oldest_uploaded, prune_oldest_not_uploaded;
+
+  static Result<WriterStatements> prepare(sqlite3* db) {
+    WriterStatements s;
+    struct Entry {
+      sqlite::Statement* target;
+      const char* text;
+    };
+    const Entry entries[] = {
+        {&s.insert, sql::kInsertEvent},
+        {&s.begin, sql::kBegin},
+        {&s.commit, sql::kCommit},
+        {&s.rollback, sql::kRollback},
+        {&s.prune_uploaded_older, sql::kPruneUploadedOlderThan},
+        {&s.prune_not_uploaded_older, sql::kPruneNotUploadedOlderThan},
+        {&s.prune_oldest_uploaded, sql::kPruneOldestUploaded},
+        {&s.prune_oldest_not_uploaded, sql::kPruneOldestNotUploaded},
+    };
+    for (const auto& e : entries) {
+      auto st = sqlite::Statement::prepare(db, e.text);
+      if (!st) return st.error();
+      *e.target = std::move(*st);
+    }
+    return s;
+  }
+};
+
+bool is_constraint(int rc) {
+  return (rc & 0xFF) == SQLITE_CONSTRAINT;
+}
+
+class SqliteEventWriter final : public EventWriter {
+ public:
+  SqliteEventWriter(sqlite::Connection db, WriterStatements statements,
+                    const WriterOptions& options, std::int64_t row_count)
+      : options_(options),
+        db_(std::move(db)),
+        stmt_(std::move(statements)),
+        retention_(options.retention),
+        row_count_(row_count) {
+    pending_.reserve(options_.batch_size);
+    thread_ = std::thread([this] { run(); });
+  }
+
+  ~SqliteEventWriter() override { (void)shutdown(); }
+
+  bool submit(Event&& event) override {
+    if (!validate(event)) {
+      rejected_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    // Reserve a place under the memory bound before taking the lock: `queued_` counts every
+    // event accepted and not yet committed or dropped, including those the writer is retrying.
+    if (queued_.fetch_add(1, std::memory_order_relaxed) >= options_.queue_capacity) {
+      queued_.fetch_sub(1, std::memory_order_relaxed);
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    bool wake = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) {
+        queued_.fetch_sub(1, std::memory_order_relaxed);
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        return false;
+      }
+      if (pending_.empty()) first_pending_ = Clock::now();
+      pending_.push_back(std::move(event));
+      // Wake the writer only on the transitions it waits for: first event, full batch.
+      wake = pending_.size() == 1 || pending_.size() == options_.batch_size;
+    }
+    submitted_.fetch_add(1, std::memory_order_relaxed);
+    if (wake) cv_.notify_one();
+    return true;
+  }
+
+  WriterCounters counters() const override {
+    WriterCounters c;
+    c.submitted = submitted_.load(std::memory_order_relaxed);
+    c.committed = committed_.load(std::memory_order_relaxed);
+    c.dropped = dropped_.load(std::memory_order_relaxed);
+    c.rejected = rejected_.load(std::memory_order_relaxed);
+    c.queued = queued_.load(std::memory_order_relaxed);
+    c.batches = batches_.load(std::memory_order_relaxed);
+    c.write_errors = write_errors_.load(std::memory_order_relaxed);
+    c.pruned_uploaded = pruned_uploaded_.load(std::memory_order_relaxed);
+    c.pruned_not_uploaded = pruned_not_uploaded_.load(std::memory_order_relaxed);
+    return c;
+  }
+
+  void set_retention(const RetentionPolicy& policy) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    retention_ = policy;
+  }
+
+  Status shutdown() override {
+    std::lock_guard<std::mutex> once(shutdown_mu_);
+    if (thread_.joinable()) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        stopping_ = true;
+        shutdown_deadline_ = Clock::now() + options_.shutdown_timeout;
+      }
+      cv_.notify_all();
+      thread_.join();
+    }
+    if (gave_up_ > 0) {
+      return make_error("store.shutdown_incomplete",
+                        std::to_string(gave_up_) +
+                            " events could not be written before the shutdown timeout and were "
+                            "dropped");
+    }
+    return ok_status();
+  }
+
+ private:
+  // The writer thread.
+  void run() {
+    std::vector<Event> backlog;
+    backlog.reserve(options_.batch_size);
+    auto backoff = std::chrono::milliseconds(0);
+    auto next_retention = Clock::now();  // prune once at start
+    std::int64_t inserted_since_prune = 0;
+    for (;;) {
+      bool stop = false;
+      RetentionPolicy policy;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        if (backlog.empty()) {
+          cv_.wait_until(lock, next_retention, [&] { return !pending_.empty() || stopping_; });
+          if (!pending_.empty() && !stopping_ && pending_.size() < options_.batch_size) {
+            cv_.wait_until(lock, first_pending_ + options_.flush_interval,
+                           [&] { return pending_.size() >= options_.batch_size || stopping_; });
+          }
+        } else if (!stopping_) {
+          cv_.wait_for(lock, backoff, [&] { return stopping_; });
+        } else {
+          // Shutting down with a failing disk: keep retrying until the deadline, still paced.
+          lock.unlock();
+          std::this_thread::sleep_for(std::min<Clock::duration>(
+              backoff,
+              std::max<Clock::duration>(Clock::duration(0), shutdown_deadline_ - Clock::now())));
+          lock.lock();
+        }
+        if (backlog.empty()) {
+          backlog.swap(pending_);
+        } else {
+          std::move(pending_.begin(), pending_.end(), std::back_inserter(backlog));
+          pending_.clear();
+        }
+        stop = stopping_;
+        policy = retention_;
+      }
+
+      std::size_t done = 0;
+      bool failed = false;
+      while (done < backlog.size()) {
+        const std::size_t n = std::min(options_.batch_size, backlog.size() - done);
+        if (!write_batch(backlog, done, done + n)) {
+          failed = true;
+          break;
+        }
+        done += n;
+        inserted_since_prune += static_cast<std::int64_t>(n);
+      }
+      backlog.erase(backlog.begin(), backlog.begin() + static_cast<std::ptrdiff_t>(done));
+
+      if (failed) {
+        write_errors_.fetch_add(1, std::memory_order_relaxed);
+        backoff = backoff.count() == 0 ? options_.retry_initial
+                                       : std::min(backoff * 2, options_.retry_max);
+        if (stop && Clock::now() >= shutdown_deadline_) {
+          give_up(backlog);
+          return;
+        }
+        continue;
+      }
+      backoff = std::chrono::milliseconds(0);
+      if (stop) {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (pending_.empty()) return;
+        continue;
+      }
+      const auto now = Clock::now();
+      const bool more = prune_step(policy, now >= next_retention, inserted_since_prune);
+      inserted_since_prune = 0;
+      if (now >= next_retention) {
+        // A full prune batch means more may be waiting: come back soon rather than in a second.
+        next_retention = more ? now + options_.flush_interval : now + policy.check_interval;
+      }
+    }
+  }
+
+  void give_up(std::vector<Event>& backlog) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::uint64_t n = backlog.size() + pending_.size();
+    backlog.clear();
+    pending_.clear();
+    gave_up_ = n;
+    dropped_.fetch_add(n, std::memory_order_relaxed);
+    queued_.fetch_sub(n, std::memory_order_relaxed);
+  }
+
+  void rollback_if_open() {
+    if (sqlite3_get_autocommit(db_.get()) == 0) {
+      sqlite::Statement::Run run(stmt_.rollback);
+      (void)run.step();
+    }
+  }
+
+  // One transaction with events [begin, end). False when it was rolled back (the events stay
+  // in the backlog). An event the schema refuses (a duplicate uid) is skipped and counted as
+  // rejected rather than failing the batch forever.
+  bool write_batch(const std::vector<Event>& events, std::size_t begin, std::size_t end) {
+    {
+      sqlite::Statement::Run run(stmt_.begin);
+      if (run.step() != SQLITE_DONE) return false;
+    }
+    std::uint64_t skipped = 0;
+    for (std::size_t i = begin; i < end; ++i) {
+      const int rc = insert(events[i]);
+      if (rc == SQLITE_DONE) continue;
+      if (is_constraint(rc)) {
+        ++skipped;
+        continue;
+      }
+      rollback_if_open();
+      return false;
+    }
+    {
+      sqlite::Statement::Run run(stmt_.commit);
+      if (run.step() != SQLITE_DONE) {
+        rollback_if_open();
+        return false;
+      }
+    }
+    const std::uint64_t n = end - begin;
+    committed_.fetch_add(n - skipped, std::memory_order_relaxed);
+    rejected_.fetch_add(skipped, std::memory_order_relaxed);
+    queued_.fetch_sub(n, std::memory_order_relaxed);
+    batches_.fetch_add(1, std::memory_order_relaxed);
+    row_count_ += static_cast<std::int64_t>(n - skipped);
+    return true;
+  }
+
+  int insert(const Event& e) {
+    // Exactly the DESIGN §4 fields, nothing else (sql::kInsertEvent).
+    const std::string occurred_at = timefmt::format_rfc3339(e.occurred_at);
+    sqlite::Statement::Run run(stmt_.insert);
+    if (e.agent_id) {
+      run.bind(1, std::string_view(*e.agent_id));
+    } else {
+      run.bind_null(1);
+    }
+    run.bind(2, std::string_view(e.rule_id));
+    run.bind(3, to_string(e.scope));
+    run.bind(4, to_string(e.matched_in));
+    run.bind(5, std::string_view(e.request_method));
+    run.bind(6, std::string_view(occurred_at));
+    run.bind(7, std::string_view(e.reason_code));
+    run.bind(8, to_string(e.severity));
+    run.bind(9, std::int64_t{e.retry ? 1 : 0});
+    run.bind(10, to_string(e.layer));
+    run.bind(11, std::string_view(e.uid));
+    run.bind(12, std::string_view(e.request_id));
+    run.bind(13, to_string(e.action));
+    run.bind(14, std::string_view(e.path_hash));
+    run.bind(15, e.rule_version);
+    run.bind(16, std::string_view(e.model));
+    run.bind(17, std::string_view(e.upstream));
+    if (e.session) {
+      run.bind(18, std::string_view(*e.session));
+    } else {
+      run.bind_null(18);
+    }
+    return run.step();
+  }
+
+  // Runs one DELETE of at most `limit` rows; returns the rows deleted (0 on failure: retention
+  // simply tries again at its next tick).
+  std::int64_t prune(sqlite::Statement& stmt, const std::string* cutoff, std::int64_t limit) {
+    sqlite::Statement::Run run(stmt);
+    int i = 1;
+    if (cutoff) run.bind(i++, std::string_view(*cutoff));
+    run.bind(i, limit);
+    if (run.step() != SQLITE_DONE) return 0;
+    const std::int64_t n = sqlite3_changes64(db_.get());
+    row_count_ -= n;
+    return n;
+  }
+
+  // One retention step: past max_rows, delete the excess (uploaded rows first, then the oldest
+  // not-uploaded ones), keeping pace with what was just inserted; when the age check is due,
+  // delete one batch of rows older than the retention period. Returns true when a statement
+  // deleted a full batch (more work may remain).
+  bool prune_step(const RetentionPolicy& policy, bool age_due, std::int64_t just_inserted) {
+    bool full = false;
+    if (row_count_ > policy.max_rows) {
+      const std::int64_t excess = row_count_ - policy.max_rows;
+      std::int64_t limit = std::min(excess, std::max(policy.prune_batch, just_inserted));
+      std::int64_t n = prune(stmt_.prune_oldest_uploaded, nullptr, limit);
+      pruned_uploaded_.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
+      limit -= n;
+      if (limit > 0) {
+        n = prune(stmt_.prune_oldest_not_uploaded, nullptr, limit);
+        pruned_not_uploaded_.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
+      }
+      full = row_count_ > policy.max_rows;
+    }
+    if (age_due) {
+      const std::string cutoff = timefmt::format_rfc3339(
+          timefmt::now() - std::chrono::duration_cast<std::chrono::milliseconds>(policy.retention));
+      std::int64_t n = prune(stmt_.prune_uploaded_older, &cutoff, policy.prune_batch);
+      pruned_uploaded_.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
+      full = full || n == policy.prune_batch;
+      if (!policy.uploads_expected) {
+        n = prune(stmt_.prune_not_uploaded_older, &cutoff, policy.prune_batch);
+        pruned_not_uploaded_.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
+        full = full || n == policy.prune_batch;
+      }
+    }
+    return full;
+  }
+
+  const WriterOptions options_;
+  sqlite::Connection db_;  // before the statements: destroyed after them
+  WriterStatements stmt_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Event> pending_;           // guarded by mu_
+  Clock::time_point first_pending_;      // guarded by mu_: when pending_ became non-empty
+  bool stopping_ = false;                // guarded by mu_
+  Clock::time_point shutdown_deadline_;  // guarded by mu_
+  RetentionPolicy retention_;            // guarded by mu_
+
+  std::int64_t row_count_;     // writer thread only
+  std::uint64_t gave_up_ = 0;  // written by the writer thread before it exits; read after join
+
+  std::atomic<std::uint64_t> submitted_{0}, committed_{0}, dropped_{0}, rejected_{0}, queued_{0},
+      batches_{0}, write_errors_{0}, pruned_uploaded_{0}, pruned_not_uploaded_{0};
+
+  std::mutex shutdown_mu_;
+  std::thread thread_;  // last: started once everything above exists
+};
+
+}  // namespace
+
+Result<std::unique_ptr<EventWriter>> EventWriter::open(const std::filesystem::path& state_dir,
+                                                       const WriterOptions& options) {
+  if (options.queue_capacity == 0 || options.batch_size == 0 || options.retention.max_rows < 0 ||
+      options.retention.prune_batch <= 0 || options.flush_interval.count() < 0 ||
+      options.retry_initial.count() <= 0 || options.retry_max < options.retry_initial) {
+    return make_error("store.bad_options",
+                      "writer options: queue_capacity, batch_size, prune_batch and retry_initial "
+                      "must be positive, max_rows non-negative, retry_max >= retry_initial");
+  }
+  // A short busy timeout: the writer must come back to its loop (and its retry/backoff
+  // accounting) rather than sit inside SQLite while another process holds the lock.
+  auto db = open_read_write(state_dir, options.synchronous, 100);
+  if (!db) return db.error();
+  auto rows = db->query_int(sql::kCountEvents);
+  if (!rows) return rows.error();
+  auto statements = WriterStatements::prepare(db->get());
+  if (!statements) return statements.error();
+  return std::unique_ptr<EventWriter>(
+      new SqliteEventWriter(std::move(*db), std::move(*statements), options, *rows));
+}
+
+}  // namespace edgeward::store

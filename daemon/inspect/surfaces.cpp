@@ -1,0 +1,826 @@
+#include "daemon/inspect/surfaces.hpp"
+
+#include <simdjson.h>
+
+#include <cstring>
+
+namespace edgeward::inspect {
+
+namespace sj = simdjson::ondemand;
+
+namespace {
+
+// The role given to texts that are not inside a message ("prompt", "input", "system").
+struct Turn {
+  std::string role;
+  std::size_t first = 0;  // piece range of the turn
+  std::size_t last = 0;
+  bool leading = false;  // a top-level system/instructions field: the template puts it first
+};
+
+bool is_tool_role(std::string_view role) {
+  return role == "tool" || role == "function" || role == "ipython";
+}
+
+// Fields whose values are binary payloads (base64 images, audio, files) or opaque ids: not
+// text, skipped without extraction.
+bool is_binary_field(std::string_view key) {
+  return key == "images" || key == "image_url" || key == "input_audio" || key == "image" ||
+         key == "audio" || key == "file" || key == "file_data" || key == "image_data";
+}
+
+bool is_id_field(std::string_view key) {
+  return key == "id" || key == "tool_call_id" || key == "tool_use_id" || key == "call_id" ||
+         key == "signature" || key == "cache_control" || key == "type" || key == "role" ||
+         key == "index" || key == "is_error" || key == "status";
+}
+
+// Extraction state over one parsed document. Every member function returns false when the
+// document turns out to be malformed (the caller then falls back to raw bytes).
+class Walker {
+ public:
+  Walker(const char* base, ExtractedBody& out) : base_(base), out_(out) {}
+
+  // ---- leaves -------------------------------------------------------------------------------
+
+  // A JSON string value as a piece. `conversational` puts it into the post-template join.
+  bool string_piece(sj::value& v, MatchedIn in, Layer layer, bool conversational) {
+    std::string_view token = v.raw_json_token();
+    std::string_view text;
+    if (v.get_string().get(text)) return false;
+    std::size_t begin = static_cast<std::size_t>(token.data() - base_);
+    std::size_t end = begin + string_literal_length(token);
+    add_piece(in, layer, SpanKind::kJsonString, begin, end, std::string(text), conversational);
+    return true;
+  }
+
+  // An object/array kept as its raw JSON text (schemas, tool_use input, Ollama arguments).
+  bool raw_value_piece(sj::value& v, MatchedIn in, Layer layer, bool conversational) {
+    sj::json_type t;
+    if (v.type().get(t)) return false;
+    std::string_view raw;
+    if (t == sj::json_type::object) {
+      sj::object o;
+      if (v.get_object().get(o) || o.raw_json().get(raw)) return false;
+    } else if (t == sj::json_type::array) {
+      sj::array a;
+      if (v.get_array().get(a) || a.raw_json().get(raw)) return false;
+    } else if (t == sj::json_type::string) {
+      return string_piece(v, in, layer, conversational);
+    } else {
+      return skip_scalar(v, t);
+    }
+    std::size_t begin = static_cast<std::size_t>(raw.data() - base_);
+    // raw_json() of a container ends at its closing bracket (no trailing whitespace).
+    add_piece(in, layer, SpanKind::kJsonValue, begin, begin + raw.size(), std::string(raw),
+              conversational);
+    return true;
+  }
+
+  bool skip_scalar(sj::value& v, sj::json_type t) {
+    switch (t) {
+      case sj::json_type::number: {
+        sj::number n;
+        return !v.get_number().get(n);
+      }
+      case sj::json_type::boolean: {
+        bool b;
+        return !v.get_bool().get(b);
+      }
+      case sj::json_type::null: {
+        bool is_null = false;
+        return !v.is_null().get(is_null) && is_null;
+      }
+      default:
+        return false;
+    }
+  }
+
+  // Every string value below `v` (keys excluded) as pieces; validates every scalar.
+  bool walk_generic(sj::value& v, MatchedIn in, Layer layer) {
+    sj::json_type t;
+    if (v.type().get(t)) return false;
+    switch (t) {
+      case sj::json_type::string:
+        return string_piece(v, in, layer, false);
+      case sj::json_type::object: {
+        sj::object o;
+        if (v.get_object().get(o)) return false;
+        for (auto f : o) {
+          sj::field field;
+          std::string_view key;
+          if (std::move(f).get(field) || field.unescaped_key().get(key)) return false;
+          if (!walk_generic(field.value(), in, layer)) return false;
+        }
+        return true;
+      }
+      case sj::json_type::array: {
+        sj::array a;
+        if (v.get_array().get(a)) return false;
+        for (auto e : a) {
+          sj::value item;
+          if (e.get(item) || !walk_generic(item, in, layer)) return false;
+        }
+        return true;
+      }
+      default:
+        return skip_scalar(v, t);
+    }
+  }
+
+  // Skips a value we deliberately do not extract (binary payloads), validating its structure.
+  bool skip_value(sj::value& v) {
+    sj::json_type t;
+    if (v.type().get(t)) return false;
+    if (t == sj::json_type::string) {
+      std::string_view s;
+      return !v.get_string().get(s);
+    }
+    if (t == sj::json_type::object) {
+      sj::object o;
+      std::string_view raw;
+      return !v.get_object().get(o) && !o.raw_json().get(raw);
+    }
+    if (t == sj::json_type::array) {
+      sj::array a;
+      std::string_view raw;
+      return !v.get_array().get(a) && !a.raw_json().get(raw);
+    }
+    return skip_scalar(v, t);
+  }
+
+  bool get_text(sj::value& v, std::string& out, std::size_t limit) {
+    std::string_view s;
+    if (v.get_string().get(s)) return false;
+    out.assign(s.substr(0, limit));
+    return true;
+  }
+
+  bool get_uint(sj::value& v, std::optional<std::uint64_t>& out) {
+    sj::json_type t;
+    if (v.type().get(t)) return false;
+    if (t == sj::json_type::null) return skip_scalar(v, t);
+    if (t != sj::json_type::number) return walk_generic(v, MatchedIn::kBody, Layer::kPreTemplate);
+    double d = 0;
+    if (v.get_double().get(d)) return false;
+    // Negative or fractional limits are the provider's to refuse; we keep the largest sane view.
+    if (d < 0) d = 0;
+    out = d >= 1.8e19 ? UINT64_MAX : static_cast<std::uint64_t>(d);
+    return true;
+  }
+
+  // ---- messages and blocks ------------------------------------------------------------------
+
+  // A message, content part, Anthropic block or Responses item: every dialect's text-bearing
+  // object goes through here. Layers are fixed once the whole object has been read, because
+  // `role` and `type` may come after the texts they qualify.
+  bool message_like(sj::value& v, std::string& role_inout, bool top_level) {
+    sj::object o;
+    if (v.get_object().get(o)) return false;
+    std::size_t first = out_.pieces.size();
+    std::string role = role_inout;
+    std::string type;
+    std::string name;
+    bool has_role = false;
+    for (auto f : o) {
+      sj::field field;
+      std::string_view key;
+      if (std::move(f).get(field) || field.unescaped_key().get(key)) return false;
+      sj::value val = field.value();
+      if (key == "role") {
+        if (!get_text(val, role, 32)) return false;
+        has_role = true;
+      } else if (key == "type") {
+        if (!get_text(val, type, 64)) return false;
+      } else if (key == "name") {
+        sj::json_type t;
+        if (val.type().get(t)) return false;
+        if (t == sj::json_type::string) {
+          std::size_t before = out_.pieces.size();
+          if (!string_piece(val, MatchedIn::kBody, Layer::kPreTemplate, false)) return false;
+          name = out_.pieces[before].text;
+        } else if (!walk_generic(val, MatchedIn::kBody, Layer::kPreTemplate)) {
+          return false;
+        }
+      } else if (key == "content" || key == "output" || key == "tool_result_content") {
+        if (!content(val, role)) return false;
+      } else if (key == "text" || key == "refusal" || key == "thinking") {
+        if (!text_or_generic(val, Layer::kPreTemplate, true)) return false;
+      } else if (key == "arguments" || key == "input") {
+        if (!raw_value_piece(val, MatchedIn::kTools, Layer::kToolCall, true)) return false;
+      } else if (key == "tool_calls") {
+        if (!tool_calls(val)) return false;
+      } else if (key == "function_call" || key == "function") {
+        if (!call_object(val)) return false;
+      } else if (key == "source") {
+        if (!document_source(val)) return false;
+      } else if (is_binary_field(key)) {
+        if (!skip_value(val)) return false;
+      } else if (is_id_field(key)) {
+        if (!skip_value(val)) return false;
+      } else {
+        if (!walk_generic(val, MatchedIn::kBody, Layer::kPreTemplate)) return false;
+      }
+    }
+    std::size_t last = out_.pieces.size();
+    bool tool_result = is_tool_role(role) || type == "tool_result" ||
+                       type == "function_call_output" || type == "mcp_tool_result";
+    bool tool_call = type == "tool_use" || type == "function_call" || type == "server_tool_use" ||
+                     type == "mcp_tool_use";
+    if (tool_call && !name.empty()) out_.tools_called.push_back(name);
+    if (tool_result || tool_call) retag(first, last, MatchedIn::kTools, Layer::kToolCall);
+    if (has_role) role_inout = role;
+    if (top_level) {
+      turns_.push_back(Turn{role.empty() ? std::string("user") : role, first, last, false});
+    }
+    return true;
+  }
+
+  // `content`: a string, or an array of parts/blocks, or null.
+  bool content(sj::value& v, std::string& role) {
+    sj::json_type t;
+    if (v.type().get(t)) return false;
+    if (t == sj::json_type::string)
+      return string_piece(v, MatchedIn::kBody, Layer::kPreTemplate, true);
+    if (t == sj::json_type::array) {
+      sj::array a;
+      if (v.get_array().get(a)) return false;
+      for (auto e : a) {
+        sj::value item;
+        if (e.get(item)) return false;
+        sj::json_type it;
+        if (item.type().get(it)) return false;
+        if (it == sj::json_type::object) {
+          std::string inner = role;
+          if (!message_like(item, inner, false)) return false;
+        } else if (it == sj::json_type::string) {
+          if (!string_piece(item, MatchedIn::kBody, Layer::kPreTemplate, true)) return false;
+        } else if (!walk_generic(item, MatchedIn::kBody, Layer::kPreTemplate)) {
+          return false;
+        }
+      }
+      return true;
+    }
+    if (t == sj::json_type::object) {
+      std::string inner = role;
+      return message_like(v, inner, false);
+    }
+    return skip_scalar(v, t);
+  }
+
+  bool text_or_generic(sj::value& v, Layer layer, bool conversational) {
+    sj::json_type t;
+    if (v.type().get(t)) return false;
+    if (t == sj::json_type::string) return string_piece(v, MatchedIn::kBody, layer, conversational);
+    return walk_generic(v, MatchedIn::kBody, layer);
+  }
+
+  // OpenAI / Ollama `tool_calls`: [{id, type, function: {name, arguments}}].
+  bool tool_calls(sj::value& v) {
+    sj::json_type t;
+    if (v.type().get(t)) return false;
+    if (t != sj::json_type::array) return walk_generic(v, MatchedIn::kTools, Layer::kToolCall);
+    sj::array a;
+    if (v.get_array().get(a)) return false;
+    for (auto e : a) {
+      sj::value item;
+      if (e.get(item)) return false;
+      sj::json_type it;
+      if (item.type().get(it)) return false;
+      if (it != sj::json_type::object) {
+        if (!walk_generic(item, MatchedIn::kTools, Layer::kToolCall)) return false;
+        continue;
+      }
+      sj::object o;
+      if (item.get_object().get(o)) return false;
+      for (auto f : o) {
+        sj::field field;
+        std::string_view key;
+        if (std::move(f).get(field) || field.unescaped_key().get(key)) return false;
+        if (key == "function") {
+          if (!call_object(field.value())) return false;
+        } else if (key == "id" || key == "type" || key == "index") {
+          if (!skip_value(field.value())) return false;
+        } else if (!walk_generic(field.value(), MatchedIn::kTools, Layer::kToolCall)) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  // {name, arguments}: a call of a tool; arguments are a JSON string (OpenAI) or an object
+  // (Ollama), both scanned as text in the tool-call layer.
+  bool call_object(sj::value& v) {
+    sj::json_type t;
+    if (v.type().get(t)) return false;
+    if (t != sj::json_type::object) return walk_generic(v, MatchedIn::kTools, Layer::kToolCall);
+    sj::object o;
+    if (v.get_object().get(o)) return false;
+    for (auto f : o) {
+      sj::field field;
+      std::string_view key;
+      if (std::move(f).get(field) || field.unescaped_key().get(key)) return false;
+      sj::value val = field.value();
+      if (key == "name") {
+        sj::json_type nt;
+        if (val.type().get(nt)) return false;
+        if (nt == sj::json_type::string) {
+          std::string_view s;
+          if (val.get_string().get(s)) return false;
+          out_.tools_called.emplace_back(s);
+        } else if (!walk_generic(val, MatchedIn::kTools, Layer::kToolCall)) {
+          return false;
+        }
+      } else if (key == "arguments") {
+        if (!raw_value_piece(val, MatchedIn::kTools, Layer::kToolCall, true)) return false;
+      } else if (!walk_generic(val, MatchedIn::kTools, Layer::kToolCall)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // Anthropic `source` of an image/document block: base64 `data` is skipped unless the source
+  // says it is plain text.
+  bool document_source(sj::value& v) {
+    sj::json_type t;
+    if (v.type().get(t)) return false;
+    if (t != sj::json_type::object) return skip_value(v);
+    sj::object o;
+    if (v.get_object().get(o)) return false;
+    std::string type;
+    std::optional<TextPiece> data;
+    for (auto f : o) {
+      sj::field field;
+      std::string_view key;
+      if (std::move(f).get(field) || field.unescaped_key().get(key)) return false;
+      sj::value val = field.value();
+      if (key == "type") {
+        if (!get_text(val, type, 32)) return false;
+      } else if (key == "data") {
+        sj::json_type dt;
+        if (val.type().get(dt)) return false;
+        if (dt != sj::json_type::string) {
+          if (!skip_value(val)) return false;
+          continue;
+        }
+        std::size_t before = out_.pieces.size();
+        if (!string_piece(val, MatchedIn::kBody, Layer::kPreTemplate, true)) return false;
+        data = std::move(out_.pieces[before]);
+        out_.pieces.pop_back();
+        conversational_.pop_back();
+      } else if (key == "media_type" || key == "url" || key == "file_id") {
+        if (!walk_generic(val, MatchedIn::kBody, Layer::kPreTemplate)) return false;
+      } else if (!skip_value(val)) {
+        return false;
+      }
+    }
+    if (data && (type == "text" || type == "content")) {
+      out_.pieces.push_back(std::move(*data));
+      conversational_.push_back(true);
+    }
+    return true;
+  }
+
+  // `tools[]` / `functions[]`: definitions. Names, descriptions and schemas, tool-call layer.
+  bool tool_definitions(sj::value& v) {
+    sj::json_type t;
+    if (v.type().get(t)) return false;
+    if (t != sj::json_type::array) return walk_generic(v, MatchedIn::kTools, Layer::kToolCall);
+    sj::array a;
+    if (v.get_array().get(a)) return false;
+    for (auto e : a) {
+      sj::value item;
+      if (e.get(item) || !tool_definition(item)) return false;
+    }
+    return true;
+  }
+
+  bool tool_definition(sj::value& v) {
+    sj::json_type t;
+    if (v.type().get(t)) return false;
+    if (t != sj::json_type::object) return walk_generic(v, MatchedIn::kTools, Layer::kToolCall);
+    sj::object o;
+    if (v.get_object().get(o)) return false;
+    for (auto f : o) {
+      sj::field field;
+      std::string_view key;
+      if (std::move(f).get(field) || field.unescaped_key().get(key)) return false;
+      sj::value val = field.value();
+      if (key == "function") {
+        if (!tool_definition(val)) return false;
+      } else if (key == "name") {
+        sj::json_type nt;
+        if (val.type().get(nt)) return false;
+        if (nt == sj::json_type::string) {
+          std::size_t before = out_.pieces.size();
+          if (!string_piece(val, MatchedIn::kTools, Layer::kToolCall, false)) return false;
+          out_.tools_defined.push_back(out_.pieces[before].text);
+        } else if (!walk_generic(val, MatchedIn::kTools, Layer::kToolCall)) {
+          return false;
+        }
+      } else if (key == "parameters" || key == "input_schema" || key == "schema") {
+        if (!raw_value_piece(val, MatchedIn::kTools, Layer::kToolCall, false)) return false;
+      } else if (key == "type") {
+        if (!skip_value(val)) return false;
+      } else if (!walk_generic(val, MatchedIn::kTools, Layer::kToolCall)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // A top-level text field (completions `prompt`, Anthropic `system`, Responses `input`…): a
+  // string, an array of strings/blocks, or anything else (walked generically).
+  bool top_text(sj::value& v, std::string_view role, bool leading) {
+    std::size_t first = out_.pieces.size();
+    std::string r(role);
+    if (!content(v, r)) return false;
+    turns_.push_back(Turn{std::string(role), first, out_.pieces.size(), leading});
+    return true;
+  }
+
+  // Responses `input`: a string (one user turn) or an array of items, each a message or a
+  // function_call / function_call_output item.
+  bool responses_input(sj::value& v) {
+    sj::json_type t;
+    if (v.type().get(t)) return false;
+    if (t != sj::json_type::array) return top_text(v, "user", false);
+    return messages(v);
+  }
+
+  bool messages(sj::value& v) {
+    sj::json_type t;
+    if (v.type().get(t)) return false;
+    if (t != sj::json_type::array) return walk_generic(v, MatchedIn::kBody, Layer::kPreTemplate);
+    sj::array a;
+    if (v.get_array().get(a)) return false;
+    for (auto e : a) {
+      sj::value item;
+      if (e.get(item)) return false;
+      sj::json_type it;
+      if (item.type().get(it)) return false;
+      if (it == sj::json_type::object) {
+        std::string role;
+        if (!message_like(item, role, true)) return false;
+      } else if (it == sj::json_type::string) {
+        std::size_t first = out_.pieces.size();
+        if (!string_piece(item, MatchedIn::kBody, Layer::kPreTemplate, true)) return false;
+        turns_.push_back(Turn{"user", first, out_.pieces.size(), false});
+      } else if (!walk_generic(item, MatchedIn::kBody, Layer::kPreTemplate)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // Ollama `options`: num_predict is the token limit; the rest are sampling numbers.
+  bool ollama_options(sj::value& v) {
+    sj::json_type t;
+    if (v.type().get(t)) return false;
+    if (t != sj::json_type::object) return walk_generic(v, MatchedIn::kBody, Layer::kPreTemplate);
+    sj::object o;
+    if (v.get_object().get(o)) return false;
+    for (auto f : o) {
+      sj::field field;
+      std::string_view key;
+      if (std::move(f).get(field) || field.unescaped_key().get(key)) return false;
+      if (key == "num_predict") {
+        if (!get_uint(field.value(), out_.max_tokens)) return false;
+      } else if (!walk_generic(field.value(), MatchedIn::kBody, Layer::kPreTemplate)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // ---- bookkeeping --------------------------------------------------------------------------
+
+  void add_piece(MatchedIn in, Layer layer, SpanKind kind, std::size_t begin, std::size_t end,
+                 std::string text, bool conversational) {
+    TextPiece p;
+    p.matched_in = in;
+    p.layer = layer;
+    p.span_kind = kind;
+    p.span_begin = begin;
+    p.span_end = end;
+    p.text = std::move(text);
+    out_.pieces.push_back(std::move(p));
+    conversational_.push_back(conversational);
+  }
+
+  void retag(std::size_t first, std::size_t last, MatchedIn in, Layer layer) {
+    for (std::size_t i = first; i < last; ++i) {
+      out_.pieces[i].matched_in = in;
+      out_.pieces[i].layer = layer;
+    }
+  }
+
+  // Joins the turns into the post-template conversation, leading (system) turns first.
+  void build_conversation() {
+    auto append_turn = [&](const Turn& turn) {
+      for (std::size_t i = turn.first; i < turn.last && i < out_.pieces.size(); ++i) {
+        if (!conversational_[i]) continue;
+        out_.conversation.append(turn.role);
+        out_.conversation.append(": ");
+        out_.segments.push_back(ConversationSegment{i, out_.conversation.size()});
+        out_.conversation.append(out_.pieces[i].text);
+        out_.conversation.push_back('\n');
+      }
+    };
+    for (const Turn& t : turns_) {
+      if (t.leading) append_turn(t);
+    }
+    for (const Turn& t : turns_) {
+      if (!t.leading) append_turn(t);
+    }
+  }
+
+  // Length of the JSON string literal at the start of `token` (quotes included). simdjson has
+  // validated the string, so the first unescaped quote after the opening one closes it.
+  static std::size_t string_literal_length(std::string_view token) {
+    std::size_t i = 1;
+    while (i < token.size()) {
+      const void* hit = std::memchr(token.data() + i, '"', token.size() - i);
+      if (hit == nullptr) return token.size();
+      std::size_t q = static_cast<std::size_t>(static_cast<const char*>(hit) - token.data());
+      std::size_t backslashes = 0;
+      while (q - backslashes > 1 && token[q - backslashes - 1] == '\\') ++backslashes;
+      if (backslashes % 2 == 0) return q + 1;
+      i = q + 1;
+    }
+    return token.size();
+  }
+
+  std::vector<Turn>& turns() { return turns_; }
+
+ private:
+  const char* base_;
+  ExtractedBody& out_;
+  std::vector<bool> conversational_;
+  std::vector<Turn> turns_;
+};
+
+struct ParserSlot {
+  sj::parser parser;
+  std::string buffer;  // the body copied with SIMDJSON_PADDING bytes of capacity after it
+};
+
+ParserSlot& thread_parser() {
+  thread_local ParserSlot slot;
+  return slot;
+}
+
+ExtractedBody raw_fallback(Route route, std::string_view body) {
+  ExtractedBody out;
+  out.route = route;
+  out.parsed = false;
+  TextPiece p;
+  p.raw = true;
+  p.matched_in = MatchedIn::kBody;
+  p.layer = Layer::kPreTemplate;
+  p.text.assign(body);
+  out.pieces.push_back(std::move(p));
+  return out;
+}
+
+enum class Side { kRequest, kResponse };
+
+// Top-level fields of a request body, per endpoint.
+bool request_field(Walker& w, ExtractedBody& out, Endpoint ep, std::string_view key,
+                   sj::value& val) {
+  if (key == "model") {
+    sj::json_type t;
+    if (val.type().get(t)) return false;
+    if (t == sj::json_type::string) return w.get_text(val, out.model, 256);
+    return w.walk_generic(val, MatchedIn::kBody, Layer::kPreTemplate);
+  }
+  if (key == "max_tokens" || key == "max_completion_tokens" || key == "max_output_tokens") {
+    return w.get_uint(val, out.max_tokens);
+  }
+  if (key == "tools" || key == "functions") return w.tool_definitions(val);
+  switch (ep) {
+    case Endpoint::kChatCompletions:
+    case Endpoint::kOllamaChat:
+      if (key == "messages") return w.messages(val);
+      break;
+    case Endpoint::kMessages:
+      if (key == "messages") return w.messages(val);
+      if (key == "system") return w.top_text(val, "system", true);
+      break;
+    case Endpoint::kCompletions:
+      if (key == "prompt") return w.top_text(val, "user", false);
+      if (key == "suffix") return w.top_text(val, "user", false);
+      break;
+    case Endpoint::kOllamaGenerate:
+      if (key == "prompt" || key == "suffix") return w.top_text(val, "user", false);
+      if (key == "system") return w.top_text(val, "system", true);
+      if (key == "template") return w.top_text(val, "template", true);
+      if (key == "images") return w.skip_value(val);
+      break;
+    case Endpoint::kResponses:
+      if (key == "instructions") return w.top_text(val, "system", true);
+      if (key == "input") return w.responses_input(val);
+      break;
+    case Endpoint::kEmbeddings:
+      if (key == "input") return w.top_text(val, "input", false);
+      break;
+    case Endpoint::kUnknown:
+      break;
+  }
+  if (key == "options" && (ep == Endpoint::kOllamaChat || ep == Endpoint::kOllamaGenerate)) {
+    return w.ollama_options(val);
+  }
+  return w.walk_generic(val, MatchedIn::kBody, Layer::kPreTemplate);
+}
+
+// `choices[]` of an OpenAI response: message (chat) or text (completions).
+bool response_choices(Walker& w, sj::value& v) {
+  sj::json_type t;
+  if (v.type().get(t)) return false;
+  if (t != sj::json_type::array) return w.skip_value(v);
+  sj::array a;
+  if (v.get_array().get(a)) return false;
+  for (auto e : a) {
+    sj::value item;
+    if (e.get(item)) return false;
+    sj::json_type it;
+    if (item.type().get(it)) return false;
+    if (it != sj::json_type::object) {
+      if (!w.skip_value(item)) return false;
+      continue;
+    }
+    sj::object o;
+    if (item.get_object().get(o)) return false;
+    for (auto f : o) {
+      sj::field field;
+      std::string_view key;
+      if (std::move(f).get(field) || field.unescaped_key().get(key)) return false;
+      sj::value val = field.value();
+      if (key == "message" || key == "delta") {
+        std::string role = "assistant";
+        if (!w.message_like(val, role, true)) return false;
+      } else if (key == "text") {
+        if (!w.top_text(val, "assistant", false)) return false;
+      } else if (!w.skip_value(val)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+// Top-level fields of a buffered response body, per dialect. Only model output is text here:
+// ids, fingerprints and usage numbers are skipped (validated), so opaque ids cannot trip
+// secret rules.
+bool response_field(Walker& w, ExtractedBody& out, Route route, std::string_view key,
+                    sj::value& val) {
+  if (key == "model") {
+    sj::json_type t;
+    if (val.type().get(t)) return false;
+    if (t == sj::json_type::string) return w.get_text(val, out.model, 256);
+    return w.skip_value(val);
+  }
+  switch (route.endpoint) {
+    case Endpoint::kChatCompletions:
+    case Endpoint::kCompletions:
+      if (key == "choices") return response_choices(w, val);
+      break;
+    case Endpoint::kResponses:
+      if (key == "output") return w.messages(val);
+      break;
+    case Endpoint::kMessages:
+      if (key == "content") return w.top_text(val, "assistant", false);
+      break;
+    case Endpoint::kOllamaChat:
+      if (key == "message") {
+        std::string role = "assistant";
+        return w.message_like(val, role, true);
+      }
+      break;
+    case Endpoint::kOllamaGenerate:
+      if (key == "response" || key == "thinking") return w.top_text(val, "assistant", false);
+      break;
+    case Endpoint::kEmbeddings:
+      break;
+    case Endpoint::kUnknown:
+      return w.walk_generic(val, MatchedIn::kBody, Layer::kPreTemplate);
+  }
+  return w.skip_value(val);
+}
+
+ExtractedBody extract(Route route, std::string_view body, Side side) {
+  ParserSlot& slot = thread_parser();
+  slot.buffer.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+  slot.buffer.assign(body.data(), body.size());
+  simdjson::padded_string_view input(slot.buffer.data(), slot.buffer.size(),
+                                     slot.buffer.capacity());
+
+  ExtractedBody out;
+  out.route = route;
+  sj::document doc;
+  if (slot.parser.iterate(input).get(doc)) return raw_fallback(route, body);
+  Walker w(slot.buffer.data(), out);
+
+  sj::json_type top;
+  if (doc.type().get(top)) return raw_fallback(route, body);
+  bool ok = true;
+  if (top == sj::json_type::object) {
+    sj::object o;
+    if (doc.get_object().get(o)) return raw_fallback(route, body);
+    for (auto f : o) {
+      sj::field field;
+      std::string_view key;
+      if (std::move(f).get(field) || field.unescaped_key().get(key)) {
+        ok = false;
+        break;
+      }
+      bool field_ok = side == Side::kRequest
+                          ? request_field(w, out, route.endpoint, key, field.value())
+                          : response_field(w, out, route, key, field.value());
+      if (!field_ok) {
+        ok = false;
+        break;
+      }
+    }
+  } else if (top == sj::json_type::array && route.endpoint == Endpoint::kUnknown) {
+    sj::value v;
+    ok = !doc.get_value().get(v) && w.walk_generic(v, MatchedIn::kBody, Layer::kPreTemplate);
+  } else {
+    // A scalar document, or an array where a dialect expects an object: not the dialect's
+    // shape. Scanned as raw bytes.
+    ok = false;
+  }
+  // Trailing bytes after the root value ("{…} junk"): a provider's parser would refuse or
+  // read them differently, so the body is not the dialect's JSON.
+  if (!ok || doc.current_location().error() != simdjson::OUT_OF_BOUNDS) {
+    return raw_fallback(route, body);
+  }
+  out.parsed = true;
+  w.build_conversation();
+  return out;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+ExtractedBody extract_request(Route route, std::string_view body) {
+  return extract(route, body, Side::kRequest);
+}
+
+ExtractedBody extract_response(Route route, std::string_view body) {
+  return extract(route, body, Side::kResponse);
+}
+
+TextPiece extract_url(std::string_view target) {
+  TextPiece p;
+  p.matched_in = MatchedIn::kUrl;
+  p.layer = Layer::kPreTemplate;
+  p.text.reserve(target.size());
+  bool in_query = false;
+  for (std::size_t i = 0; i < target.size(); ++i) {
+    char c = target[i];
+    if (c == '?') in_query = true;
+    if (c == '%' && i + 2 < target.size()) {
+      int hi = hex_value(target[i + 1]);
+      int lo = hex_value(target[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        p.text.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    // Form-encoded queries spell a space as '+'; paths do not.
+    p.text.push_back(in_query && c == '+' ? ' ' : c);
+  }
+  return p;
+}
+
+bool is_credential_header(std::string_view name) {
+  return http::iequals(name, "authorization") || http::iequals(name, "proxy-authorization") ||
+         http::iequals(name, "cookie") || http::iequals(name, "set-cookie") ||
+         http::iequals(name, "x-api-key") || http::iequals(name, "api-key") ||
+         http::iequals(name, "x-goog-api-key");
+}
+
+std::vector<TextPiece> extract_headers(const http::Headers& headers) {
+  std::vector<TextPiece> out;
+  for (const http::Header& h : headers.list()) {
+    if (is_credential_header(h.name)) continue;
+    TextPiece p;
+    p.matched_in = MatchedIn::kHeaders;
+    p.layer = Layer::kPreTemplate;
+    p.text = h.value;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+}  // namespace edgeward::inspect

@@ -1,0 +1,94 @@
+#pragma once
+// Surfaces and layers (DESIGN §2): the texts of one request or buffered response, extracted from
+// its JSON body (simdjson On-Demand) with the byte span each came from so that `redact` can
+// rewrite exactly those bytes.
+//
+// Rules:
+//  - Every string that reaches the provider is extracted somewhere: the dialect's known fields
+//    into their layers, every other field's string values as pre-template body text. Binary
+//    payloads (image/audio/file parts, Ollama `images`) are skipped: they are not text.
+//  - Object keys are compared unescaped and every occurrence of a repeated key is extracted, so
+//    `{"messages":[…],"messages":[…]}` or `"mess\u0061ges"` cannot hide a message from us while
+//    the provider's parser sees it.
+//  - A known dialect whose body is not valid JSON (or not the expected shape at the top) is
+//    extracted as one raw piece that every rule covering the body sees (`raw`), never skipped.
+//  - Spans are byte offsets into the body given to extract_*; a kJsonString span covers the
+//    string literal including its quotes, a kJsonValue span a whole object/array.
+//  - Pure functions; the simdjson parser is per thread. Thread-safe.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/net/http_message.hpp"
+#include "daemon/inspect/dialect.hpp"
+#include "store/event.hpp"
+
+namespace edgeward::inspect {
+
+using store::Layer;
+using store::MatchedIn;
+
+// What the span of a piece points at in the original body.
+enum class SpanKind : std::uint8_t {
+  kNone,        // not rewritable in place (raw body, headers, url, the joined conversation)
+  kJsonString,  // a JSON string literal, quotes included: rewritten as a re-escaped string
+  kJsonValue,   // a whole JSON object/array (tool schema, Anthropic tool_use input): the text
+                // scanned is its raw JSON; a `redact` here cannot keep it valid, so it blocks
+};
+
+struct TextPiece {
+  MatchedIn matched_in = MatchedIn::kBody;
+  Layer layer = Layer::kPreTemplate;
+  // True for the raw-bytes fallback: every rule covering `body` sees it, whatever its layers.
+  bool raw = false;
+  SpanKind span_kind = SpanKind::kNone;
+  std::size_t span_begin = 0;  // byte offsets into the original body
+  std::size_t span_end = 0;
+  std::string text;  // the text scanned: unescaped string value, raw JSON, or raw bytes
+};
+
+// Where a piece sits inside the joined conversation (post-template layer).
+struct ConversationSegment {
+  std::size_t piece = 0;   // index into pieces
+  std::size_t offset = 0;  // byte offset of the piece's text inside `conversation`
+};
+
+struct ExtractedBody {
+  Route route;
+  // False when the body was not JSON of the dialect's shape: `pieces` holds one raw piece.
+  bool parsed = false;
+  std::string model;                        // "" when absent
+  std::optional<std::uint64_t> max_tokens;  // max_tokens / max_completion_tokens /
+                                            // max_output_tokens / options.num_predict
+  std::vector<std::string> tools_defined;   // tool names declared by the request (`tools[]`)
+  std::vector<std::string> tools_called;    // tool names in tool calls (assistant turns, or
+                                            // the model's calls in a response)
+  std::vector<TextPiece> pieces;
+  // Post-template layer: "system: …\nuser: …\n", every message text in order with its role;
+  // empty for generic bodies and bodies without messages.
+  std::string conversation;
+  std::vector<ConversationSegment> segments;
+};
+
+// Request body of `route` (DESIGN §2 surfaces `body` and `tools`).
+ExtractedBody extract_request(Route route, std::string_view body);
+
+// Buffered (non-streamed) JSON response body of `route`: the model's text and tool calls.
+ExtractedBody extract_response(Route route, std::string_view body);
+
+// Surface `url`: the request target (path and query), percent-decoded. One piece.
+TextPiece extract_url(std::string_view target);
+
+// Surface `headers`: one piece per header value, except the credential headers that are never
+// scanned into events (Authorization, Proxy-Authorization, Cookie, Set-Cookie and the provider
+// API key headers x-api-key, api-key, x-goog-api-key).
+std::vector<TextPiece> extract_headers(const http::Headers& headers);
+
+// True for a header whose value is a credential (see extract_headers).
+bool is_credential_header(std::string_view name);
+
+}  // namespace edgeward::inspect

@@ -1,0 +1,311 @@
+#include "daemon/inspect/surfaces.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <string>
+
+using namespace edgeward::inspect;
+
+namespace {
+
+constexpr std::string_view kIban = "DE89 3704 0044 0532 0130 00";
+
+// The pieces whose text contains `needle`.
+std::vector<const TextPiece*> find(const ExtractedBody& b, std::string_view needle) {
+  std::vector<const TextPiece*> out;
+  for (const TextPiece& p : b.pieces) {
+    if (p.text.find(needle) != std::string::npos) out.push_back(&p);
+  }
+  return out;
+}
+
+const TextPiece& only(const ExtractedBody& b, std::string_view needle) {
+  auto hits = find(b, needle);
+  REQUIRE(hits.size() == 1);
+  return *hits[0];
+}
+
+Route chat() {
+  return {Dialect::kOpenAI, Endpoint::kChatCompletions};
+}
+
+}  // namespace
+
+TEST_CASE("auto routes each provider path to its dialect and endpoint") {
+  auto r = route_for(DialectSetting::kAuto, "/v1/chat/completions");
+  CHECK(r.dialect == Dialect::kOpenAI);
+  CHECK(r.endpoint == Endpoint::kChatCompletions);
+  CHECK(route_for(DialectSetting::kAuto, "/v1/completions").endpoint == Endpoint::kCompletions);
+  CHECK(route_for(DialectSetting::kAuto, "/v1/responses").endpoint == Endpoint::kResponses);
+  CHECK(route_for(DialectSetting::kAuto, "/v1/embeddings").endpoint == Endpoint::kEmbeddings);
+  r = route_for(DialectSetting::kAuto, "/v1/messages");
+  CHECK(r.dialect == Dialect::kAnthropic);
+  CHECK(r.endpoint == Endpoint::kMessages);
+  r = route_for(DialectSetting::kAuto, "/api/chat");
+  CHECK(r.dialect == Dialect::kOllama);
+  CHECK(r.endpoint == Endpoint::kOllamaChat);
+  CHECK(route_for(DialectSetting::kAuto, "/api/generate").endpoint == Endpoint::kOllamaGenerate);
+  r = route_for(DialectSetting::kAuto, "/something/else");
+  CHECK(r.dialect == Dialect::kGeneric);
+  CHECK(r.endpoint == Endpoint::kUnknown);
+}
+
+TEST_CASE("auto routes prefixed and Azure-style deployment paths by their ending") {
+  auto r = route_for(DialectSetting::kAuto, "/openai/deployments/gpt4/chat/completions");
+  CHECK(r.dialect == Dialect::kOpenAI);
+  CHECK(r.endpoint == Endpoint::kChatCompletions);
+  CHECK(route_for(DialectSetting::kAuto, "/v1/chat/completions/").endpoint ==
+        Endpoint::kChatCompletions);
+  // Assistants thread messages are not Anthropic messages.
+  CHECK(route_for(DialectSetting::kAuto, "/v1/threads/t1/messages").dialect == Dialect::kGeneric);
+}
+
+TEST_CASE("an explicit dialect keeps its answers on paths it does not know") {
+  auto r = route_for(DialectSetting::kAnthropic, "/v1/other");
+  CHECK(r.dialect == Dialect::kAnthropic);
+  CHECK(r.endpoint == Endpoint::kUnknown);
+  CHECK(route_for(DialectSetting::kGeneric, "/v1/chat/completions").dialect == Dialect::kGeneric);
+}
+
+TEST_CASE("parse_dialect_setting accepts the five names and refuses others") {
+  CHECK(parse_dialect_setting("auto").value() == DialectSetting::kAuto);
+  CHECK(parse_dialect_setting("ollama").value() == DialectSetting::kOllama);
+  auto bad = parse_dialect_setting("OpenAI");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().code == "inspect.bad_dialect");
+}
+
+TEST_CASE("openai chat: every role's text is a pre-template piece with its exact span") {
+  std::string body = R"({"model":"gpt-4o","max_tokens":77,"messages":[)"
+                     R"({"role":"system","content":"sys \"quoted\" DE89 3704 0044 0532 0130 00"},)"
+                     R"({"role":"assistant","content":"earlier"},)"
+                     R"({"role":"user","content":[{"type":"text","text":"part one"},)"
+                     R"({"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}]})";
+  auto b = extract_request(chat(), body);
+  REQUIRE(b.parsed);
+  CHECK(b.model == "gpt-4o");
+  REQUIRE(b.max_tokens);
+  CHECK(*b.max_tokens == 77);
+  const TextPiece& sys = only(b, kIban);
+  CHECK(sys.layer == Layer::kPreTemplate);
+  CHECK(sys.matched_in == MatchedIn::kBody);
+  CHECK(sys.text == "sys \"quoted\" DE89 3704 0044 0532 0130 00");
+  REQUIRE(sys.span_kind == SpanKind::kJsonString);
+  CHECK(body.substr(sys.span_begin, sys.span_end - sys.span_begin) ==
+        R"("sys \"quoted\" DE89 3704 0044 0532 0130 00")");
+  CHECK(only(b, "earlier").layer == Layer::kPreTemplate);
+  CHECK(only(b, "part one").layer == Layer::kPreTemplate);
+  // Binary parts are not text.
+  CHECK(find(b, "base64").empty());
+}
+
+TEST_CASE("openai chat: the post-template conversation joins every turn with its role") {
+  std::string body = R"({"messages":[{"content":"be nice","role":"system"},)"
+                     R"({"role":"user","content":"DE89 3704 0044"},)"
+                     R"({"role":"user","content":"0532 0130 00"}]})";
+  auto b = extract_request(chat(), body);
+  REQUIRE(b.parsed);
+  CHECK(b.conversation == "system: be nice\nuser: DE89 3704 0044\nuser: 0532 0130 00\n");
+  REQUIRE(b.segments.size() == 3);
+  CHECK(b.conversation.substr(b.segments[1].offset, 14) == "DE89 3704 0044");
+  CHECK(b.pieces[b.segments[1].piece].text == "DE89 3704 0044");
+}
+
+TEST_CASE("openai chat: tool definitions, tool-call arguments and tool results are tool-call") {
+  std::string body =
+      R"({"messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function",)"
+      R"("function":{"name":"pay","arguments":"{\"iban\":\"ARGS-SECRET\"}"}}]},)"
+      R"({"role":"tool","tool_call_id":"c1","content":"RESULT-SECRET"}],)"
+      R"("tools":[{"type":"function","function":{"name":"pay","description":"DESC-SECRET",)"
+      R"("parameters":{"type":"object","properties":{"iban":{"description":"SCHEMA-SECRET"}}}}}]})";
+  auto b = extract_request(chat(), body);
+  REQUIRE(b.parsed);
+  for (auto needle : {"ARGS-SECRET", "RESULT-SECRET", "DESC-SECRET", "SCHEMA-SECRET"}) {
+    INFO(needle);
+    const TextPiece& p = only(b, needle);
+    CHECK(p.layer == Layer::kToolCall);
+    CHECK(p.matched_in == MatchedIn::kTools);
+  }
+  CHECK(only(b, "ARGS-SECRET").text == R"({"iban":"ARGS-SECRET"})");
+  CHECK(only(b, "SCHEMA-SECRET").span_kind == SpanKind::kJsonValue);
+  CHECK(b.tools_defined == std::vector<std::string>{"pay"});
+  CHECK(b.tools_called == std::vector<std::string>{"pay"});
+  // The model sees the tool result and the call: both are in the conversation.
+  CHECK(b.conversation.find("tool: RESULT-SECRET\n") != std::string::npos);
+}
+
+TEST_CASE("a tool message is a tool result even when its role comes after its content") {
+  std::string body = R"({"messages":[{"content":"RESULT","role":"tool"}]})";
+  auto b = extract_request(chat(), body);
+  REQUIRE(b.parsed);
+  CHECK(only(b, "RESULT").layer == Layer::kToolCall);
+}
+
+TEST_CASE("a repeated or escaped key cannot hide messages from extraction") {
+  std::string body = R"({"messages":[{"role":"user","content":"first"}],)"
+                     R"("mess\u0061ges":[{"role":"user","content":"second"}]})";
+  auto b = extract_request(chat(), body);
+  REQUIRE(b.parsed);
+  CHECK(find(b, "first").size() == 1);
+  CHECK(find(b, "second").size() == 1);
+  CHECK(b.conversation == "user: first\nuser: second\n");
+}
+
+TEST_CASE("unknown fields of a known dialect are still scanned as body text") {
+  std::string body = R"({"messages":[],"user":"SIDE-CHANNEL","metadata":{"k":["deep"]}})";
+  auto b = extract_request(chat(), body);
+  REQUIRE(b.parsed);
+  CHECK(only(b, "SIDE-CHANNEL").layer == Layer::kPreTemplate);
+  CHECK(find(b, "deep").size() == 1);
+}
+
+TEST_CASE("anthropic messages: system, text blocks, tool_use input and tool_result content") {
+  std::string body =
+      R"({"model":"claude-x","max_tokens":1024,"system":[{"type":"text","text":"SYS-TEXT"}],)"
+      R"("messages":[{"role":"user","content":"hello"},)"
+      R"({"role":"assistant","content":[{"type":"text","text":"EARLIER"},)"
+      R"({"type":"tool_use","id":"t1","name":"lookup","input":{"q":"INPUT-SECRET"}}]},)"
+      R"({"role":"user","content":[{"type":"tool_result","tool_use_id":"t1",)"
+      R"("content":[{"type":"text","text":"RESULT-SECRET"}]},)"
+      R"({"type":"image","source":{"type":"base64","media_type":"image/png","data":"BINARYDATA"}}]}],)"
+      R"("tools":[{"name":"lookup","description":"DESC","input_schema":{"type":"object"}}]})";
+  auto b = extract_request({Dialect::kAnthropic, Endpoint::kMessages}, body);
+  REQUIRE(b.parsed);
+  CHECK(b.model == "claude-x");
+  CHECK(*b.max_tokens == 1024);
+  CHECK(only(b, "SYS-TEXT").layer == Layer::kPreTemplate);
+  CHECK(only(b, "EARLIER").layer == Layer::kPreTemplate);
+  CHECK(only(b, "INPUT-SECRET").layer == Layer::kToolCall);
+  CHECK(only(b, "INPUT-SECRET").span_kind == SpanKind::kJsonValue);
+  CHECK(only(b, "RESULT-SECRET").layer == Layer::kToolCall);
+  CHECK(only(b, "DESC").layer == Layer::kToolCall);
+  CHECK(find(b, "BINARYDATA").empty());
+  CHECK(b.tools_called == std::vector<std::string>{"lookup"});
+  CHECK(b.tools_defined == std::vector<std::string>{"lookup"});
+  // The top-level system prompt leads the conversation.
+  CHECK(b.conversation.rfind("system: SYS-TEXT\n", 0) == 0);
+}
+
+TEST_CASE("anthropic plain-text document sources are text, base64 sources are not") {
+  std::string body = R"({"messages":[{"role":"user","content":[{"type":"document","source":)"
+                     R"({"data":"DOC-TEXT","type":"text","media_type":"text/plain"}}]}]})";
+  auto b = extract_request({Dialect::kAnthropic, Endpoint::kMessages}, body);
+  REQUIRE(b.parsed);
+  CHECK(only(b, "DOC-TEXT").layer == Layer::kPreTemplate);
+}
+
+TEST_CASE("ollama chat and generate: messages, prompt, system and num_predict") {
+  std::string chat_body =
+      R"({"model":"llama3","messages":[{"role":"user","content":"HI","images":["QUJD"]},)"
+      R"({"role":"assistant","tool_calls":[{"function":{"name":"f","arguments":{"a":"ARG"}}}]}],)"
+      R"("options":{"num_predict":64,"temperature":0.1}})";
+  auto c = extract_request({Dialect::kOllama, Endpoint::kOllamaChat}, chat_body);
+  REQUIRE(c.parsed);
+  CHECK(only(c, "HI").layer == Layer::kPreTemplate);
+  CHECK(only(c, "ARG").layer == Layer::kToolCall);
+  CHECK(find(c, "QUJD").empty());
+  CHECK(*c.max_tokens == 64);
+  std::string gen = R"({"model":"llama3","prompt":"PROMPT","system":"SYSTEM"})";
+  auto g = extract_request({Dialect::kOllama, Endpoint::kOllamaGenerate}, gen);
+  REQUIRE(g.parsed);
+  CHECK(g.conversation == "system: SYSTEM\nuser: PROMPT\n");
+}
+
+TEST_CASE("openai completions, embeddings and responses inputs are extracted") {
+  auto c = extract_request({Dialect::kOpenAI, Endpoint::kCompletions},
+                           R"({"prompt":["A-ONE","A-TWO"],"max_tokens":5})");
+  REQUIRE(c.parsed);
+  CHECK(find(c, "A-ONE").size() == 1);
+  CHECK(find(c, "A-TWO").size() == 1);
+  auto e = extract_request({Dialect::kOpenAI, Endpoint::kEmbeddings}, R"({"input":"EMBED"})");
+  CHECK(only(e, "EMBED").layer == Layer::kPreTemplate);
+  auto r = extract_request(
+      {Dialect::kOpenAI, Endpoint::kResponses},
+      R"({"instructions":"INSTR","max_output_tokens":9,"input":[{"role":"user","content":)"
+      R"([{"type":"input_text","text":"ASK"}]},{"type":"function_call","name":"f","arguments":"ARGS"},)"
+      R"({"type":"function_call_output","call_id":"x","output":"OUT"}]})");
+  REQUIRE(r.parsed);
+  CHECK(*r.max_tokens == 9);
+  CHECK(only(r, "ASK").layer == Layer::kPreTemplate);
+  CHECK(only(r, "ARGS").layer == Layer::kToolCall);
+  CHECK(only(r, "OUT").layer == Layer::kToolCall);
+  CHECK(r.tools_called == std::vector<std::string>{"f"});
+  CHECK(r.conversation.rfind("system: INSTR\n", 0) == 0);
+}
+
+TEST_CASE("generic JSON: every string value is a pre-template piece, keys are not") {
+  auto b = extract_request({Dialect::kGeneric, Endpoint::kUnknown},
+                           R"({"KEYNAME":["v1",{"x":"v2"}],"n":1.5,"t":true,"z":null})");
+  REQUIRE(b.parsed);
+  CHECK(find(b, "KEYNAME").empty());
+  CHECK(find(b, "v1").size() == 1);
+  CHECK(find(b, "v2").size() == 1);
+  CHECK(b.conversation.empty());
+}
+
+TEST_CASE("a known dialect whose JSON does not parse is scanned as raw bytes") {
+  for (std::string body : {std::string(R"({"messages":[{"role":"user","content":"SECRET")"),
+                           std::string(R"({"messages":[]} trailing SECRET)"),
+                           std::string("not json at all SECRET"), std::string(R"(["SECRET"])"),
+                           std::string(R"({"messages":[{"role":"user","content":"x"}],"n":tru})"
+                                       R"( SECRET)"),
+                           std::string("\"SECRET\"")}) {
+    INFO(body);
+    auto b = extract_request(chat(), body);
+    CHECK_FALSE(b.parsed);
+    REQUIRE(b.pieces.size() == 1);
+    CHECK(b.pieces[0].raw);
+    CHECK(b.pieces[0].text == body);
+  }
+}
+
+TEST_CASE("a non-JSON generic body is scanned as raw bytes") {
+  auto b = extract_request({Dialect::kGeneric, Endpoint::kUnknown}, "plain DE89 text");
+  CHECK_FALSE(b.parsed);
+  REQUIRE(b.pieces.size() == 1);
+  CHECK(b.pieces[0].raw);
+}
+
+TEST_CASE("invalid UTF-8 inside a string falls back to raw bytes") {
+  std::string body = "{\"messages\":[{\"role\":\"user\",\"content\":\"\xff\xfe\"}]}";
+  auto b = extract_request(chat(), body);
+  CHECK_FALSE(b.parsed);
+}
+
+TEST_CASE("buffered responses: openai message, tool calls and anthropic content blocks") {
+  auto o = extract_response(
+      chat(),
+      R"({"id":"chatcmpl-AKIAIOSFODNN7EXAMPLE","choices":[{"index":0,"message":{"role":"assistant",)"
+      R"("content":"ANSWER","tool_calls":[{"id":"c","type":"function","function":)"
+      R"({"name":"f","arguments":"{\"k\":\"CALLARG\"}"}}]}}],"usage":{"total_tokens":3}})");
+  REQUIRE(o.parsed);
+  CHECK(only(o, "ANSWER").layer == Layer::kPreTemplate);
+  CHECK(only(o, "CALLARG").layer == Layer::kToolCall);
+  // Ids are not model output.
+  CHECK(find(o, "AKIA").empty());
+  auto a = extract_response({Dialect::kAnthropic, Endpoint::kMessages},
+                            R"({"id":"msg_1","content":[{"type":"text","text":"HELLO"},)"
+                            R"({"type":"tool_use","id":"t","name":"f","input":{"x":"IN"}}]})");
+  REQUIRE(a.parsed);
+  CHECK(only(a, "HELLO").layer == Layer::kPreTemplate);
+  CHECK(only(a, "IN").layer == Layer::kToolCall);
+  auto g = extract_response({Dialect::kOllama, Endpoint::kOllamaGenerate},
+                            R"({"model":"m","response":"GEN","done":true})");
+  CHECK(only(g, "GEN").layer == Layer::kPreTemplate);
+}
+
+TEST_CASE("url pieces are percent-decoded and header pieces skip credentials") {
+  auto u = extract_url("/v1/x?q=DE89%203704+0044");
+  CHECK(u.matched_in == MatchedIn::kUrl);
+  CHECK(u.text == "/v1/x?q=DE89 3704 0044");
+  edgeward::http::Headers h;
+  h.add("Authorization", "Bearer sk-CANARY");
+  h.add("x-api-key", "sk-ant-CANARY");
+  h.add("Cookie", "s=CANARY");
+  h.add("X-Note", "visible");
+  auto pieces = extract_headers(h);
+  REQUIRE(pieces.size() == 1);
+  CHECK(pieces[0].text == "visible");
+  CHECK(pieces[0].matched_in == MatchedIn::kHeaders);
+}

@@ -4,7 +4,8 @@
 
 using namespace edgeward;
 
-TEST_CASE("metrics registry renders counters, gauges and histograms in Prometheus text", "[metrics]") {
+TEST_CASE("metrics registry renders counters, gauges and histograms in Prometheus text",
+          "[metrics]") {
   MetricsRegistry reg;
   Counter& c = reg.counter("edgeward_requests_total", "Requests.", {{"class", "2xx"}});
   c.inc();

@@ -38,6 +38,9 @@ Error newer_schema_error(const fs::path& path, int found) {
 }
 
 Status migrate(sqlite::Connection& db, const fs::path& path) {
+  // The common case (already current) needs no write lock, so that opening never waits for
+  // another connection's write transaction.
+  if (auto v = schema_version(db); v && *v == sql::kSchemaVersion) return ok_status();
   for (;;) {
     // Each step re-reads the version inside its write transaction: another process may have
     // migrated between our read and our BEGIN.

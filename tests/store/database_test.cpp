@@ -1,0 +1,183 @@
+#include "store/database.hpp"
+
+#include <catch2/catch.hpp>
+#include <set>
+
+#include "store/sql.hpp"
+#include "tests/store/store_fixtures.hpp"
+
+using namespace edgeward;
+using namespace edgeward::store;
+using edgeward::store::testing::TempStateDir;
+
+namespace {
+
+// Sets user_version behind the store's back, as a newer or older edgeward would have left it.
+void force_user_version(const std::filesystem::path& dir, int version) {
+  auto db = sqlite::Connection::open(database_path(dir), sqlite::OpenMode::kReadWriteCreate);
+  REQUIRE(db);
+  REQUIRE(db->exec("PRAGMA user_version = " + std::to_string(version)));
+}
+
+std::set<std::string> columns(sqlite::Connection& db, const char* table) {
+  auto st = sqlite::Statement::prepare(db.get(), std::string("PRAGMA table_info(") + table + ")");
+  REQUIRE(st);
+  sqlite::Statement::Run run(*st);
+  std::set<std::string> out;
+  while (run.step() == SQLITE_ROW) out.emplace(run.text(1));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("opening read-write creates schema version 1 in WAL mode", "[store][schema]") {
+  TempStateDir dir;
+  auto db = open_read_write(dir.path());
+  REQUIRE(db);
+  CHECK(*schema_version(*db) == schema_version_supported());
+  CHECK(schema_version_supported() == 1);
+  auto mode = sqlite::Statement::prepare(db->get(), "PRAGMA journal_mode");
+  REQUIRE(mode);
+  sqlite::Statement::Run run(*mode);
+  REQUIRE(run.step() == SQLITE_ROW);
+  CHECK(run.text(0) == "wal");
+}
+
+TEST_CASE("reopening an up-to-date database migrates nothing and keeps its rows",
+          "[store][schema]") {
+  TempStateDir dir;
+  {
+    auto db = open_read_write(dir.path());
+    REQUIRE(db);
+    REQUIRE(db->exec("INSERT INTO agent_state VALUES ('k', 'v', '2026-01-01T00:00:00.000Z')"));
+  }
+  auto db = open_read_write(dir.path());
+  REQUIRE(db);
+  CHECK(*db->query_int("SELECT count(*) FROM agent_state") == 1);
+}
+
+TEST_CASE("the events table has exactly the DESIGN §4 fields plus the uploaded flag",
+          "[store][schema][leak]") {
+  TempStateDir dir;
+  auto db = open_read_write(dir.path());
+  REQUIRE(db);
+  const std::set<std::string> expected = {
+      "id",          "agent_id",    "rule_id",   "scope",        "matched_in", "request_method",
+      "occurred_at", "reason_code", "severity",  "retry",        "layer",      "uid",
+      "request_id",  "action",      "path_hash", "rule_version", "model",      "upstream",
+      "session",     "uploaded"};
+  CHECK(columns(*db, "events") == expected);
+}
+
+TEST_CASE("the other tables hold rule blobs, compiled databases and agent state",
+          "[store][schema]") {
+  TempStateDir dir;
+  auto db = open_read_write(dir.path());
+  REQUIRE(db);
+  CHECK(columns(*db, "rule_blobs") ==
+        std::set<std::string>{"id", "version", "sha256", "envelope", "received_at", "state"});
+  CHECK(columns(*db, "compiled_databases") == std::set<std::string>{"blob_sha256",
+                                                                    "hyperscan_version", "platform",
+                                                                    "name", "db", "created_at"});
+  CHECK(columns(*db, "agent_state") == std::set<std::string>{"key", "value", "updated_at"});
+}
+
+TEST_CASE("the writer's INSERT binds exactly the event fields and nothing else",
+          "[store][schema][leak]") {
+  TempStateDir dir;
+  auto db = open_read_write(dir.path());
+  REQUIRE(db);
+  auto st = sqlite::Statement::prepare(db->get(), sql::kInsertEvent);
+  REQUIRE(st);
+  // 18 = the 19 fields of DESIGN §4 minus `id`, which SQLite assigns.
+  CHECK(sqlite3_bind_parameter_count(st->get()) == 18);
+  const std::string text = sql::kInsertEvent;
+  for (const char* col :
+       {"agent_id", "rule_id", "scope", "matched_in", "request_method", "occurred_at",
+        "reason_code", "severity", "retry", "layer", "uid", "request_id", "action", "path_hash",
+        "rule_version", "model", "upstream", "session"}) {
+    CHECK(text.find(col) != std::string::npos);
+  }
+}
+
+TEST_CASE("a database of a newer schema is refused, read-write and read-only", "[store][schema]") {
+  TempStateDir dir;
+  { REQUIRE(open_read_write(dir.path())); }
+  force_user_version(dir.path(), 99);
+  auto rw = open_read_write(dir.path());
+  REQUIRE_FALSE(rw);
+  CHECK(rw.error().code == "store.newer_schema");
+  CHECK(rw.error().message.find("schema version 99") != std::string::npos);
+  auto ro = open_read_only(dir.path());
+  REQUIRE_FALSE(ro);
+  CHECK(ro.error().code == "store.newer_schema");
+}
+
+TEST_CASE("read-write open refuses a missing state dir", "[store][schema]") {
+  TempStateDir dir;
+  auto db = open_read_write(dir.path() / "nope");
+  REQUIRE_FALSE(db);
+  CHECK(db.error().code == "store.state_dir");
+}
+
+TEST_CASE("read-only open explains a missing state dir, a file, and a missing database",
+          "[store][schema]") {
+  TempStateDir dir;
+  auto missing = open_read_only(dir.path() / "nope");
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().code == "store.state_dir_missing");
+  CHECK(missing.error().message.find("nope") != std::string::npos);
+
+  const auto file = dir.path() / "file";
+  {
+    std::FILE* f = std::fopen(file.c_str(), "w");
+    std::fclose(f);
+  }
+  auto not_dir = open_read_only(file);
+  REQUIRE_FALSE(not_dir);
+  CHECK(not_dir.error().code == "store.state_dir_not_dir");
+
+  auto no_db = open_read_only(dir.path());
+  REQUIRE_FALSE(no_db);
+  CHECK(no_db.error().code == "store.no_database");
+  // Read-only really is read-only: nothing was created.
+  CHECK_FALSE(std::filesystem::exists(database_path(dir.path())));
+}
+
+TEST_CASE("read-only open refuses a file that is not an Edgeward database", "[store][schema]") {
+  TempStateDir dir;
+  {
+    std::FILE* f = std::fopen(database_path(dir.path()).c_str(), "w");
+    std::fputs("this is not sqlite, it is a text file long enough to have a header......", f);
+    std::fclose(f);
+  }
+  auto db = open_read_only(dir.path());
+  REQUIRE_FALSE(db);
+  CHECK(db.error().code == "store.not_edgeward_db");
+}
+
+TEST_CASE("read-only open refuses an older schema until the daemon migrates it",
+          "[store][schema]") {
+  TempStateDir dir;
+  { REQUIRE(open_read_write(dir.path())); }
+  force_user_version(dir.path(), 0);
+  auto db = open_read_only(dir.path());
+  REQUIRE_FALSE(db);
+  CHECK(db.error().code == "store.not_edgeward_db");
+}
+
+TEST_CASE("read-only open works while a writer holds the write lock", "[store][schema]") {
+  TempStateDir dir;
+  auto writer = open_read_write(dir.path());
+  REQUIRE(writer);
+  REQUIRE(writer->exec("BEGIN IMMEDIATE"));
+  REQUIRE(writer->exec("INSERT INTO agent_state VALUES ('k', 'v', 'x')"));
+  auto ro = open_read_only(dir.path());
+  REQUIRE(ro);
+  // The uncommitted row is invisible; the reader is not blocked.
+  CHECK(*ro->query_int("SELECT count(*) FROM agent_state") == 0);
+  REQUIRE(writer->exec("COMMIT"));
+  CHECK(*ro->query_int("SELECT count(*) FROM agent_state") == 1);
+  // And it cannot write.
+  CHECK_FALSE(ro->exec("DELETE FROM agent_state").ok());
+}

@@ -1,0 +1,33 @@
+#pragma once
+// Rebuilding a JSON body with some of its string values replaced (request `redact`, DESIGN §2).
+//
+// Rules:
+//  - A replacement names a byte range of the original body (a JSON string literal, quotes
+//    included, from surfaces.hpp) and the new *unescaped* text; the new literal is written with
+//    core/json.hpp's escaping, so the result is valid JSON whatever the text holds.
+//  - Everything outside the ranges is copied byte for byte: key order, whitespace, numbers and
+//    unknown fields reach the provider exactly as the client sent them.
+//  - Pure functions, thread-safe.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace edgeward::inspect {
+
+struct StringReplacement {
+  std::size_t begin = 0;  // the original string literal's range in the body
+  std::size_t end = 0;
+  std::string text;  // the new value, unescaped
+};
+
+// The body with every range replaced by the JSON string literal of its text. Ranges may come in
+// any order but must not overlap and must lie inside the body: error "inspect.bad_replacement"
+// otherwise (a bug in the caller, never the payload's fault).
+Result<std::string> rewrite_json_strings(std::string_view body,
+                                         std::vector<StringReplacement> replacements);
+
+}  // namespace edgeward::inspect

@@ -2,15 +2,7 @@
 
 #include <simdjson.h>
 #include <sodium.h>
-#include <yaml-cpp/yaml.h>
 
-#include <algorithm>
-#include <charconv>
-#include <cmath>
-#include <cstdlib>
-#include <limits>
-#include <map>
-#include <regex>
 #include <set>
 #include <utility>
 
@@ -32,118 +24,6 @@ Result<timefmt::TimePoint> parse_utc_time(std::string_view text, std::string_vie
   auto t = timefmt::parse_rfc3339(text);
   if (!t) return bad_payload(std::string(field) + " is not an RFC 3339 UTC time");
   return *t;
-}
-
-// ---- YAML → JSON (normalize_pack_to_json) ---------------------------------------------------
-
-// YAML 1.2 core schema resolution of a plain scalar.
-bool is_core_null(const std::string& s) {
-  return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
-}
-bool is_core_true(const std::string& s) {
-  return s == "true" || s == "True" || s == "TRUE";
-}
-bool is_core_false(const std::string& s) {
-  return s == "false" || s == "False" || s == "FALSE";
-}
-
-bool is_decimal_int(const std::string& s) {
-  static const std::regex re("[-+]?[0-9]+");
-  return std::regex_match(s, re);
-}
-bool is_core_float(const std::string& s) {
-  static const std::regex re(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
-  return std::regex_match(s, re);
-}
-bool is_core_special_float(const std::string& s) {
-  static const std::regex re(R"([-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))");
-  return std::regex_match(s, re);
-}
-
-Status append_plain_scalar(std::string& out, const std::string& s) {
-  if (is_core_null(s)) {
-    out += "null";
-  } else if (is_core_true(s)) {
-    out += "true";
-  } else if (is_core_false(s)) {
-    out += "false";
-  } else if (is_decimal_int(s)) {
-    // JSON has no leading '+' and no leading zeros; parse and re-print when it fits.
-    std::int64_t v = 0;
-    const char* b = s.data() + (s[0] == '+' ? 1 : 0);
-    const auto [p, ec] = std::from_chars(b, s.data() + s.size(), v);
-    if (ec != std::errc{} || p != s.data() + s.size()) {
-      return make_error("blob.bad_pack", "integer out of range in pack");
-    }
-    json::append_json_number(out, v);
-  } else if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
-    std::int64_t v = 0;
-    const auto [p, ec] =
-        std::from_chars(s.data() + 2, s.data() + s.size(), v, s[1] == 'x' ? 16 : 8);
-    if (ec != std::errc{} || p != s.data() + s.size()) {
-      json::append_json_string(out, s);  // "0xzz" is just a string in the core schema
-    } else {
-      json::append_json_number(out, v);
-    }
-  } else if (is_core_float(s)) {
-    const double v = std::strtod(s.c_str(), nullptr);
-    if (!std::isfinite(v)) return make_error("blob.bad_pack", "float out of range in pack");
-    json::append_json_number(out, v);
-  } else if (is_core_special_float(s)) {
-    return make_error("blob.bad_pack", "NaN or infinity in pack (JSON cannot carry it)");
-  } else {
-    json::append_json_string(out, s);
-  }
-  return ok_status();
-}
-
-Status append_yaml_as_json(std::string& out, const YAML::Node& node, int depth) {
-  if (depth > 64) return make_error("blob.bad_pack", "pack nests deeper than 64 levels");
-  switch (node.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null:
-      out += "null";
-      return ok_status();
-    case YAML::NodeType::Scalar:
-      // yaml-cpp tags plain scalars "?" and quoted or block scalars "!"; only plain ones are
-      // resolved to null/bool/number.
-      if (node.Tag() == "?") return append_plain_scalar(out, node.Scalar());
-      json::append_json_string(out, node.Scalar());
-      return ok_status();
-    case YAML::NodeType::Sequence: {
-      out.push_back('[');
-      bool first = true;
-      for (const auto& item : node) {
-        if (!first) out.push_back(',');
-        first = false;
-        if (auto st = append_yaml_as_json(out, item, depth + 1); !st) return st;
-      }
-      out.push_back(']');
-      return ok_status();
-    }
-    case YAML::NodeType::Map: {
-      // Sorted keys: two packs that differ only in key order normalize to the same bytes.
-      std::map<std::string, YAML::Node> sorted;
-      for (const auto& kv : node) {
-        if (!kv.first.IsScalar()) return make_error("blob.bad_pack", "non-scalar key in pack");
-        if (!sorted.emplace(kv.first.Scalar(), kv.second).second) {
-          return make_error("blob.bad_pack", "duplicate key '" + kv.first.Scalar() + "' in pack");
-        }
-      }
-      out.push_back('{');
-      bool first = true;
-      for (const auto& [k, v] : sorted) {
-        if (!first) out.push_back(',');
-        first = false;
-        json::append_json_string(out, k);
-        out.push_back(':');
-        if (auto st = append_yaml_as_json(out, v, depth + 1); !st) return st;
-      }
-      out.push_back('}');
-      return ok_status();
-    }
-  }
-  return make_error("blob.bad_pack", "unexpected YAML node");
 }
 
 // ---- signatures ---------------------------------------------------------------------------
@@ -294,18 +174,10 @@ Result<BlobPayload> parse_blob_payload(std::string_view payload) {
   return out;
 }
 
-Result<std::string> normalize_pack_to_json(std::string_view pack_text) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(pack_text));
-  } catch (const YAML::Exception& e) {
-    // yaml-cpp's message names the line and column, not the content.
-    return make_error("blob.bad_pack", std::string("pack is not valid YAML: ") + e.what());
-  }
-  if (!root.IsMap()) return make_error("blob.bad_pack", "pack is not a mapping");
-  std::string out;
-  if (auto st = append_yaml_as_json(out, root, 0); !st) return st.error();
-  return out;
+Result<Pack> load_blob_pack(std::string_view pack_json) {
+  auto pack = parse_pack(pack_json, "<blob>");
+  if (!pack) return make_error("blob.bad_pack", pack.error().message);
+  return pack;
 }
 
 std::string sign_blob(const BlobPayload& payload, const std::vector<const SecretKey*>& keys) {

@@ -24,6 +24,7 @@
 #include "core/time.hpp"
 #include "rules/dsse.hpp"
 #include "rules/keys.hpp"
+#include "rules/pack.hpp"
 
 namespace edgeward::rules {
 
@@ -36,7 +37,7 @@ struct BlobPayload {
   std::uint64_t version = 0;  // 1 … 2^63-1 (fits the store's INTEGER)
   timefmt::TimePoint created_at{};
   timefmt::TimePoint expires_at{};
-  std::string pack_json;  // the normalized pack, a JSON object, minified
+  std::string pack_json;  // the normalized pack: pack_to_json() of rules/pack.hpp
 };
 
 // The payload's JSON bytes (what gets signed).
@@ -49,12 +50,10 @@ std::string serialize_blob_payload(const BlobPayload& payload);
 //                           expires_at not after created_at, pack not an object
 Result<BlobPayload> parse_blob_payload(std::string_view payload);
 
-// Converts a YAML (or JSON) rule pack to its normalized JSON form: object keys sorted bytewise,
-// plain scalars resolved by the YAML 1.2 core schema (null, true/false, integers, floats), quoted
-// scalars kept as strings, minified. Error "blob.bad_pack" (not YAML, top level not a mapping,
-// duplicate key, non-scalar key, NaN/Inf). It does not check the pack's rules: sign callers run
-// the pack loader (rules/pack.hpp) on the result too.
-Result<std::string> normalize_pack_to_json(std::string_view pack_text);
+// Loads the pack an accepted (or unverified) blob carries with the rule-pack loader
+// (rules/pack.hpp). Error "blob.bad_pack" (the message lists every loader problem): a validly
+// signed blob whose pack does not load is refused like any other bad blob.
+Result<Pack> load_blob_pack(std::string_view pack_json);
 
 // The envelope JSON of `payload`, signed by each key in order.
 std::string sign_blob(const BlobPayload& payload, const std::vector<const SecretKey*>& keys);

@@ -1,0 +1,209 @@
+// `edgeward scan [--rules FILE] [--layer L] [--jsonl] [FILE|-]` (DESIGN §6): scans text with
+// the embedded default pack, a YAML/JSON pack or a signed blob, and prints one JSON object per
+// finding. Exit 0 nothing found, 1 something found, 2 error.
+//
+// The text is scanned as a request body (scope request, surface body) in the given layer
+// (default pre-template). Findings print in priority order, then by offset.
+
+#include <simdjson.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli/command.hpp"
+#include "core/json.hpp"
+#include "rules/blob.hpp"
+#include "rules/engine.hpp"
+#include "rules/pack.hpp"
+#include "rules/scanner.hpp"
+
+namespace edgeward::cli {
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: edgeward scan [--rules FILE] [--layer pre-template|post-template|tool-call] [--jsonl] "
+    "[FILE|-]\n"
+    "  Scans text (FILE, or stdin) with the embedded default pack, or with --rules FILE (a YAML\n"
+    "  or JSON rule pack, or a signed blob, whose signature is NOT checked here), and prints one\n"
+    "  JSON object per finding: "
+    "{\"reason_code\",\"rule_id\",\"severity\",\"action\",\"start\",\"end\"}\n"
+    "  (byte offsets). --jsonl: each input line is {\"text\": ...}; prints {\"line\": n,\n"
+    "  \"findings\": [...]} per line. Exit 0 nothing found, 1 found, 2 error.\n";
+
+bool read_all(const std::string& path, std::string& out) {
+  if (path == "-") {
+    out.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    return !std::cin.bad();
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return !in.bad();
+}
+
+void write_finding(json::JsonWriter& w, const rules::Finding& f) {
+  w.begin_object()
+      .field("reason_code", f.reason_code)
+      .field("rule_id", f.rule_id)
+      .field("severity", rules::to_string(f.severity))
+      .field("action", rules::to_string(f.action))
+      .field("start", f.start)
+      .field("end", f.end)
+      .end_object();
+}
+
+// The pack to scan with: the embedded one, a pack file, or the pack inside a blob.
+Result<rules::Pack> load_rules(const std::string& path) {
+  if (path.empty()) return rules::parse_pack(rules::default_pack_yaml(), "<embedded default pack>");
+  std::string text;
+  if (!read_all(path, text)) return make_error("cli.read_failed", "cannot read " + path);
+  if (rules::is_envelope(text)) {
+    auto blob = rules::read_blob_unverified(text);
+    if (!blob.ok()) return blob.error();
+    std::fprintf(stderr,
+                 "edgeward scan: note: using blob version %llu without checking its signature "
+                 "(use 'edgeward rules verify' for that)\n",
+                 static_cast<unsigned long long>(blob->payload.version));
+    return rules::load_blob_pack(blob->payload.pack_json);
+  }
+  return rules::parse_pack(text, path);
+}
+
+int run_scan(const std::vector<std::string>& args) {
+  std::string rules_path, input = "-";
+  rules::Layer layer = rules::Layer::pre_template;
+  bool jsonl = false, have_input = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](const char* flag) -> const std::string* {
+      if (i + 1 >= args.size()) {
+        std::fprintf(stderr, "edgeward scan: %s needs a value\n%s", flag, kUsage);
+        return nullptr;
+      }
+      return &args[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (a == "--rules") {
+      const std::string* v = value("--rules");
+      if (!v) return 2;
+      rules_path = *v;
+    } else if (a == "--layer") {
+      const std::string* v = value("--layer");
+      if (!v) return 2;
+      auto l = rules::parse_layer(*v);
+      if (!l) {
+        std::fprintf(stderr,
+                     "edgeward scan: unknown layer '%s' (pre-template, post-template, tool-call)\n",
+                     v->c_str());
+        return 2;
+      }
+      layer = *l;
+    } else if (a == "--jsonl") {
+      jsonl = true;
+    } else if (a == "--json") {
+      // Output is always JSON; accepted for symmetry with the other subcommands.
+    } else if (a == "--state-dir") {
+      if (!value("--state-dir")) return 2;  // accepted by every subcommand; scan needs no state
+    } else if (a.size() > 1 && a[0] == '-') {
+      std::fprintf(stderr, "edgeward scan: unknown option '%s'\n%s", a.c_str(), kUsage);
+      return 2;
+    } else {
+      if (have_input) {
+        std::fprintf(stderr, "edgeward scan: one input only\n%s", kUsage);
+        return 2;
+      }
+      input = a;
+      have_input = true;
+    }
+  }
+
+  auto pack = load_rules(rules_path);
+  if (!pack.ok()) {
+    std::fprintf(stderr, "edgeward scan: %s\n", pack.error().message.c_str());
+    return 2;
+  }
+  auto compiled = rules::compile_rules(std::move(*pack));
+  if (!compiled.ok()) {
+    std::fprintf(stderr, "edgeward scan: %s\n", compiled.error().message.c_str());
+    return 2;
+  }
+  std::string text;
+  if (!read_all(input, text)) {
+    std::fprintf(stderr, "edgeward scan: cannot read %s\n", input.c_str());
+    return 2;
+  }
+
+  rules::Scanner scanner;
+  std::vector<rules::Finding> findings;
+  bool found = false;
+  std::string out;
+  auto scan = [&](std::string_view t) -> bool {
+    findings.clear();
+    auto s =
+        scanner.scan(**compiled, rules::Scope::request, rules::Surface::body, layer, t, findings);
+    if (!s.ok()) {
+      std::fprintf(stderr, "edgeward scan: %s\n", s.error().message.c_str());
+      return false;
+    }
+    found |= !findings.empty();
+    return true;
+  };
+
+  if (!jsonl) {
+    if (!scan(text)) return 2;
+    for (const auto& f : findings) {
+      json::JsonWriter w(out);
+      write_finding(w, f);
+      out += '\n';
+    }
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return found ? 1 : 0;
+  }
+
+  simdjson::dom::parser parser;
+  std::size_t line_no = 0;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t nl = text.find('\n', pos);
+    std::string_view line(text.data() + pos, (nl == std::string::npos ? text.size() : nl) - pos);
+    pos = nl == std::string::npos ? text.size() : nl + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    simdjson::dom::element doc;
+    std::string_view value;
+    if (parser.parse(line.data(), line.size()).get(doc) != simdjson::SUCCESS ||
+        doc["text"].get(value) != simdjson::SUCCESS) {
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      std::fprintf(stderr, "edgeward scan: line %zu: expected a JSON object {\"text\": \"...\"}\n",
+                   line_no);
+      return 2;
+    }
+    if (!scan(value)) return 2;
+    json::JsonWriter w(out);
+    w.begin_object().field("line", line_no).key("findings").begin_array();
+    for (const auto& f : findings) write_finding(w, f);
+    w.end_array().end_object();
+    out += '\n';
+    if (out.size() > (1u << 16)) {
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      out.clear();
+    }
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return found ? 1 : 0;
+}
+
+const CommandRegistration kRegistration{"scan", "scan text for sensitive data and injections",
+                                        run_scan};
+
+}  // namespace
+
+}  // namespace edgeward::cli

@@ -1,0 +1,61 @@
+#pragma once
+// Internal layout of a CompiledRules, shared by compiler.cpp and scanner.cpp. Not part of the
+// public API: other parts use engine.hpp and scanner.hpp.
+
+#include <hs/hs.h>
+
+#include <array>
+#include <memory>
+#include <vector>
+
+#include "rules/engine.hpp"
+
+namespace edgeward::rules {
+
+struct HsDatabaseFree {
+  void operator()(hs_database_t* db) const { hs_free_database(db); }
+};
+struct HsScratchFree {
+  void operator()(hs_scratch_t* s) const { hs_free_scratch(s); }
+};
+using HsDatabase = std::unique_ptr<hs_database_t, HsDatabaseFree>;
+using HsScratch = std::unique_ptr<hs_scratch_t, HsScratchFree>;
+
+// One compiled pattern; its index in CompiledRulesData::entries is its Hyperscan id.
+struct PatternEntry {
+  std::uint32_t rule = 0;
+  std::uint32_t pattern = 0;  // index in rule.detect.patterns
+  unsigned flags = 0;
+  std::uint32_t max_width = 0;
+};
+
+struct Database {
+  std::vector<std::uint32_t> entries;  // pattern entry ids, ascending
+  HsDatabase block;
+  HsDatabase stream;             // only when a response-scope slot uses this database
+  std::uint32_t max_width = 0;   // longest match of any entry
+  std::uint32_t max_within = 0;  // widest context window of any entry's rule
+};
+
+inline constexpr int kSlotCount = kScopeCount * kSurfaceCount;
+inline int slot_of(Scope s, Surface f) {
+  return static_cast<int>(s) * kSurfaceCount + static_cast<int>(f);
+}
+
+struct CompiledRulesData {
+  Pack pack;
+  CompileOptions options;
+  std::vector<PatternEntry> entries;
+  std::vector<std::uint32_t> rule_max_width;  // per rule: longest match of its patterns
+  std::vector<std::uint32_t> rule_within;     // per rule: context window (0 without context)
+  std::vector<std::uint8_t> rule_layers;      // per rule: bit (1 << Layer)
+  std::vector<Action> actions;                // per rule: effective action
+  std::vector<std::uint32_t> policy_rules;    // non-pattern rules by priority
+  std::array<int, kSlotCount> slot_db{};      // database index or -1
+  std::vector<Database> dbs;
+  HsScratch prototype;  // allocated for every database; Scanners clone it
+  std::uint64_t generation = 0;
+  std::array<unsigned char, 32> digest{};  // SHA-256 of the normalized pack + options
+};
+
+}  // namespace edgeward::rules

@@ -1,0 +1,353 @@
+// Pack -> Hyperscan databases (engine.hpp). Runs off the event loop.
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <numeric>
+
+#include "rules/compiled_internal.hpp"
+
+namespace edgeward::rules {
+
+namespace {
+
+std::atomic<std::uint64_t> g_generation{1};
+
+constexpr std::string_view kCacheMagic = "EWHSDB01";
+
+Action effective(const Rule& r, const CompileOptions& o) {
+  if (r.action == Action::monitor) return Action::monitor;
+  if (r.mode == RuleMode::monitor || o.mode == EnforcementMode::monitor) return Action::monitor;
+  return r.action;
+}
+
+std::string pattern_path(const CompiledRulesData& d, const PatternEntry& e) {
+  return "rules[" + std::to_string(e.rule) + "].detect.patterns[" + std::to_string(e.pattern) +
+         "] (rule " + d.pack.rules[e.rule].id + ")";
+}
+
+// Builds everything but the Hyperscan databases: the pattern table, per-rule data and the
+// (scope, surface) -> database mapping. Deterministic in the pack, so a cache can skip the
+// compile and reuse it.
+Result<std::unique_ptr<CompiledRulesData>> layout(Pack pack, const CompileOptions& options) {
+  auto d = std::make_unique<CompiledRulesData>();
+  d->pack = std::move(pack);
+  d->options = options;
+  d->generation = g_generation.fetch_add(1);
+  const auto& rules = d->pack.rules;
+  d->rule_max_width.assign(rules.size(), 0);
+  d->rule_within.assign(rules.size(), 0);
+  d->rule_layers.assign(rules.size(), 0);
+  d->actions.resize(rules.size());
+  for (std::uint32_t i = 0; i < rules.size(); ++i) {
+    const Rule& r = rules[i];
+    d->actions[i] = effective(r, options);
+    if (r.kind != RuleKind::pattern) {
+      d->policy_rules.push_back(i);
+      continue;
+    }
+    for (Layer l : r.layers)
+      d->rule_layers[i] |= static_cast<std::uint8_t>(1u << static_cast<int>(l));
+    if (r.detect.context) d->rule_within[i] = r.detect.context->within;
+    for (std::uint32_t p = 0; p < r.detect.patterns.size(); ++p) {
+      PatternEntry e;
+      e.rule = i;
+      e.pattern = p;
+      e.flags = HS_FLAG_SOM_LEFTMOST | (r.detect.caseless ? HS_FLAG_CASELESS : 0u);
+      hs_expr_info_t* info = nullptr;
+      hs_compile_error_t* err = nullptr;
+      if (hs_expression_info(r.detect.patterns[p].c_str(), e.flags, &info, &err) != HS_SUCCESS) {
+        std::string msg = err && err->message ? err->message : "invalid pattern";
+        if (err) hs_free_compile_error(err);
+        return make_error("rules.compile_failed", pattern_path(*d, e) + ": Hyperscan: " + msg);
+      }
+      e.max_width = info->max_width;
+      std::free(info);
+      if (e.max_width == UINT_MAX || e.max_width > kMaxPatternWidth) {
+        return make_error("rules.compile_failed", pattern_path(*d, e) + ": unbounded pattern");
+      }
+      d->rule_max_width[i] = std::max(d->rule_max_width[i], e.max_width);
+      d->entries.push_back(e);
+    }
+  }
+  std::stable_sort(
+      d->policy_rules.begin(), d->policy_rules.end(),
+      [&](std::uint32_t a, std::uint32_t b) { return rules[a].priority < rules[b].priority; });
+  // Group entries by (scope, surface); identical sets share a database.
+  std::map<std::vector<std::uint32_t>, int> seen;
+  for (int s = 0; s < kScopeCount; ++s) {
+    for (int f = 0; f < kSurfaceCount; ++f) {
+      std::vector<std::uint32_t> set;
+      for (std::uint32_t id = 0; id < d->entries.size(); ++id) {
+        const Rule& r = rules[d->entries[id].rule];
+        bool scope_ok =
+            std::find(r.scope.begin(), r.scope.end(), static_cast<Scope>(s)) != r.scope.end();
+        bool surface_ok = std::find(r.matched_in.begin(), r.matched_in.end(),
+                                    static_cast<Surface>(f)) != r.matched_in.end();
+        if (scope_ok && surface_ok) set.push_back(id);
+      }
+      int slot = s * kSurfaceCount + f;
+      if (set.empty()) {
+        d->slot_db[static_cast<std::size_t>(slot)] = -1;
+        continue;
+      }
+      auto [it, inserted] = seen.emplace(set, static_cast<int>(d->dbs.size()));
+      if (inserted) {
+        Database db;
+        db.entries = set;
+        for (std::uint32_t id : set) {
+          db.max_width = std::max(db.max_width, d->entries[id].max_width);
+          db.max_within = std::max(db.max_within, d->rule_within[d->entries[id].rule]);
+        }
+        d->dbs.push_back(std::move(db));
+      }
+      d->slot_db[static_cast<std::size_t>(slot)] = it->second;
+    }
+  }
+  std::string digest_input = pack_to_json(d->pack);
+  digest_input += options.mode == EnforcementMode::monitor ? "|monitor" : "|enforce";
+  crypto_hash_sha256(d->digest.data(), reinterpret_cast<const unsigned char*>(digest_input.data()),
+                     digest_input.size());
+  return d;
+}
+
+// True when a response-scope slot uses database `i` (it must exist in stream mode too).
+bool wants_stream(const CompiledRulesData& d, std::size_t i) {
+  for (int f = 0; f < kSurfaceCount; ++f) {
+    if (d.slot_db[static_cast<std::size_t>(slot_of(Scope::response, static_cast<Surface>(f)))] ==
+        static_cast<int>(i)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Result<HsDatabase> compile_db(const CompiledRulesData& d, const Database& db, unsigned mode) {
+  std::vector<const char*> exprs;
+  std::vector<unsigned> flags;
+  std::vector<unsigned> ids;
+  for (std::uint32_t id : db.entries) {
+    const PatternEntry& e = d.entries[id];
+    exprs.push_back(d.pack.rules[e.rule].detect.patterns[e.pattern].c_str());
+    flags.push_back(e.flags);
+    ids.push_back(id);
+  }
+  hs_database_t* raw = nullptr;
+  hs_compile_error_t* err = nullptr;
+  if (hs_compile_multi(exprs.data(), flags.data(), ids.data(), static_cast<unsigned>(exprs.size()),
+                       mode, nullptr, &raw, &err) != HS_SUCCESS) {
+    std::string where;
+    if (err && err->expression >= 0 &&
+        static_cast<std::size_t>(err->expression) < db.entries.size()) {
+      where =
+          pattern_path(d, d.entries[db.entries[static_cast<std::size_t>(err->expression)]]) + ": ";
+    }
+    std::string msg = err && err->message ? err->message : "compile failed";
+    if (err) hs_free_compile_error(err);
+    return make_error("rules.compile_failed", where + "Hyperscan: " + msg);
+  }
+  return HsDatabase(raw);
+}
+
+Status make_prototype(CompiledRulesData& d) {
+  hs_scratch_t* scratch = nullptr;
+  for (auto& db : d.dbs) {
+    for (hs_database_t* h : {db.block.get(), db.stream.get()}) {
+      if (!h) continue;
+      if (hs_alloc_scratch(h, &scratch) != HS_SUCCESS) {
+        if (scratch) hs_free_scratch(scratch);
+        return make_error("rules.scratch_failed", "Hyperscan could not allocate scratch space");
+      }
+    }
+  }
+  d.prototype.reset(scratch);
+  return ok_status();
+}
+
+void append_u64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+bool read_u64(std::string_view& in, std::uint64_t& v) {
+  if (in.size() < 8) return false;
+  v = 0;
+  for (int i = 7; i >= 0; --i)
+    v = (v << 8) | static_cast<unsigned char>(in[static_cast<std::size_t>(i)]);
+  in.remove_prefix(8);
+  return true;
+}
+
+}  // namespace
+
+CompiledRules::CompiledRules(std::unique_ptr<CompiledRulesData> data) : data_(std::move(data)) {}
+CompiledRules::~CompiledRules() = default;
+
+const Pack& CompiledRules::pack() const {
+  return data_->pack;
+}
+const Rule& CompiledRules::rule(std::uint32_t index) const {
+  return data_->pack.rules[index];
+}
+EnforcementMode CompiledRules::mode() const {
+  return data_->options.mode;
+}
+Action CompiledRules::effective_action(std::uint32_t index) const {
+  return data_->actions[index];
+}
+std::span<const std::uint32_t> CompiledRules::policy_rules() const {
+  return data_->policy_rules;
+}
+std::uint64_t CompiledRules::generation() const {
+  return data_->generation;
+}
+
+bool CompiledRules::has_patterns(Scope scope, Surface surface) const {
+  return data_->slot_db[static_cast<std::size_t>(slot_of(scope, surface))] >= 0;
+}
+
+std::size_t CompiledRules::max_match_length(Scope scope, Surface surface) const {
+  int db = data_->slot_db[static_cast<std::size_t>(slot_of(scope, surface))];
+  return db < 0 ? 0 : data_->dbs[static_cast<std::size_t>(db)].max_width;
+}
+
+std::size_t CompiledRules::database_count() const {
+  std::size_t n = 0;
+  for (const auto& db : data_->dbs) n += (db.block ? 1 : 0) + (db.stream ? 1 : 0);
+  return n;
+}
+
+std::size_t CompiledRules::database_bytes() const {
+  std::size_t total = 0;
+  for (const auto& db : data_->dbs) {
+    for (const hs_database_t* h : {db.block.get(), db.stream.get()}) {
+      std::size_t size = 0;
+      if (h && hs_database_size(h, &size) == HS_SUCCESS) total += size;
+    }
+  }
+  return total;
+}
+
+Result<std::string> CompiledRules::serialize() const {
+  std::string out(kCacheMagic);
+  out.append(reinterpret_cast<const char*>(data_->digest.data()), data_->digest.size());
+  append_u64(out, data_->dbs.size());
+  for (const auto& db : data_->dbs) {
+    for (const hs_database_t* h : {db.block.get(), db.stream.get()}) {
+      if (!h) {
+        append_u64(out, 0);
+        continue;
+      }
+      char* bytes = nullptr;
+      std::size_t len = 0;
+      if (hs_serialize_database(h, &bytes, &len) != HS_SUCCESS) {
+        return make_error("rules.serialize_failed", "hs_serialize_database failed");
+      }
+      append_u64(out, len);
+      out.append(bytes, len);
+      std::free(bytes);  // Hyperscan's misc allocator (malloc by default)
+    }
+  }
+  return out;
+}
+
+Result<std::shared_ptr<const CompiledRules>> compile_rules(Pack pack,
+                                                           const CompileOptions& options) {
+  if (hs_valid_platform() != HS_SUCCESS) {
+    return make_error("rules.hyperscan_unsupported", "this CPU lacks SSSE3, which Hyperscan needs");
+  }
+  auto d = layout(std::move(pack), options);
+  if (!d.ok()) return d.error();
+  CompiledRulesData& data = **d;
+  for (std::size_t i = 0; i < data.dbs.size(); ++i) {
+    auto block = compile_db(data, data.dbs[i], HS_MODE_BLOCK);
+    if (!block.ok()) return block.error();
+    data.dbs[i].block = std::move(*block);
+    if (wants_stream(data, i)) {
+      auto stream = compile_db(data, data.dbs[i], HS_MODE_STREAM | HS_MODE_SOM_HORIZON_LARGE);
+      if (!stream.ok()) return stream.error();
+      data.dbs[i].stream = std::move(*stream);
+    }
+  }
+  if (auto s = make_prototype(data); !s.ok()) return s.error();
+  return std::shared_ptr<const CompiledRules>(std::make_shared<CompiledRules>(std::move(*d)));
+}
+
+Result<std::shared_ptr<const CompiledRules>> load_compiled_rules(Pack pack,
+                                                                 std::string_view serialized,
+                                                                 const CompileOptions& options) {
+  auto d = layout(std::move(pack), options);
+  if (!d.ok()) return d.error();
+  CompiledRulesData& data = **d;
+  std::string_view in = serialized;
+  if (in.size() < kCacheMagic.size() + data.digest.size() ||
+      in.substr(0, kCacheMagic.size()) != kCacheMagic ||
+      std::memcmp(in.data() + kCacheMagic.size(), data.digest.data(), data.digest.size()) != 0) {
+    return make_error("rules.cache_mismatch",
+                      "cached databases belong to another pack, options or format");
+  }
+  in.remove_prefix(kCacheMagic.size() + data.digest.size());
+  std::uint64_t count = 0;
+  if (!read_u64(in, count) || count != data.dbs.size()) {
+    return make_error("rules.cache_mismatch", "cached database count differs from the pack's");
+  }
+  for (std::size_t i = 0; i < data.dbs.size(); ++i) {
+    for (int which = 0; which < 2; ++which) {
+      std::uint64_t len = 0;
+      if (!read_u64(in, len) || len > in.size()) {
+        return make_error("rules.cache_corrupt", "cached databases are truncated");
+      }
+      bool expected = which == 0 || wants_stream(data, i);
+      if ((len != 0) != expected) {
+        return make_error("rules.cache_mismatch", "cached database layout differs from the pack's");
+      }
+      if (len == 0) continue;
+      hs_database_t* raw = nullptr;
+      if (hs_deserialize_database(in.data(), len, &raw) != HS_SUCCESS) {
+        return make_error("rules.cache_incompatible",
+                          "Hyperscan refused a cached database (other version or CPU platform)");
+      }
+      (which == 0 ? data.dbs[i].block : data.dbs[i].stream).reset(raw);
+      in.remove_prefix(len);
+    }
+  }
+  if (!in.empty()) return make_error("rules.cache_corrupt", "trailing bytes after the databases");
+  if (auto s = make_prototype(data); !s.ok()) return s.error();
+  return std::shared_ptr<const CompiledRules>(std::make_shared<CompiledRules>(std::move(*d)));
+}
+
+std::string engine_cache_key() {
+  std::string key = "hs ";
+  key += hs_version();
+  hs_platform_info_t p{};
+  if (hs_populate_platform(&p) == HS_SUCCESS) {
+    key += ";tune=" + std::to_string(p.tune) + ";features=" + std::to_string(p.cpu_features);
+  }
+  return key;
+}
+
+Decision decide(std::span<const Finding> findings) {
+  Decision d;
+  auto better = [&](std::size_t i) {
+    return !d.deciding || findings[i].priority < findings[*d.deciding].priority;
+  };
+  for (Verdict v : {Verdict::block, Verdict::redact, Verdict::monitor}) {
+    Action want = v == Verdict::block    ? Action::block
+                  : v == Verdict::redact ? Action::redact
+                                         : Action::monitor;
+    for (std::size_t i = 0; i < findings.size(); ++i) {
+      if (findings[i].action == want && better(i)) d.deciding = i;
+    }
+    if (d.deciding) {
+      d.verdict = v;
+      return d;
+    }
+  }
+  return d;
+}
+
+}  // namespace edgeward::rules

@@ -1,0 +1,439 @@
+// Block and stream scanning (scanner.hpp).
+
+#include "rules/scanner.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "rules/compiled_internal.hpp"
+#include "rules/validators.hpp"
+
+namespace edgeward::rules {
+
+namespace {
+
+// The match callback: record and continue. It must not allocate in steady state: raw_ keeps
+// its capacity across scans, so it only grows when a text has more candidates than any before.
+int on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int,
+             void* ctx) {
+  static_cast<std::vector<RawMatch>*>(ctx)->push_back(RawMatch{id, from, to});
+  return 0;
+}
+
+bool is_word_byte(unsigned char c) {
+  return std::isalnum(c) || c == '_';
+}
+
+// Finds `word` (lowercase; a single space matches any run of whitespace) in `hay` as a whole
+// word, case-insensitively.
+bool contains_word(std::string_view hay, std::string_view word) {
+  for (std::size_t i = 0; i < hay.size(); ++i) {
+    if (i > 0 && is_word_byte(static_cast<unsigned char>(hay[i - 1])) &&
+        is_word_byte(static_cast<unsigned char>(word[0]))) {
+      continue;
+    }
+    std::size_t h = i, w = 0;
+    while (w < word.size() && h < hay.size()) {
+      unsigned char hc = static_cast<unsigned char>(hay[h]);
+      if (word[w] == ' ') {
+        if (!std::isspace(hc)) break;
+        while (h < hay.size() && std::isspace(static_cast<unsigned char>(hay[h]))) ++h;
+        ++w;
+        continue;
+      }
+      if (static_cast<char>(std::tolower(hc)) != word[w]) break;
+      ++h;
+      ++w;
+    }
+    if (w != word.size()) continue;
+    if (h < hay.size() && is_word_byte(static_cast<unsigned char>(hay[h])) &&
+        is_word_byte(static_cast<unsigned char>(word.back()))) {
+      continue;
+    }
+    return true;
+  }
+  return false;
+}
+
+bool near(std::string_view text, std::size_t start, std::size_t end, std::uint32_t within,
+          const std::vector<std::string>& words) {
+  std::size_t b = start > within ? start - within : 0;
+  std::string_view before = text.substr(b, start - b);
+  std::string_view after = text.substr(end, std::min<std::size_t>(within, text.size() - end));
+  for (const auto& w : words) {
+    if (contains_word(before, w) || contains_word(after, w)) return true;
+  }
+  return false;
+}
+
+// Compares a match with a normalized allow-list entry (whitespace dropped, ASCII upper-cased)
+// without building the normalized match.
+bool equals_normalized(std::string_view match, std::string_view allowed) {
+  std::size_t j = 0;
+  for (char c : match) {
+    if (std::isspace(static_cast<unsigned char>(c))) continue;
+    if (j == allowed.size() ||
+        std::toupper(static_cast<unsigned char>(c)) != static_cast<unsigned char>(allowed[j])) {
+      return false;
+    }
+    ++j;
+  }
+  return j == allowed.size();
+}
+
+// Code point boundaries: a UTF-8 continuation byte is 10xxxxxx.
+bool is_continuation(char c) {
+  return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
+}
+
+// Turns sorted candidates of one call into findings. `raw` is sorted by (rule, from, to desc).
+// `ready(rule, from)` says whether a group may be decided now; undecided groups are kept in
+// `keep` (stream mode). `last_end` tracks, per rule, the end of its last accepted finding.
+template <class Ready>
+void decide_candidates(const CompiledRules& rules, std::uint8_t layer_bit, std::string_view text,
+                       std::uint64_t base, std::vector<RawMatch>& raw, Ready ready,
+                       std::vector<std::uint64_t>* last_end_per_rule, std::vector<RawMatch>* keep,
+                       std::vector<Finding>& out) {
+  const CompiledRulesData& d = rules.data();
+  std::size_t i = 0;
+  std::uint32_t current_rule = UINT32_MAX;
+  std::uint64_t last_end = 0;
+  while (i < raw.size()) {
+    const std::uint32_t rule = d.entries[raw[i].id].rule;
+    const std::uint64_t from = raw[i].from;
+    std::size_t j = i;
+    while (j < raw.size() && d.entries[raw[j].id].rule == rule && raw[j].from == from) ++j;
+    if (!(d.rule_layers[rule] & layer_bit)) {
+      i = j;
+      continue;
+    }
+    if (!ready(rule, from)) {
+      if (keep)
+        keep->insert(keep->end(), raw.begin() + static_cast<std::ptrdiff_t>(i),
+                     raw.begin() + static_cast<std::ptrdiff_t>(j));
+      i = j;
+      continue;
+    }
+    if (rule != current_rule) {
+      current_rule = rule;
+      last_end = last_end_per_rule ? (*last_end_per_rule)[rule] : 0;
+    }
+    // raw[i] has the longest end of the group.
+    if (from < last_end && raw[i].to <= last_end) {
+      i = j;
+      continue;
+    }
+    for (std::size_t k = i; k < j; ++k) {
+      if (k > i && raw[k].to == raw[k - 1].to) continue;
+      bool context = false;
+      if (!accept_candidate(rules, rule, text, base, from, raw[k].to, context)) continue;
+      const Rule& r = d.pack.rules[rule];
+      Finding f;
+      f.rule_index = rule;
+      f.reason_code = r.reason_code;
+      f.rule_id = r.id;
+      f.rule_name = r.name;
+      f.severity = r.severity;
+      f.action = d.actions[rule];
+      f.priority = r.priority;
+      f.start = from;
+      f.end = raw[k].to;
+      f.context_matched = context;
+      out.push_back(f);
+      last_end = std::max(last_end, raw[k].to);
+      if (last_end_per_rule) (*last_end_per_rule)[rule] = last_end;
+      break;
+    }
+    i = j;
+  }
+}
+
+void sort_raw(const CompiledRulesData& d, std::vector<RawMatch>& raw) {
+  std::sort(raw.begin(), raw.end(), [&](const RawMatch& a, const RawMatch& b) {
+    std::uint32_t ra = d.entries[a.id].rule, rb = d.entries[b.id].rule;
+    if (ra != rb) return ra < rb;
+    if (a.from != b.from) return a.from < b.from;
+    return a.to > b.to;
+  });
+}
+
+void sort_findings(std::vector<Finding>& out, std::size_t first) {
+  std::sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
+            [](const Finding& a, const Finding& b) {
+              if (a.priority != b.priority) return a.priority < b.priority;
+              if (a.start != b.start) return a.start < b.start;
+              return a.rule_index < b.rule_index;
+            });
+}
+
+}  // namespace
+
+bool accept_candidate(const CompiledRules& rules, std::uint32_t rule_index, std::string_view text,
+                      std::uint64_t base, std::uint64_t from, std::uint64_t to,
+                      bool& context_matched) {
+  const Rule& r = rules.rule(rule_index);
+  if (from < base || to - base > text.size() || from > to) return false;
+  const std::size_t s = static_cast<std::size_t>(from - base);
+  const std::size_t e = static_cast<std::size_t>(to - base);
+  std::string_view m = text.substr(s, e - s);
+  if (r.detect.min_entropy > 0 && shannon_entropy(m) < r.detect.min_entropy) return false;
+  if (r.detect.validator && !validate(*r.detect.validator, text, s, e)) return false;
+  for (const auto& allowed : r.allow) {
+    if (equals_normalized(m, allowed)) return false;
+  }
+  context_matched = false;
+  if (r.detect.context) {
+    const ContextSpec& c = *r.detect.context;
+    if (!c.exclude.empty() && near(text, s, e, c.within, c.exclude)) return false;
+    context_matched = !c.words.empty() && near(text, s, e, c.within, c.words);
+    if (c.required && !context_matched) return false;
+  }
+  return true;
+}
+
+// --- Scanner -------------------------------------------------------------------------------
+
+Scanner::Scanner() {
+  raw_.reserve(1024);
+}
+
+Scanner::~Scanner() {
+  if (scratch_) hs_free_scratch(scratch_);
+}
+
+Scanner::Scanner(Scanner&& o) noexcept
+    : scratch_(o.scratch_), prepared_generation_(o.prepared_generation_), raw_(std::move(o.raw_)) {
+  o.scratch_ = nullptr;
+  o.prepared_generation_ = 0;
+}
+
+Scanner& Scanner::operator=(Scanner&& o) noexcept {
+  if (this != &o) {
+    if (scratch_) hs_free_scratch(scratch_);
+    scratch_ = o.scratch_;
+    prepared_generation_ = o.prepared_generation_;
+    raw_ = std::move(o.raw_);
+    o.scratch_ = nullptr;
+    o.prepared_generation_ = 0;
+  }
+  return *this;
+}
+
+Status Scanner::prepare(const CompiledRules& rules) {
+  if (prepared_generation_ == rules.generation()) return ok_status();
+  const CompiledRulesData& d = rules.data();
+  if (!scratch_) {
+    if (d.prototype && hs_clone_scratch(d.prototype.get(), &scratch_) != HS_SUCCESS) {
+      scratch_ = nullptr;
+      return make_error("rules.scratch_failed", "hs_clone_scratch failed");
+    }
+  } else {
+    // A new rule set (after a reload): grow this thread's scratch to fit its databases too.
+    // Older sets still in use by in-flight requests keep fitting: scratch only grows.
+    for (const auto& db : d.dbs) {
+      for (const hs_database_t* h : {db.block.get(), db.stream.get()}) {
+        if (h && hs_alloc_scratch(h, &scratch_) != HS_SUCCESS) {
+          return make_error("rules.scratch_failed", "hs_alloc_scratch failed");
+        }
+      }
+    }
+  }
+  prepared_generation_ = rules.generation();
+  return ok_status();
+}
+
+Status Scanner::scan(const CompiledRules& rules, Scope scope, Surface surface, Layer layer,
+                     std::string_view text, std::vector<Finding>& out) {
+  const CompiledRulesData& d = rules.data();
+  int db = d.slot_db[static_cast<std::size_t>(slot_of(scope, surface))];
+  if (db < 0 || text.empty()) return ok_status();
+  if (auto s = prepare(rules); !s.ok()) return s;
+  raw_.clear();
+  hs_error_t rc = hs_scan(d.dbs[static_cast<std::size_t>(db)].block.get(), text.data(),
+                          static_cast<unsigned>(text.size()), 0, scratch_, on_match, &raw_);
+  if (rc != HS_SUCCESS) {
+    return make_error("rules.scan_failed", "hs_scan failed with code " + std::to_string(rc));
+  }
+  if (raw_.empty()) return ok_status();
+  sort_raw(d, raw_);
+  const std::size_t first = out.size();
+  const auto layer_bit = static_cast<std::uint8_t>(1u << static_cast<int>(layer));
+  decide_candidates(
+      rules, layer_bit, text, 0, raw_, [](std::uint32_t, std::uint64_t) { return true; }, nullptr,
+      nullptr, out);
+  sort_findings(out, first);
+  return ok_status();
+}
+
+Result<ScanStream> Scanner::open_stream(std::shared_ptr<const CompiledRules> rules, Scope scope,
+                                        Surface surface, Layer layer) {
+  if (scope != Scope::response) {
+    return make_error("rules.no_stream_database",
+                      "stream scanning is compiled for the response scope only");
+  }
+  ScanStream s;
+  const CompiledRulesData& d = rules->data();
+  s.db_ = d.slot_db[static_cast<std::size_t>(slot_of(scope, surface))];
+  s.layer_bit_ = static_cast<std::uint8_t>(1u << static_cast<int>(layer));
+  s.last_end_.assign(d.pack.rules.size(), 0);
+  if (s.db_ >= 0) {
+    if (auto st = prepare(*rules); !st.ok()) return st.error();
+    hs_stream_t* raw = nullptr;
+    if (hs_open_stream(d.dbs[static_cast<std::size_t>(s.db_)].stream.get(), 0, &raw) !=
+        HS_SUCCESS) {
+      return make_error("rules.scan_failed", "hs_open_stream failed");
+    }
+    s.stream_ = raw;
+  }
+  s.rules_ = std::move(rules);
+  return s;
+}
+
+Status Scanner::feed(ScanStream& s, std::string_view chunk, std::vector<Finding>& out) {
+  if (s.finished_) return make_error("rules.stream_finished", "feed after finish");
+  if (s.db_ < 0) {
+    s.bytes_seen_ += chunk.size();
+    s.stable_ = s.bytes_seen_;
+    return ok_status();
+  }
+  if (auto st = prepare(*s.rules_); !st.ok()) return st;
+  s.history_.append(chunk);
+  raw_.clear();
+  if (!chunk.empty()) {
+    hs_error_t rc = hs_scan_stream(s.stream_, chunk.data(), static_cast<unsigned>(chunk.size()), 0,
+                                   scratch_, on_match, &raw_);
+    if (rc != HS_SUCCESS) {
+      return make_error("rules.scan_failed",
+                        "hs_scan_stream failed with code " + std::to_string(rc));
+    }
+  }
+  s.bytes_seen_ += chunk.size();
+  return process_stream(s, false, out);
+}
+
+Status Scanner::finish(ScanStream& s, std::vector<Finding>& out) {
+  if (s.finished_) return ok_status();
+  raw_.clear();
+  if (s.stream_) {
+    if (auto st = prepare(*s.rules_); !st.ok()) return st;
+    hs_error_t rc = hs_close_stream(s.stream_, scratch_, on_match, &raw_);
+    s.stream_ = nullptr;
+    if (rc != HS_SUCCESS) {
+      return make_error("rules.scan_failed",
+                        "hs_close_stream failed with code " + std::to_string(rc));
+    }
+  }
+  s.finished_ = true;
+  if (s.db_ < 0) return ok_status();
+  return process_stream(s, true, out);
+}
+
+Status Scanner::process_stream(ScanStream& s, bool final, std::vector<Finding>& out) {
+  const CompiledRulesData& d = s.rules_->data();
+  const Database& db = d.dbs[static_cast<std::size_t>(s.db_)];
+  // New candidates join the pending ones; a group (rule, from) is decided once no longer end can
+  // still be reported for it and its trailing context window has arrived.
+  raw_.insert(raw_.end(), s.pending_.begin(), s.pending_.end());
+  s.pending_.clear();
+  sort_raw(d, raw_);
+  const std::uint64_t seen = s.bytes_seen_;
+  auto ready = [&](std::uint32_t rule, std::uint64_t from) {
+    return final || seen >= from + d.rule_max_width[rule] + d.rule_within[rule] + 2;
+  };
+  const std::size_t first = out.size();
+  decide_candidates(*s.rules_, s.layer_bit_, s.history_, s.history_base_, raw_, ready, &s.last_end_,
+                    &s.pending_, out);
+  sort_findings(out, first);
+
+  if (final) {
+    s.stable_ = seen;
+    s.history_.clear();
+    s.history_base_ = seen;
+    s.reported_.clear();
+    return ok_status();
+  }
+  // Stable offset: before any match that may still be reported...
+  const std::uint64_t horizon = static_cast<std::uint64_t>(db.max_width) + 2;
+  std::uint64_t stable = seen > horizon ? seen - horizon : 0;
+  for (const RawMatch& m : s.pending_) stable = std::min(stable, m.from);
+  stable = std::max(stable, s.history_base_);
+  // ... on a code point boundary (redaction snaps spans outward to whole code points) ...
+  auto snap_down = [&](std::uint64_t off) {
+    while (off > s.history_base_ && off < seen &&
+           is_continuation(s.history_[static_cast<std::size_t>(off - s.history_base_)])) {
+      --off;
+    }
+    return off;
+  };
+  stable = snap_down(stable);
+  // ... and not inside a finding already reported.
+  for (std::size_t k = first; k < out.size(); ++k)
+    s.reported_.emplace_back(out[k].start, out[k].end);
+  bool moved = true;
+  while (moved) {
+    moved = false;
+    for (const auto& [b, e] : s.reported_) {
+      if (b < stable && stable < e) {
+        stable = snap_down(std::max(b, s.history_base_));
+        moved = true;
+      }
+    }
+  }
+  std::erase_if(s.reported_, [&](const auto& span) { return span.second <= stable; });
+  s.stable_ = std::max(s.stable_, stable);
+
+  // Drop history nobody can need again: validators and context look at most max_within bytes
+  // (+ a few for boundary checks) before a candidate's start.
+  std::uint64_t keep = seen > horizon + db.max_within + 8 ? seen - horizon - db.max_within - 8 : 0;
+  for (const RawMatch& m : s.pending_) {
+    std::uint64_t need = m.from > db.max_within + 8 ? m.from - db.max_within - 8 : 0;
+    keep = std::min(keep, need);
+  }
+  keep = std::min(keep, s.stable_);
+  if (keep > s.history_base_ && keep - s.history_base_ >= 4096 &&
+      keep - s.history_base_ >= s.history_.size() / 2) {
+    s.history_.erase(0, static_cast<std::size_t>(keep - s.history_base_));
+    s.history_base_ = keep;
+  }
+  return ok_status();
+}
+
+// --- ScanStream ----------------------------------------------------------------------------
+
+ScanStream::ScanStream(ScanStream&& o) noexcept {
+  *this = std::move(o);
+}
+
+ScanStream& ScanStream::operator=(ScanStream&& o) noexcept {
+  if (this != &o) {
+    release();
+    rules_ = std::move(o.rules_);
+    db_ = o.db_;
+    layer_bit_ = o.layer_bit_;
+    stream_ = o.stream_;
+    o.stream_ = nullptr;
+    bytes_seen_ = o.bytes_seen_;
+    stable_ = o.stable_;
+    finished_ = o.finished_;
+    history_ = std::move(o.history_);
+    history_base_ = o.history_base_;
+    pending_ = std::move(o.pending_);
+    last_end_ = std::move(o.last_end_);
+    reported_ = std::move(o.reported_);
+  }
+  return *this;
+}
+
+ScanStream::~ScanStream() {
+  release();
+}
+
+void ScanStream::release() {
+  if (stream_) {
+    // No scratch and no callback: frees the stream without reporting end-of-data matches.
+    hs_close_stream(stream_, nullptr, nullptr, nullptr);
+    stream_ = nullptr;
+  }
+}
+
+}  // namespace edgeward::rules

@@ -1,0 +1,125 @@
+#pragma once
+// Scanning text against a CompiledRules, in block mode (a whole text) and stream mode (a text
+// that arrives in chunks, e.g. SSE deltas of a streamed response).
+//
+// Who calls: each worker thread owns one Scanner (it owns the thread's Hyperscan scratch) and
+// uses it for every request that thread serves. A Scanner is not thread-safe; a CompiledRules
+// is, and may be used by many Scanners at once.
+//
+// Buffers: scan() and feed() read the caller's text only during the call. Findings are appended
+// to the caller's vector (never cleared here); their string views point into the CompiledRules.
+//
+// Rules:
+//  - A candidate (a Hyperscan match) becomes a Finding only when its rule applies to the layer,
+//    its validator accepts it, its min_entropy is reached, it is not in the allow list, no
+//    `context.exclude` word is near it and, when `context.required`, a context word is near it.
+//  - Several ends for one (rule, start): the longest accepted end wins (one finding per rule and
+//    start). A candidate inside an accepted finding of the same rule is dropped.
+//  - Findings appended by one call are sorted by (priority, start, rule index).
+//  - Stream mode finds exactly what block mode finds on the concatenated text, with the same
+//    absolute offsets, however the text is chunked.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.hpp"
+#include "rules/engine.hpp"
+
+struct hs_scratch;
+struct hs_stream;
+
+namespace edgeward::rules {
+
+struct RawMatch {
+  std::uint32_t id;  // pattern entry (Hyperscan id)
+  std::uint64_t from;
+  std::uint64_t to;
+};
+
+// One streamed text (one response surface and layer). Open with Scanner::open_stream, feed the
+// chunks in order with Scanner::feed, end with Scanner::finish. Owned by the request; movable;
+// dropping an unfinished stream frees its Hyperscan state without reporting.
+class ScanStream {
+ public:
+  ScanStream(ScanStream&& other) noexcept;
+  ScanStream& operator=(ScanStream&& other) noexcept;
+  ScanStream(const ScanStream&) = delete;
+  ScanStream& operator=(const ScanStream&) = delete;
+  ~ScanStream();
+
+  // Bytes fed so far.
+  std::uint64_t bytes_seen() const { return bytes_seen_; }
+  bool finished() const { return finished_; }
+
+  // Text before this absolute offset is final: no finding reported later (by feed or finish)
+  // starts before it, no finding already reported straddles it, and it sits on a UTF-8 code
+  // point boundary. A holdback consumer may redact and release [released, stable_offset()) with
+  // the findings reported so far. After finish() it equals bytes_seen().
+  // Bound: bytes_seen() - stable_offset() <= max_match_length + max context window + 8.
+  std::uint64_t stable_offset() const { return stable_; }
+
+  const CompiledRules& rules() const { return *rules_; }
+
+ private:
+  friend class Scanner;
+  ScanStream() = default;
+  void release();
+
+  std::shared_ptr<const CompiledRules> rules_;
+  int db_ = -1;
+  std::uint8_t layer_bit_ = 0;
+  hs_stream* stream_ = nullptr;
+  std::uint64_t bytes_seen_ = 0;
+  std::uint64_t stable_ = 0;
+  bool finished_ = false;
+  // Retained text [history_base_, bytes_seen_): what validators and context words still need.
+  std::string history_;
+  std::uint64_t history_base_ = 0;
+  std::vector<RawMatch> pending_;        // candidates not yet decidable
+  std::vector<std::uint64_t> last_end_;  // per rule: end of its last accepted finding
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> reported_;  // spans near stable_
+};
+
+class Scanner {
+ public:
+  Scanner();
+  ~Scanner();
+  Scanner(Scanner&& other) noexcept;
+  Scanner& operator=(Scanner&& other) noexcept;
+  Scanner(const Scanner&) = delete;
+  Scanner& operator=(const Scanner&) = delete;
+
+  // Scans `text` as (scope, surface, layer) and appends the findings to `out`.
+  // Error: "rules.scan_failed" (Hyperscan error), "rules.scratch_failed".
+  Status scan(const CompiledRules& rules, Scope scope, Surface surface, Layer layer,
+              std::string_view text, std::vector<Finding>& out);
+
+  // Starts a streamed text. The stream keeps `rules` alive until it is destroyed.
+  // Errors: "rules.no_stream_database" (scope is not response: only responses stream),
+  // "rules.scan_failed".
+  Result<ScanStream> open_stream(std::shared_ptr<const CompiledRules> rules, Scope scope,
+                                 Surface surface, Layer layer);
+  // Feeds the next chunk; appends every finding that became final. Offsets are absolute.
+  Status feed(ScanStream& stream, std::string_view chunk, std::vector<Finding>& out);
+  // Ends the text: reports matches that needed the end of data and every pending candidate.
+  Status finish(ScanStream& stream, std::vector<Finding>& out);
+
+ private:
+  Status prepare(const CompiledRules& rules);
+  Status process_stream(ScanStream& s, bool final, std::vector<Finding>& out);
+
+  hs_scratch* scratch_ = nullptr;
+  std::uint64_t prepared_generation_ = 0;
+  std::vector<RawMatch> raw_;  // reused across calls: steady state allocates nothing
+};
+
+// Decides one candidate (validator, entropy, allow list, context). `text` holds the candidate
+// at [from - base, to - base). Exposed for tests and for rules lint/test tooling.
+bool accept_candidate(const CompiledRules& rules, std::uint32_t rule_index, std::string_view text,
+                      std::uint64_t base, std::uint64_t from, std::uint64_t to,
+                      bool& context_matched);
+
+}  // namespace edgeward::rules

@@ -156,7 +156,7 @@ class InspectionHook {
 
   // For GET /status: writes one JSON value (object) describing the rules state, e.g.
   // {"version":4521,"state":"active"}. Default: null.
-  virtual void write_status(JsonWriter& out) const { out.null(); }
+  virtual void write_status(json::JsonWriter& out) const { out.null(); }
 };
 
 // Implemented by edgeward_inspect (daemon/inspect/) when that library is part of the build;

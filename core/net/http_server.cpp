@@ -126,7 +126,7 @@ Result<sockaddr_storage> parse_socket_address(std::string_view address) {
   return make_error("listen.bad_address", "not an IP address (names are not resolved)");
 }
 
-class Connection;
+class ServerConnection;
 
 class HttpServer::Impl {
  public:
@@ -142,13 +142,13 @@ class HttpServer::Impl {
   Status listen(std::string_view address, bool reuse_port);
   void set_limits(const ServerLimits& limits);
   void on_connection(int status);
-  void defer(Connection* c);
+  void defer(ServerConnection* c);
   void run_deferred();
   void sweep();
   void drain(std::function<void()> on_drained);
   void close_all();
   void check_drained();
-  void connection_closed(Connection* c);
+  void connection_closed(ServerConnection* c);
 
   uv_loop_t* loop_;
   HttpApp& app_;
@@ -159,28 +159,28 @@ class HttpServer::Impl {
   uv::Timer sweep_;
   uv::Idle deferred_;
   bool deferred_active_ = false;
-  std::vector<Connection*> deferred_list_;
-  std::vector<Connection*> dead_;
-  Connection* head_ = nullptr;  // intrusive list of live connections
+  std::vector<ServerConnection*> deferred_list_;
+  std::vector<ServerConnection*> dead_;
+  ServerConnection* head_ = nullptr;  // intrusive list of live connections
   std::size_t open_ = 0;
   bool draining_ = false;
   std::function<void()> on_drained_;
   std::array<char, kReadBufferSize> read_buffer_{};
-  bool read_buffer_busy_ = false;
   ServerStats stats_;
+  Gauge* connection_gauge_ = nullptr;
 };
 
 // One HTTP connection: the parser's sink, the application's Responder.
-class Connection final : public ParserSink, public Responder {
+class ServerConnection final : public ParserSink, public Responder {
  public:
   enum class State { Waiting, ReadingHead, InRequest, Closing, Closed };
   enum class DeadlineKind { None, Idle, Header, BodyStall, WriteStall, Linger };
 
-  Connection(HttpServer::Impl& server, const ServerLimits& limits)
+  ServerConnection(HttpServer::Impl& server, const ServerLimits& limits)
       : server_(server),
         limits_(limits),
         parser_(ParseMode::Request, *this, HttpParser::Limits{limits.max_header_bytes}) {}
-  ~Connection() override { assert(state_ == State::Closed); }
+  ~ServerConnection() override { assert(state_ == State::Closed); }
 
   Status accept(uv_stream_t* listener, bool is_pipe);
 
@@ -211,6 +211,12 @@ class Connection final : public ParserSink, public Responder {
   void send_body(std::string_view bytes) override;
   void end() override;
   void respond(ResponseHead& head, std::string_view body) override;
+  void abort() override {
+    if (state_ == State::Closed) return;
+    response_done_ = true;
+    broken_ = true;
+    server_.defer(this);
+  }
   std::size_t pending_write_bytes() const override {
     return out_.size() + (inflight_ != nullptr ? inflight_->buf.size() : 0);
   }
@@ -225,19 +231,19 @@ class Connection final : public ParserSink, public Responder {
     update_read_state();
   }
 
-  Connection* prev_ = nullptr;
-  Connection* next_ = nullptr;
+  ServerConnection* prev_ = nullptr;
+  ServerConnection* next_ = nullptr;
   bool deferred_ = false;
 
  private:
   struct WriteOp {
     uv_write_t req;
     std::string buf;
-    Connection* owner;
+    ServerConnection* owner;
   };
   struct ShutdownOp {
     uv_shutdown_t req;
-    Connection* owner;
+    ServerConnection* owner;
   };
 
   void transition(State to);
@@ -292,7 +298,7 @@ class Connection final : public ParserSink, public Responder {
 // ---------------------------------------------------------------------------------------------
 // Connection
 
-void Connection::transition(State to) {
+void ServerConnection::transition(State to) {
   // The allowed edges of the state machine at the top of this file.
   [[maybe_unused]] const bool allowed =
       (state_ == State::Waiting && (to == State::ReadingHead || to == State::InRequest ||
@@ -306,7 +312,7 @@ void Connection::transition(State to) {
   state_ = to;
 }
 
-Status Connection::accept(uv_stream_t* listener, bool is_pipe) {
+Status ServerConnection::accept(uv_stream_t* listener, bool is_pipe) {
   is_pipe_ = is_pipe;
   Status st = is_pipe ? pipe_.init(uv_pipe_init, server_.loop_, this, 0)
                       : tcp_.init(uv_tcp_init, server_.loop_, this);
@@ -319,14 +325,14 @@ Status Connection::accept(uv_stream_t* listener, bool is_pipe) {
   return {};
 }
 
-void Connection::set_deadline(DeadlineKind kind, std::chrono::milliseconds after) {
+void ServerConnection::set_deadline(DeadlineKind kind, std::chrono::milliseconds after) {
   deadline_kind_ = kind;
   deadline_ = kind == DeadlineKind::None
                   ? 0
                   : uv_now(server_.loop_) + static_cast<std::uint64_t>(after.count());
 }
 
-void Connection::update_read_state() {
+void ServerConnection::update_read_state() {
   if (state_ == State::Closed) return;
   bool want = false;
   if (peer_eof_) {
@@ -347,14 +353,14 @@ void Connection::update_read_state() {
     int rc = uv_read_start(
         stream(),
         [](uv_handle_t* h, std::size_t, uv_buf_t* buf) {
-          auto* c = static_cast<Connection*>(h->data);
+          auto* c = static_cast<ServerConnection*>(h->data);
           auto& s = c->server_;
           // One read buffer per server: every read is consumed (or its rest copied) before
           // the next one, so connections never hold 64 KiB each while idle.
           *buf = uv_buf_init(s.read_buffer_.data(), static_cast<unsigned>(s.read_buffer_.size()));
         },
         [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
-          if (s->data != nullptr) static_cast<Connection*>(s->data)->on_read(nread, buf);
+          if (s->data != nullptr) static_cast<ServerConnection*>(s->data)->on_read(nread, buf);
         });
     reading_ = rc == 0;
   } else if (!want && reading_) {
@@ -363,7 +369,7 @@ void Connection::update_read_state() {
   }
 }
 
-void Connection::on_read(ssize_t nread, const uv_buf_t* buf) {
+void ServerConnection::on_read(ssize_t nread, const uv_buf_t* buf) {
   if (nread == 0) return;
   if (nread < 0) {
     peer_eof_ = true;
@@ -408,7 +414,7 @@ void Connection::on_read(ssize_t nread, const uv_buf_t* buf) {
   update_read_state();
 }
 
-void Connection::process_input(std::string_view data, bool from_buffer) {
+void ServerConnection::process_input(std::string_view data, bool from_buffer) {
   std::size_t used = 0;
   while (used < data.size() && (state_ == State::ReadingHead || state_ == State::Waiting ||
                                 (state_ == State::InRequest && !request_done_))) {
@@ -439,7 +445,7 @@ void Connection::process_input(std::string_view data, bool from_buffer) {
   }
 }
 
-ParserAction Connection::on_request_head(RequestHead&& head, const BodyFraming& framing) {
+ParserAction ServerConnection::on_request_head(RequestHead&& head, const BodyFraming& framing) {
   transition(State::InRequest);
   ++server_.stats_.requests;
   request_done_ = false;
@@ -487,7 +493,7 @@ ParserAction Connection::on_request_head(RequestHead&& head, const BodyFraming& 
   return ParserAction::Continue;
 }
 
-ParserAction Connection::on_body(std::string_view bytes) {
+ParserAction ServerConnection::on_body(std::string_view bytes) {
   body_received_ += bytes.size();
   if (body_received_ > limits_.max_request_body) {
     body_error_ = make_error("http.body_too_large", "request body exceeds limits.max_request_body");
@@ -497,7 +503,7 @@ ParserAction Connection::on_body(std::string_view bytes) {
   return ParserAction::Continue;
 }
 
-ParserAction Connection::on_message_complete() {
+ParserAction ServerConnection::on_message_complete() {
   request_done_ = true;
   set_deadline(DeadlineKind::None, {});
   if (handler_) handler_->on_request_end();
@@ -505,11 +511,11 @@ ParserAction Connection::on_message_complete() {
   return ParserAction::Continue;
 }
 
-void Connection::schedule_advance() {
+void ServerConnection::schedule_advance() {
   server_.defer(this);
 }
 
-void Connection::advance() {
+void ServerConnection::advance() {
   if (state_ == State::Closed) return;
   if (broken_) {
     close_now();
@@ -533,7 +539,7 @@ void Connection::advance() {
   }
 }
 
-void Connection::fail(int status, const Error& error) {
+void ServerConnection::fail(int status, const Error& error) {
   ++server_.stats_.errors_sent;
   if (handler_ && !response_done_) tell_handler_gone();
   if (!head_queued_ && state_ != State::Closing && state_ != State::Closed) {
@@ -556,13 +562,13 @@ void Connection::fail(int status, const Error& error) {
   start_graceful_close();
 }
 
-void Connection::tell_handler_gone() {
+void ServerConnection::tell_handler_gone() {
   // The handler must stop using the Responder; it is destroyed later with the connection.
   response_done_ = true;
   if (handler_) handler_->on_client_gone();
 }
 
-void Connection::send_head(ResponseHead& head, std::optional<std::uint64_t> content_length) {
+void ServerConnection::send_head(ResponseHead& head, std::optional<std::uint64_t> content_length) {
   assert(!head_queued_ && !response_done_);
   if (state_ == State::Closed || state_ == State::Closing) return;
   const int s = head.status;
@@ -586,7 +592,7 @@ void Connection::send_head(ResponseHead& head, std::optional<std::uint64_t> cont
   head_queued_ = true;
 }
 
-void Connection::send_body(std::string_view bytes) {
+void ServerConnection::send_body(std::string_view bytes) {
   assert(head_queued_ && !response_done_);
   if (state_ == State::Closed || state_ == State::Closing || suppress_body_ || bytes.empty()) {
     return;
@@ -613,7 +619,7 @@ void Connection::send_body(std::string_view bytes) {
   }
 }
 
-void Connection::end() {
+void ServerConnection::end() {
   assert(head_queued_ && !response_done_);
   if (state_ == State::Closed || state_ == State::Closing) return;
   uv_buf_t bufs[2];
@@ -630,13 +636,13 @@ void Connection::end() {
   update_read_state();
 }
 
-void Connection::respond(ResponseHead& head, std::string_view body) {
+void ServerConnection::respond(ResponseHead& head, std::string_view body) {
   send_head(head, body.size());
   send_body(body);
   end();
 }
 
-void Connection::write_iov(uv_buf_t* bufs, unsigned n) {
+void ServerConnection::write_iov(uv_buf_t* bufs, unsigned n) {
   if (state_ == State::Closed || broken_) return;
   unsigned first = 0;
   if (inflight_ == nullptr && out_.empty()) {
@@ -662,7 +668,7 @@ void Connection::write_iov(uv_buf_t* bufs, unsigned n) {
   flush();
 }
 
-void Connection::flush() {
+void ServerConnection::flush() {
   if (inflight_ != nullptr || out_.empty() || state_ == State::Closed) return;
   inflight_ = new WriteOp{};
   inflight_->owner = this;
@@ -670,7 +676,7 @@ void Connection::flush() {
   uv_buf_t b = uv_buf_init(inflight_->buf.data(), static_cast<unsigned>(inflight_->buf.size()));
   int rc = uv_write(&inflight_->req, stream(), &b, 1, [](uv_write_t* req, int status) {
     auto* op = reinterpret_cast<WriteOp*>(req);
-    Connection* owner = op->owner;
+    ServerConnection* owner = op->owner;
     delete op;
     if (owner != nullptr) {
       owner->inflight_ = nullptr;
@@ -690,7 +696,7 @@ void Connection::flush() {
   }
 }
 
-void Connection::on_write_done(int status) {
+void ServerConnection::on_write_done(int status) {
   if (status < 0) {
     tell_handler_gone();
     close_now();
@@ -710,7 +716,7 @@ void Connection::on_write_done(int status) {
   update_read_state();
 }
 
-void Connection::start_graceful_close() {
+void ServerConnection::start_graceful_close() {
   if (state_ == State::Closed) return;
   if (state_ != State::Closing) transition(State::Closing);
   if (handler_ && !response_done_) tell_handler_gone();
@@ -723,7 +729,7 @@ void Connection::start_graceful_close() {
   shutdown_->owner = this;
   int rc = uv_shutdown(&shutdown_->req, stream(), [](uv_shutdown_t* req, int) {
     auto* op = reinterpret_cast<ShutdownOp*>(req);
-    Connection* owner = op->owner;
+    ServerConnection* owner = op->owner;
     delete op;
     if (owner != nullptr) {
       owner->shutdown_ = nullptr;
@@ -742,12 +748,12 @@ void Connection::start_graceful_close() {
   update_read_state();
 }
 
-void Connection::on_shutdown_done() {
+void ServerConnection::on_shutdown_done() {
   if (state_ != State::Closing) return;
   if (peer_eof_) close_now();
 }
 
-void Connection::close_now() {
+void ServerConnection::close_now() {
   if (state_ == State::Closed) return;
   if (handler_ && !response_done_) tell_handler_gone();
   state_ = State::Closed;  // from any state (see the diagram)
@@ -762,7 +768,7 @@ void Connection::close_now() {
   server_.connection_closed(this);
 }
 
-void Connection::on_deadline(std::uint64_t now) {
+void ServerConnection::on_deadline(std::uint64_t now) {
   if (deadline_ == 0 || now < deadline_) return;
   const DeadlineKind kind = deadline_kind_;
   set_deadline(DeadlineKind::None, {});
@@ -799,7 +805,7 @@ void Connection::on_deadline(std::uint64_t now) {
 
 HttpServer::Impl::~Impl() {
   close_all();
-  for (Connection* c : dead_) delete c;
+  for (ServerConnection* c : dead_) delete c;
   dead_.clear();
 }
 
@@ -869,13 +875,14 @@ void HttpServer::Impl::on_connection(int status) {
   if (status < 0 || draining_) return;
   const bool is_pipe = pipe_listener_.is_open();
   uv_stream_t* listener = is_pipe ? pipe_listener_.stream() : tcp_listener_.stream();
-  auto* c = new Connection(*this, limits_);
+  auto* c = new ServerConnection(*this, limits_);
   // Link first so that close_now() (on any failure below) finds it in the list.
   c->next_ = head_;
   if (head_ != nullptr) head_->prev_ = c;
   head_ = c;
   ++open_;
   ++stats_.connections_accepted;
+  if (connection_gauge_ != nullptr) connection_gauge_->add(1);
   if (Status st = c->accept(listener, is_pipe); !st) {
     c->close_now();
     return;
@@ -887,7 +894,7 @@ void HttpServer::Impl::on_connection(int status) {
   }
 }
 
-void HttpServer::Impl::defer(Connection* c) {
+void HttpServer::Impl::defer(ServerConnection* c) {
   if (c->deferred_) return;
   c->deferred_ = true;
   deferred_list_.push_back(c);
@@ -902,27 +909,28 @@ void HttpServer::Impl::defer(Connection* c) {
 void HttpServer::Impl::run_deferred() {
   // Work scheduled while running is picked up in the next round of this loop.
   while (!deferred_list_.empty()) {
-    std::vector<Connection*> batch;
+    std::vector<ServerConnection*> batch;
     batch.swap(deferred_list_);
-    for (Connection* c : batch) {
+    for (ServerConnection* c : batch) {
       c->deferred_ = false;
-      if (c->state() != Connection::State::Closed) c->advance();
+      if (c->state() != ServerConnection::State::Closed) c->advance();
     }
   }
-  std::vector<Connection*> dead;
+  std::vector<ServerConnection*> dead;
   dead.swap(dead_);
-  for (Connection* c : dead) delete c;
+  for (ServerConnection* c : dead) delete c;
   deferred_active_ = false;
   if (deferred_.is_open()) uv_idle_stop(deferred_.get());
   check_drained();
 }
 
-void HttpServer::Impl::connection_closed(Connection* c) {
+void HttpServer::Impl::connection_closed(ServerConnection* c) {
   if (c->prev_ != nullptr) c->prev_->next_ = c->next_;
   if (c->next_ != nullptr) c->next_->prev_ = c->prev_;
   if (head_ == c) head_ = c->next_;
   c->prev_ = c->next_ = nullptr;
   --open_;
+  if (connection_gauge_ != nullptr) connection_gauge_->sub(1);
   dead_.push_back(c);
   if (!deferred_active_ && deferred_.is_open()) {
     deferred_active_ = true;
@@ -934,8 +942,8 @@ void HttpServer::Impl::connection_closed(Connection* c) {
 
 void HttpServer::Impl::sweep() {
   const std::uint64_t now = uv_now(loop_);
-  for (Connection* c = head_; c != nullptr;) {
-    Connection* next = c->next_;  // on_deadline may unlink c
+  for (ServerConnection* c = head_; c != nullptr;) {
+    ServerConnection* next = c->next_;  // on_deadline may unlink c
     if (c->deadline() != 0 && c->deadline() <= now) c->on_deadline(now);
     c = next;
   }
@@ -947,8 +955,8 @@ void HttpServer::Impl::drain(std::function<void()> on_drained) {
   tcp_listener_.close();
   pipe_listener_.close();
   listening_ = false;
-  for (Connection* c = head_; c != nullptr;) {
-    Connection* next = c->next_;
+  for (ServerConnection* c = head_; c != nullptr;) {
+    ServerConnection* next = c->next_;
     if (c->idle()) {
       c->close_now();
     } else {
@@ -1003,6 +1011,9 @@ std::uint16_t HttpServer::local_port() const {
 
 void HttpServer::set_limits(const ServerLimits& limits) {
   impl_->set_limits(limits);
+}
+void HttpServer::set_connection_gauge(Gauge* gauge) {
+  impl_->connection_gauge_ = gauge;
 }
 const ServerLimits& HttpServer::limits() const {
   return impl_->limits_;

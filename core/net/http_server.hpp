@@ -28,6 +28,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/metrics.hpp"
 #include "core/net/http_message.hpp"
 #include "core/net/http_parser.hpp"
 #include "core/result.hpp"
@@ -63,6 +64,11 @@ class Responder {
 
   // Ends the response. After this call the Responder must not be used again.
   virtual void end() = 0;
+
+  // Ends the response abnormally: the connection is closed without completing the body (the
+  // only way to tell a client that a response already under way is truncated). The handler
+  // gets no further calls but its destruction. After this call the Responder must not be used.
+  virtual void abort() = 0;
 
   // Convenience: head + whole body + end, in one write.
   virtual void respond(ResponseHead& head, std::string_view body) = 0;
@@ -139,6 +145,9 @@ class HttpServer {
 
   void set_limits(const ServerLimits& limits);
   const ServerLimits& limits() const;
+
+  // A gauge kept equal to the number of open connections (shared by several servers).
+  void set_connection_gauge(Gauge* gauge);
 
   // Stops accepting, closes idle connections, and lets each busy one finish its current
   // response, then close. `on_drained` runs (from a loop callback) once no connection is left.

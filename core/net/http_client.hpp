@@ -69,6 +69,8 @@ enum class UpstreamFailure {
   response_timeout,  // response_timeout elapsed             "upstream.response_timeout"
   reset,             // the connection closed or reset before the response ended "upstream.reset"
   bad_response,      // unparsable or badly framed response  "upstream.bad_response"
+  bad_request,       // the caller's request cannot be sent as framed: "upstream.bad_request" (bad
+                // Content-Length, body on a bodiless request) or "upstream.body_length_mismatch"
 };
 
 // Stable lowercase name ("connect_refused") for logs and metrics.

@@ -84,6 +84,10 @@ bool parse_flags(int argc, char** argv, Flags& f) {
       if (!value(f.overrides.state_dir)) return false;
     } else if (a == "--version") {
       f.version = true;
+    } else if (a == "--print-config-reference") {
+      // The key table of docs/configuration.md, generated from the schema.
+      std::fputs(edgeward::config::render_markdown(config_schema()).c_str(), stdout);
+      std::exit(0);
     } else if (a == "--help" || a == "-h") {
       usage(stdout);
       std::exit(0);

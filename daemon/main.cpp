@@ -212,11 +212,11 @@ int Daemon::run() {
     admin_limits.max_connections = 64;
     admin_ = std::make_unique<http::HttpServer>(loop_.get(), *admin_app_, admin_limits);
     if (Status st = admin_->listen(*c.admin_listen, false); !st) {
+      // The gateway still serves traffic; only health checks and metrics are missing.
       log::error("daemon.admin_listen_failed", {{"listen", log::Safe{*c.admin_listen}},
                                                 {"error", st.error()},
                                                 {"message", log::Safe{st.error().message}}});
-      for (auto& w : workers_) w->stop();
-      return 1;
+      admin_.reset();
     }
   }
 

@@ -75,7 +75,7 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
     if (!read_uint(text, pos, n)) overflow = true;
     if (pos < text.size() && (text[pos] == '.' || text[pos] == ',')) {
       return duration_error("duration.bad_format",
-                            "bad duration: fractions are not accepted (write 1m30s, not 1.5m)");
+                            "bad duration: fractions are not accepted; write 1m30s, not 1.5m");
     }
     std::size_t end = pos;
     while (end < text.size() &&
@@ -85,13 +85,13 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
     const std::string_view unit_name = text.substr(pos, end - pos);
     if (unit_name.empty()) {
       return duration_error("duration.bad_format",
-                            "bad duration: a unit (ms, s, m, h, d) is required");
+                            "bad duration: a unit is required; use ms, s, m, h or d");
     }
     std::size_t index = 0;
     while (index < kDurationUnits.size() && kDurationUnits[index].name != unit_name) ++index;
     if (index == kDurationUnits.size()) {
       return duration_error("duration.bad_format",
-                            "bad duration: unknown unit (use ms, s, m, h or d)");
+                            "bad duration: unknown unit; use ms, s, m, h or d");
     }
     if (index + 1 <= last_unit) {
       return duration_error("duration.bad_format",
@@ -106,7 +106,8 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
       total += n * factor;
     }
   }
-  if (overflow) return duration_error("duration.overflow", "duration too large");
+  if (overflow)
+    return duration_error("duration.overflow", "duration too large: beyond 2^63 milliseconds");
   return std::chrono::milliseconds{static_cast<std::int64_t>(total)};
 }
 
@@ -142,7 +143,7 @@ Result<std::uint64_t> parse_byte_size(std::string_view text) {
   const bool fits = read_uint(text, pos, n);
   if (pos < text.size() && (text[pos] == '.' || text[pos] == ',')) {
     return make_error("bytes.bad_format",
-                      "bad byte size: fractions are not accepted (write 1536KiB, not 1.5MiB)");
+                      "bad byte size: fractions are not accepted; write 1536KiB, not 1.5MiB");
   }
   const std::string_view unit_name = text.substr(pos);
   std::uint64_t factor = 1;
@@ -151,12 +152,12 @@ Result<std::uint64_t> parse_byte_size(std::string_view text) {
     while (index < kByteUnits.size() && kByteUnits[index].name != unit_name) ++index;
     if (index == kByteUnits.size()) {
       return make_error("bytes.bad_format",
-                        "bad byte size: unknown unit (use B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)");
+                        "bad byte size: unknown unit; use B, KiB, MiB, GiB, TiB, KB, MB, GB or TB");
     }
     factor = kByteUnits[index].factor;
   }
   if (!fits || n > std::numeric_limits<std::uint64_t>::max() / factor) {
-    return make_error("bytes.overflow", "byte size too large (beyond 64 bits)");
+    return make_error("bytes.overflow", "byte size too large: beyond 64 bits");
   }
   return n * factor;
 }

@@ -274,6 +274,7 @@ class UpstreamConnection final : public ParserSink {
     deferred_ |= flag;
     pool_->defer(this);
   }
+  bool try_replay();
   bool exchange_live(UpstreamExchange* ex) const { return exchange_ == ex && ex != nullptr; }
   ExchangeHandler* handler() const;
 
@@ -309,6 +310,13 @@ class UpstreamConnection final : public ParserSink {
   bool drained_wanted_ = false;
   bool write_failed_ = false;
   int writes_in_flight_ = 0;
+
+  // A reused connection may have been closed by the upstream just as we picked it. Until the
+  // first response byte, a request sent whole can be replayed once on a fresh connection.
+  bool reused_ = false;
+  bool response_started_ = false;
+  bool replayable_ = false;
+  std::string replay_body_;
 
   bool head_request_ = false;
   bool interim_ = false;
@@ -541,6 +549,9 @@ void UpstreamConnection::begin_exchange(UpstreamExchange* ex, const RequestHead&
   head_request_ = head.method == "HEAD";
   interim_ = final_head_ = message_done_ = paused_ = held_end_ = stray_bytes_ = false;
   held_body_.clear();
+  reused_ = reused;
+  response_started_ = replayable_ = false;
+  replay_body_.clear();
   if (reused) {
     assert(state_ == State::Idle);
     state_ = State::Active;
@@ -767,6 +778,11 @@ void UpstreamConnection::on_bytes(std::string_view plain) {
   if (deadline_kind_ == Deadline::Response && !paused_) {
     set_deadline(Deadline::Response, pool_->target_.response_timeout);
   }
+  if (!response_started_) {
+    response_started_ = true;
+    replayable_ = false;
+    replay_body_.clear();
+  }
   while (!plain.empty()) {
     auto consumed = parser_.execute(plain);
     if (!exchange_live(ex) || state_ == State::Closing) return;
@@ -805,6 +821,7 @@ void UpstreamConnection::on_eof(int status) {
       return;
     }
   }
+  if (try_replay()) return;
   fail(UpstreamFailure::reset,
        upstream_error("upstream.reset", pool_->target_,
                       status == UV_EOF ? "connection closed before the response ended"
@@ -931,7 +948,12 @@ void UpstreamConnection::try_send_head() {
                               "request body length differs from its Content-Length"));
     return;
   }
-  std::string body = std::move(queued_);
+  // The body is kept for a replay (try_replay) when this connection was reused and the
+  // request leaves whole; otherwise it lives only for this call.
+  replayable_ = reused_ && body_last_;
+  std::string scratch;
+  std::string& body = replayable_ ? replay_body_ : scratch;
+  body = std::move(queued_);
   queued_.clear();
   if (framing_ == Framing::None && !body.empty()) {
     fail_later(UpstreamFailure::bad_request,
@@ -968,6 +990,8 @@ void UpstreamConnection::write_body(std::string_view bytes, bool last) {
     queued_.append(bytes);
     try_send_head();
   } else {
+    replayable_ = false;
+    replay_body_.clear();
     if (framing_ == Framing::Sized &&
         (body_written_ > content_length_ || (last && body_written_ != content_length_))) {
       fail_later(UpstreamFailure::bad_request,
@@ -1041,6 +1065,7 @@ void UpstreamConnection::send(const uv_buf_t* bufs, unsigned count) {
     if (rc >= 0) {
       done = static_cast<std::size_t>(rc);
     } else if (rc != UV_EAGAIN) {
+      if (try_replay()) return;
       write_failed_ = true;
       if (!final_head_) {
         fail_later(UpstreamFailure::reset,
@@ -1088,6 +1113,8 @@ void UpstreamConnection::on_write_done(int status) {
     write_failed_ = true;
     if (state_ == State::Draining) {
       close();
+    } else if (try_replay()) {
+      return;
     } else if (exchange_ != nullptr && !final_head_) {
       fail(UpstreamFailure::reset, upstream_error("upstream.reset", pool_->target_,
                                                   std::string("write: ") + uv_strerror(status)));
@@ -1201,6 +1228,35 @@ void UpstreamConnection::on_deadline(std::uint64_t now) {
     case Deadline::None:
       break;
   }
+}
+
+// Moves the exchange to a fresh connection, when this one was reused and died before any
+// response byte arrived: the upstream closed the idle connection as we picked it, so it never
+// answered the request. Possible while the head is unsent (nothing to replay) or after the
+// request went out whole (its body kept in replay_body_). At most once per exchange: the fresh
+// connection is not a reused one.
+bool UpstreamConnection::try_replay() {
+  if (!reused_ || response_started_ || exchange_ == nullptr) return false;
+  if (head_sent_ && !replayable_) return false;
+  UpstreamExchange* ex = exchange_;
+  exchange_ = nullptr;
+  ex->conn_ = nullptr;
+  auto* fresh = new UpstreamConnection(pool_);
+  fresh->begin_exchange(ex, head_, false);
+  if (head_sent_) {
+    fresh->queued_ = std::move(replay_body_);
+    fresh->body_written_ = fresh->queued_.size();
+    fresh->body_last_ = true;
+  } else {
+    fresh->queued_ = std::move(queued_);
+    fresh->body_written_ = body_written_;
+    fresh->body_last_ = body_last_;
+    fresh->drained_wanted_ = drained_wanted_;
+  }
+  replayable_ = false;
+  close();
+  fresh->open();
+  return true;
 }
 
 void UpstreamConnection::fail_later(UpstreamFailure kind, Error error) {

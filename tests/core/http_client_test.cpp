@@ -571,6 +571,44 @@ TEST_CASE("an idle connection older than idle_expiry is closed, not reused", "[h
   CHECK(server.connections == 2);
 }
 
+TEST_CASE("a request on a reused connection the upstream just closed is replayed once",
+          "[http_client]") {
+  uv::UvLoop loop;
+  // The server closes every connection right after its response, without saying so: the
+  // client parks the connection and only learns from the EOF that follows.
+  TestServer server(loop.get(), [](const std::string&) {
+    Reply r = ok("fresh");
+    r.then = Reply::Then::Close;
+    return r;
+  });
+  UpstreamPool pool(loop.get(), plain_target(server.port));
+  Recorder first, second;
+  std::unique_ptr<Exchange> next;
+  // Start the second exchange inside the first one's end callback, before the EOF is read:
+  // it takes the doomed connection from the pool.
+  struct EndHook : Recorder {
+    std::function<void()> then;
+    void on_response_end() override {
+      Recorder::on_response_end();
+      then();
+    }
+  } hook;
+  hook.then = [&] {
+    next = pool.start(post(), second);
+    next->write_body("{\"n\":2}", true);
+  };
+  auto ex = pool.start(get(), hook);
+  ex->write_body({}, true);
+  REQUIRE(run_until(loop.get(), [&] { return second.done(); }));
+  CHECK(second.ended);
+  CHECK(second.body == "fresh");
+  CHECK(pool.stats().connections_reused == 1);
+  CHECK(server.connections == 2);
+  REQUIRE(server.requests.size() == 2);
+  CHECK(server.requests[1].ends_with("\r\n\r\n{\"n\":2}"));
+  (void)first;
+}
+
 TEST_CASE("an exchange in flight survives the destruction of its pool", "[http_client]") {
   uv::UvLoop loop;
   TestServer server(loop.get(), [](const std::string&) { return ok("late"); });

@@ -5,6 +5,8 @@
 // Column order of the events table is the order of DESIGN §4; kEventColumns is the one list that
 // INSERT and SELECT use, so that reading and writing cannot drift apart.
 
+#include <string>
+
 namespace edgeward::store::sql {
 
 // ---- Connection setup ------------------------------------------------------------------------
@@ -96,11 +98,25 @@ inline constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0
 inline constexpr const char* kEventColumns = EDGEWARD_EVENT_COLUMNS;
 
 // The writer's only statement that stores event data: exactly the DESIGN §4 fields, by name.
+#define EDGEWARD_INSERT_EVENT_HEAD                                                          \
+  "INSERT INTO events (agent_id, rule_id, scope, matched_in, request_method, occurred_at, " \
+  "reason_code, severity, retry, layer, uid, request_id, action, path_hash, rule_version, " \
+  "model, upstream, session) VALUES "
 inline constexpr const char* kInsertEvent =
-    "INSERT INTO events (agent_id, rule_id, scope, matched_in, request_method, occurred_at, "
-    "reason_code, severity, retry, layer, uid, request_id, action, path_hash, rule_version, "
-    "model, upstream, session) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-    "?14, ?15, ?16, ?17, ?18)";
+    EDGEWARD_INSERT_EVENT_HEAD "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+inline constexpr int kInsertEventParams = 18;
+// The same INSERT with `rows` rows of parameters (18 per row, in the order above): one
+// statement step per `rows` events instead of one per event, the writer's fast path.
+inline std::string insert_events_sql(int rows) {
+  std::string text = EDGEWARD_INSERT_EVENT_HEAD;
+  for (int r = 0; r < rows; ++r) {
+    text += r ? ",(" : "(";
+    for (int i = 0; i < kInsertEventParams; ++i) text += i ? ",?" : "?";
+    text += ")";
+  }
+  return text;
+}
+#undef EDGEWARD_INSERT_EVENT_HEAD
 
 inline constexpr const char* kBegin = "BEGIN IMMEDIATE";
 inline constexpr const char* kCommit = "COMMIT";

@@ -171,6 +171,26 @@ TEST_CASE("a duplicate uid is skipped without failing its batch", "[store][write
   CHECK(count_rows(dir.path()) == 2);
 }
 
+TEST_CASE("a duplicate uid inside a multi-row insert skips only that row", "[store][writer]") {
+  TempStateDir dir;
+  WriterOptions options;
+  options.batch_size = 1000;
+  options.flush_interval = std::chrono::milliseconds(60000);
+  auto writer = open_writer(dir.path(), options);
+  std::string first_uid;
+  for (int i = 0; i < 100; ++i) {
+    auto e = make_event();
+    if (i == 0) first_uid = e.uid;
+    if (i == 40) e.uid = first_uid;
+    REQUIRE(writer->submit(std::move(e)));
+  }
+  REQUIRE(writer->shutdown());
+  CHECK(writer->counters().committed == 99);
+  CHECK(writer->counters().rejected == 1);
+  CHECK(writer->counters().batches == 1);
+  CHECK(count_rows(dir.path()) == 99);
+}
+
 TEST_CASE("events submitted from many threads are all committed once", "[store][writer]") {
   TempStateDir dir;
   WriterOptions options;

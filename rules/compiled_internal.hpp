@@ -27,6 +27,7 @@ struct PatternEntry {
   std::uint32_t pattern = 0;  // index in rule.detect.patterns
   unsigned flags = 0;
   std::uint32_t max_width = 0;
+  SpanMode span = SpanMode::match;  // match: Hyperscan reports `from`; else recovered from text
 };
 
 struct Database {

@@ -58,7 +58,10 @@ Result<std::unique_ptr<CompiledRulesData>> layout(Pack pack, const CompileOption
       PatternEntry e;
       e.rule = i;
       e.pattern = p;
-      e.flags = HS_FLAG_SOM_LEFTMOST | (r.detect.caseless ? HS_FLAG_CASELESS : 0u);
+      e.span = r.detect.span;
+      // SOM only where the span comes from Hyperscan (engine.hpp).
+      e.flags = (e.span == SpanMode::match ? HS_FLAG_SOM_LEFTMOST : 0u) |
+                (r.detect.caseless ? HS_FLAG_CASELESS : 0u);
       hs_expr_info_t* info = nullptr;
       hs_compile_error_t* err = nullptr;
       if (hs_expression_info(r.detect.patterns[p].c_str(), e.flags, &info, &err) != HS_SUCCESS) {

@@ -26,6 +26,7 @@ constexpr std::array<std::string_view, 3> kLayerNames = {"pre-template", "post-t
                                                          "tool-call"};
 constexpr std::array<std::string_view, 6> kKindNames = {
     "pattern", "tool_permission", "model_permission", "egress_domains", "max_tokens", "body_size"};
+constexpr std::array<std::string_view, 3> kSpanNames = {"match", "token", "url"};
 constexpr std::array<std::string_view, 24> kValidatorNames = {"luhn",
                                                               "credit_card",
                                                               "iban",
@@ -425,9 +426,17 @@ class PackLoader {
     } else if (!d.IsMap()) {
       add("rules.bad_type", dpath, d, "detect must be a mapping");
     } else {
-      check_keys(d, dpath, {"patterns", "caseless", "validator", "context", "min_entropy"});
+      check_keys(d, dpath, {"patterns", "caseless", "validator", "context", "min_entropy", "span"});
       if (YAML::Node c = d["caseless"]; c && !c.IsNull()) {
         if (auto v = boolean(c, dpath + ".caseless")) rule.detect.caseless = *v;
+      }
+      if (auto v = optional_string(d, "span", dpath + ".span")) {
+        if (auto m = parse_enum<SpanMode>(kSpanNames, *v)) {
+          rule.detect.span = *m;
+        } else {
+          add("rules.bad_value", dpath + ".span", d["span"],
+              "unknown span '" + *v + "' (one of: " + join_names(kSpanNames) + ")");
+        }
       }
       YAML::Node pats = d["patterns"];
       if (!pats || pats.IsNull()) {
@@ -437,7 +446,7 @@ class PackLoader {
           add("rules.empty_patterns", dpath + ".patterns", pats, "patterns must not be empty");
         }
         for (std::size_t i = 0; i < list->size(); ++i) {
-          check_pattern((*list)[i], rule.detect.caseless,
+          check_pattern((*list)[i], rule.detect.caseless, rule.detect.span == SpanMode::match,
                         dpath + ".patterns[" + std::to_string(i) + "]", pats[i]);
         }
         rule.detect.patterns = std::move(*list);
@@ -614,13 +623,13 @@ class PackLoader {
     }
   }
 
-  void check_pattern(const std::string& pattern, bool caseless, const std::string& path,
+  void check_pattern(const std::string& pattern, bool caseless, bool som, const std::string& path,
                      const YAML::Node& at) {
     if (pattern.find('\0') != std::string::npos) {
       add("rules.bad_pattern", path, at, "pattern contains a NUL byte");
       return;
     }
-    unsigned flags = HS_FLAG_SOM_LEFTMOST | (caseless ? HS_FLAG_CASELESS : 0u);
+    unsigned flags = (som ? HS_FLAG_SOM_LEFTMOST : 0u) | (caseless ? HS_FLAG_CASELESS : 0u);
     hs_expr_info_t* info = nullptr;
     hs_compile_error_t* err = nullptr;
     if (hs_expression_info(pattern.c_str(), flags, &info, &err) != HS_SUCCESS) {
@@ -756,6 +765,7 @@ std::string pack_to_json(const Pack& pack) {
         w.key("detect").begin_object();
         write_strings(w, "patterns", r.detect.patterns);
         w.field("caseless", r.detect.caseless);
+        w.field("span", kSpanNames[static_cast<std::size_t>(r.detect.span)]);
         if (r.detect.validator) w.field("validator", to_string(*r.detect.validator));
         if (r.detect.min_entropy > 0) w.field("min_entropy", r.detect.min_entropy);
         if (r.detect.context) {

@@ -98,9 +98,23 @@ struct ContextSpec {
   friend bool operator==(const ContextSpec&, const ContextSpec&) = default;
 };
 
+// Where a finding's span starts (`detect.span`). Hyperscan only reports a match's start when the
+// database is compiled with HS_FLAG_SOM_LEFTMOST, which refuses many patterns with wide bounded
+// repeats ("Pattern is too large") and costs speed. Rules whose match is a token or a URL can
+// recover the start from the text instead:
+//  - match: the exact start of the match (SOM). The default.
+//  - token: the run of token characters [A-Za-z0-9_+/.@%-] (plus up to two '=' of padding at
+//    the end) that ends where the match ends, trailing non-token bytes dropped. Keys, JWTs,
+//    e-mail addresses, base64 runs.
+//  - url: the run of bytes that are not whitespace or one of "'`<>()[]{} that ends where the
+//    match ends, trailing such bytes dropped. URLs in markdown or HTML.
+enum class SpanMode { match, token, url };
+std::string_view to_string(SpanMode m);
+
 struct Detect {
   std::vector<std::string> patterns;  // Hyperscan syntax
   bool caseless = false;
+  SpanMode span = SpanMode::match;
   std::optional<Validator> validator;
   std::optional<ContextSpec> context;
   double min_entropy = 0.0;  // Shannon bits per byte of the match; 0 = no check

@@ -81,6 +81,17 @@ bool equals_normalized(std::string_view match, std::string_view allowed) {
   return j == allowed.size();
 }
 
+bool is_allowed(const Rule& r, std::string_view text, std::uint64_t base, std::uint64_t from,
+                std::uint64_t to) {
+  if (from < base || to < from || to - base > text.size()) return false;
+  std::string_view m =
+      text.substr(static_cast<std::size_t>(from - base), static_cast<std::size_t>(to - from));
+  for (const auto& allowed : r.allow) {
+    if (equals_normalized(m, allowed)) return true;
+  }
+  return false;
+}
+
 // Code point boundaries: a UTF-8 continuation byte is 10xxxxxx.
 bool is_continuation(char c) {
   return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
@@ -123,6 +134,18 @@ void decide_candidates(const CompiledRules& rules, std::uint8_t layer_bit, std::
       i = j;
       continue;
     }
+    // An allow-listed value at any end silences the whole group: its prefixes are not findings
+    // either (an allowed webhook URL must not be reported one character shorter).
+    bool allowed = false;
+    if (!d.pack.rules[rule].allow.empty()) {
+      for (std::size_t k = i; k < j && !allowed; ++k) {
+        allowed = is_allowed(d.pack.rules[rule], text, base, from, raw[k].to);
+      }
+    }
+    if (allowed) {
+      i = j;
+      continue;
+    }
     for (std::size_t k = i; k < j; ++k) {
       if (k > i && raw[k].to == raw[k - 1].to) continue;
       bool context = false;
@@ -145,6 +168,45 @@ void decide_candidates(const CompiledRules& rules, std::uint8_t layer_bit, std::
       break;
     }
     i = j;
+  }
+}
+
+bool is_token_byte(char c) {
+  unsigned char u = static_cast<unsigned char>(c);
+  return std::isalnum(u) || c == '_' || c == '+' || c == '/' || c == '.' || c == '@' || c == '%' ||
+         c == '-';
+}
+
+bool is_url_byte(char c) {
+  unsigned char u = static_cast<unsigned char>(c);
+  if (std::isspace(u)) return false;
+  return std::string_view("\"'`<>()[]{}").find(c) == std::string_view::npos;
+}
+
+// For patterns compiled without SOM, Hyperscan reports from == 0: recover the start (and trim
+// the end) from the text as SpanMode says. `text` starts at absolute offset `base`.
+void recover_spans(const CompiledRulesData& d, std::vector<RawMatch>& raw, std::string_view text,
+                   std::uint64_t base) {
+  for (RawMatch& m : raw) {
+    const PatternEntry& e = d.entries[m.id];
+    if (e.span == SpanMode::match) continue;
+    const std::uint64_t lo_abs =
+        std::max<std::uint64_t>(base, m.to > e.max_width ? m.to - e.max_width : 0);
+    const std::size_t lo = static_cast<std::size_t>(lo_abs - base);
+    std::size_t end = static_cast<std::size_t>(m.to - base);
+    auto inside = e.span == SpanMode::token ? is_token_byte : is_url_byte;
+    while (end > lo && !inside(text[end - 1]) && text[end - 1] != '=') --end;
+    std::size_t start = end;
+    if (e.span == SpanMode::token) {
+      for (int pad = 0; pad < 2 && start > lo && text[start - 1] == '='; ++pad) --start;
+    }
+    while (start > lo &&
+           (inside(text[start - 1]) || (e.span == SpanMode::url && text[start - 1] == '='))) {
+      --start;
+    }
+    if (start == end) start = static_cast<std::size_t>(lo_abs - base);  // keep a non-empty span
+    m.from = base + start;
+    m.to = base + end;
   }
 }
 
@@ -255,6 +317,7 @@ Status Scanner::scan(const CompiledRules& rules, Scope scope, Surface surface, L
     return make_error("rules.scan_failed", "hs_scan failed with code " + std::to_string(rc));
   }
   if (raw_.empty()) return ok_status();
+  recover_spans(d, raw_, text, 0);
   sort_raw(d, raw_);
   const std::size_t first = out.size();
   const auto layer_bit = static_cast<std::uint8_t>(1u << static_cast<int>(layer));
@@ -333,6 +396,7 @@ Status Scanner::process_stream(ScanStream& s, bool final, std::vector<Finding>& 
   const Database& db = d.dbs[static_cast<std::size_t>(s.db_)];
   // New candidates join the pending ones; a group (rule, from) is decided once no longer end can
   // still be reported for it and its trailing context window has arrived.
+  recover_spans(d, raw_, s.history_, s.history_base_);
   raw_.insert(raw_.end(), s.pending_.begin(), s.pending_.end());
   s.pending_.clear();
   sort_raw(d, raw_);

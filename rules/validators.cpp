@@ -416,21 +416,50 @@ bool ymd_valid(int y, int m, int d) {
   return d <= max;
 }
 
+int month_from_name(std::string_view word) {
+  static constexpr std::string_view kMonths[] = {"jan", "feb", "mar", "apr", "may", "jun",
+                                                 "jul", "aug", "sep", "oct", "nov", "dec"};
+  if (word.size() < 3) return 0;
+  for (int i = 0; i < 12; ++i) {
+    if (ieq(word.substr(0, 3), kMonths[i])) return i + 1;
+  }
+  return 0;
+}
+
+// Numeric dates (YYYY-MM-DD, DD.MM.YYYY, MM/DD/YYYY: either order of day and month when
+// ambiguous) and written ones ("14 March 1985", "March 14, 1985").
 bool calendar_date_valid(std::string_view s) {
   int f[3] = {0, 0, 0};
   int len[3] = {0, 0, 0};
+  int month_name = 0;
   int k = 0;
-  for (char c : s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    char c = s[i];
     if (is_digit(c)) {
-      f[k] = f[k] * 10 + (c - '0');
-      ++len[k];
-    } else if (c == '-' || c == '/' || c == '.') {
-      if (++k == 3) return false;
+      if (k == 3) return false;
+      while (i < s.size() && is_digit(s[i])) {
+        f[k] = f[k] * 10 + (s[i] - '0');
+        ++len[k];
+        ++i;
+      }
+      ++k;
+    } else if (is_upper(c) || is_lower(c)) {
+      std::size_t b = i;
+      while (i < s.size() && (is_upper(s[i]) || is_lower(s[i]))) ++i;
+      month_name = month_from_name(s.substr(b, i - b));
+      if (month_name == 0) return false;
     } else {
-      return false;
+      ++i;
     }
   }
-  if (k != 2) return false;
+  if (month_name) {
+    if (k != 2) return false;
+    int day = len[0] == 4 ? f[1] : f[0];
+    int year = len[0] == 4 ? f[0] : f[1];
+    return ymd_valid(year, month_name, day);
+  }
+  if (k != 3) return false;
   if (len[0] == 4) return ymd_valid(f[0], f[1], f[2]);
   if (len[2] == 4) return ymd_valid(f[2], f[1], f[0]) || ymd_valid(f[2], f[0], f[1]);
   return false;
@@ -445,13 +474,23 @@ bool crypto_wallet_valid(std::string_view s) {
   return base58check_valid(s);
 }
 
-bool aws_secret_valid(std::string_view s) {
+bool is_base64_char(char c) {
+  return is_alnum(c) || c == '+' || c == '/';
+}
+
+// The match is `<name> [:=] <40 characters>`: judge the 40 characters.
+bool aws_secret_valid(std::string_view text, std::size_t start, std::size_t end) {
+  if (end - start < 40) return false;
+  std::string_view key = text.substr(end - 40, 40);
+  if (end < text.size() && is_base64_char(text[end])) return false;  // part of a longer string
+  if (key.find("EXAMPLE") != std::string_view::npos) return false;   // AWS documentation keys
   bool up = false, low = false, digit = false;
-  for (char c : s) {
+  for (char c : key) {
     up |= is_upper(c);
     low |= is_lower(c);
     digit |= is_digit(c) || c == '/' || c == '+';
   }
+  // Hex digests (git SHAs, checksums) are single-case; a real key mixes cases and digits.
   return up && low && digit;
 }
 
@@ -522,6 +561,14 @@ bool invisible_unicode_valid(std::string_view text, std::size_t start) {
 }
 
 bool base64_text_valid(std::string_view s) {
+  // The pattern includes one delimiter byte on each side of the run.
+  while (!s.empty() && !is_alnum(s.front()) && s.front() != '+' && s.front() != '/') {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && !is_alnum(s.back()) && s.back() != '+' && s.back() != '/' &&
+         s.back() != '=') {
+    s.remove_suffix(1);
+  }
   std::uint8_t buf[kMaxPatternWidth];
   std::size_t n = 0;
   if (!base64_decode(s, false, buf, sizeof(buf), n) || n < 48) return false;
@@ -831,7 +878,7 @@ bool validate(Validator v, std::string_view text, std::size_t start, std::size_t
     case Validator::jwt:
       return jwt_valid(m);
     case Validator::aws_secret:
-      return aws_secret_valid(m);
+      return aws_secret_valid(text, start, end);
     case Validator::db_connection_string:
       return db_connection_string_valid(m);
     case Validator::password_value:

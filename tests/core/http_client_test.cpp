@@ -1,6 +1,8 @@
 // UpstreamPool / Exchange against an in-process loopback server on the same event loop.
 #include "core/net/http_client.hpp"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -283,15 +285,22 @@ void exchange(uv_loop_t* loop, UpstreamPool& pool, Recorder& rec, const RequestH
 
 // The test PKI, made once per test binary run with tests/tools/make-test-ca.sh.
 const std::string& pki_dir() {
-  static const std::string dir = [] {
+  // Removed at exit, so test runs leave nothing in /tmp.
+  struct Dir {
+    std::string path;
+    ~Dir() {
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+    }
+  };
+  static const Dir dir{[] {
     std::string d = (std::filesystem::temp_directory_path() /
                      ("edgeward-tls-test-" + std::to_string(::getpid())))
                         .string();
-    std::string cmd = "tests/tools/make-test-ca.sh " + d;
-    REQUIRE(std::system(cmd.c_str()) == 0);
+    REQUIRE(std::system(("tests/tools/make-test-ca.sh " + d).c_str()) == 0);
     return d;
-  }();
-  return dir;
+  }()};
+  return dir.path;
 }
 
 }  // namespace

@@ -17,14 +17,22 @@ using edgeward::tls::TlsSession;
 namespace {
 
 const std::string& pki() {
-  static const std::string dir = [] {
+  // Removed at exit, so test runs leave nothing in /tmp.
+  struct Dir {
+    std::string path;
+    ~Dir() {
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+    }
+  };
+  static const Dir dir{[] {
     std::string d = (std::filesystem::temp_directory_path() /
                      ("edgeward-tls-unit-" + std::to_string(::getpid())))
                         .string();
     REQUIRE(std::system(("tests/tools/make-test-ca.sh " + d).c_str()) == 0);
     return d;
-  }();
-  return dir;
+  }()};
+  return dir.path;
 }
 
 std::shared_ptr<TlsContext> server_ctx(const std::string& name) {

@@ -29,7 +29,7 @@ std::filesystem::path database_path(const std::filesystem::path& state_dir);
 // with a busy timeout of `busy_timeout_ms`. Errors: "store.state_dir" (state_dir missing or not
 // a directory), "store.open_failed", "store.newer_schema", "store.migration_failed".
 Result<sqlite::Connection> open_read_write(const std::filesystem::path& state_dir,
-                                           Synchronous synchronous = Synchronous::kNormal,
+                                           Synchronous synchronous = Synchronous::kFull,
                                            int busy_timeout_ms = 5000);
 
 // Read-only connection for the CLI. Works while the daemon writes (WAL readers) and when it is

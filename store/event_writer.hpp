@@ -9,8 +9,7 @@
 //    committed when `batch_size` events are waiting or `flush_interval` after the first one
 //    arrived, whichever comes first; one transaction per batch.
 //  - "committed" means the batch's COMMIT returned SQLITE_OK: the rows survive a process kill
-//    (they are in the WAL). Whether they survive power loss depends on `synchronous`
-//    (docs/store.md).
+//    (they are in the WAL) and, with the default synchronous=FULL, power loss (docs/store.md).
 //  - When a write fails (disk full, database locked/busy, I/O error) the batch is rolled back and
 //    kept in memory; the thread retries with backoff. Events keep queueing up to
 //    `queue_capacity` (waiting + retrying); beyond that submit() drops and counts. The caller
@@ -51,11 +50,13 @@ struct RetentionPolicy {
 
 // SQLite `PRAGMA synchronous` for the writer's connection (docs/store.md, "Durability").
 enum class Synchronous : std::uint8_t {
-  // WAL + NORMAL: a committed batch survives a process crash or kill; on power loss or an OS
-  // crash the last batches (milliseconds) may be lost, never corrupted. The default.
+  // WAL + NORMAL: a committed batch survives a process crash or kill (it is in the WAL file),
+  // but the WAL is fsync'd only at checkpoints, so power loss or an OS crash can lose the
+  // batches committed since (up to the kernel's writeback delay, ~30 s), never corrupting.
   kNormal,
-  // WAL + FULL: the WAL is fsync'd on every commit, so committed batches survive power loss too,
-  // at the cost of one fsync per batch.
+  // WAL + FULL: the WAL is fsync'd on every commit, so a committed batch survives power loss
+  // too. The cost is one fsync per batch; batches grow while an fsync is in flight (group
+  // commit), so throughput holds up (docs/benchmarks.md). The default.
   kFull,
 };
 
@@ -71,7 +72,7 @@ struct WriterOptions {
   std::chrono::milliseconds retry_max{1000};
   // Upper bound for shutdown() when writes keep failing.
   std::chrono::milliseconds shutdown_timeout{5000};
-  Synchronous synchronous = Synchronous::kNormal;
+  Synchronous synchronous = Synchronous::kFull;
   RetentionPolicy retention;
 };
 

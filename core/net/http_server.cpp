@@ -665,6 +665,9 @@ void ServerConnection::write_iov(uv_buf_t* bufs, unsigned n) {
     }
   }
   for (unsigned i = first; i < n; ++i) out_.append(bufs[i].base, bufs[i].len);
+  // Crossing the high watermark is noted here, where bytes are queued, so that falling below
+  // the low one is always reported (the application may have paused its source on it).
+  if (pending_write_bytes() >= limits_.write_high_watermark) above_high_ = true;
   flush();
 }
 
@@ -690,7 +693,6 @@ void ServerConnection::flush() {
     server_.defer(this);
     return;
   }
-  if (pending_write_bytes() >= limits_.write_high_watermark) above_high_ = true;
   if (deadline_kind_ == DeadlineKind::None || deadline_kind_ == DeadlineKind::WriteStall) {
     set_deadline(DeadlineKind::WriteStall, limits_.idle_timeout);
   }

@@ -316,3 +316,43 @@ TEST_CASE("edgewardd --upstream alone is a working gateway", "[integration]") {
   CHECK(up);
   CHECK(gw.terminate(10s) == 0);
 }
+
+namespace {
+long rss_kib(pid_t pid) {
+  std::string status = slurp("/proc/" + std::to_string(pid) + "/status");
+  auto p = status.find("VmRSS:");
+  return p == std::string::npos ? -1 : std::atol(status.c_str() + p + 6);
+}
+}  // namespace
+
+TEST_CASE("a client that does not read a large response does not make the gateway buffer it",
+          "[integration][backpressure]") {
+  Gateway g;
+  REQUIRE(g.ready());
+  const long before = rss_kib(g.edgewardd().pid());
+  ClientSocket c(g.port);
+  // 64 MiB from the mock; the client reads nothing for a second.
+  REQUIRE(c.send("GET /sized?bytes=67108864 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::this_thread::sleep_for(1s);
+  const long during = rss_kib(g.edgewardd().pid());
+  INFO("RSS before " << before << " KiB, while stalled " << during << " KiB");
+  CHECK(during - before < 16 * 1024);
+  // Reading resumes the flow: the whole body arrives.
+  std::string r = c.read_response(60s);
+  INFO(g.log());
+  CHECK(body_of(r).size() == 67108864u);
+}
+
+TEST_CASE("SIGTERM drain is bounded by limits.drain_timeout", "[integration]") {
+  Gateway g("limits: { drain_timeout: 500ms }\n");
+  REQUIRE(g.ready());
+  ClientSocket c(g.port);
+  REQUIRE(c.send("GET /hang HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::this_thread::sleep_for(100ms);
+  auto t0 = std::chrono::steady_clock::now();
+  g.edgewardd().signal(SIGTERM);
+  CHECK(g.edgewardd().wait(10s) == 0);
+  CHECK(std::chrono::steady_clock::now() - t0 < 3s);
+  c.read_until("", 2s);
+  CHECK(c.closed());
+}

@@ -49,7 +49,7 @@ class Walker {
     std::string_view text;
     if (v.get_string().get(text)) return false;
     std::size_t begin = static_cast<std::size_t>(token.data() - base_);
-    std::size_t end = begin + string_literal_length(token);
+    std::size_t end = begin + json_string_literal_length(token);
     add_piece(in, layer, SpanKind::kJsonString, begin, end, std::string(text), conversational);
     return true;
   }
@@ -537,22 +537,6 @@ class Walker {
     }
   }
 
-  // Length of the JSON string literal at the start of `token` (quotes included). simdjson has
-  // validated the string, so the first unescaped quote after the opening one closes it.
-  static std::size_t string_literal_length(std::string_view token) {
-    std::size_t i = 1;
-    while (i < token.size()) {
-      const void* hit = std::memchr(token.data() + i, '"', token.size() - i);
-      if (hit == nullptr) return token.size();
-      std::size_t q = static_cast<std::size_t>(static_cast<const char*>(hit) - token.data());
-      std::size_t backslashes = 0;
-      while (q - backslashes > 1 && token[q - backslashes - 1] == '\\') ++backslashes;
-      if (backslashes % 2 == 0) return q + 1;
-      i = q + 1;
-    }
-    return token.size();
-  }
-
   std::vector<Turn>& turns() { return turns_; }
 
  private:
@@ -770,6 +754,20 @@ int hex_value(char c) {
 }
 
 }  // namespace
+
+std::size_t json_string_literal_length(std::string_view token) {
+  std::size_t i = 1;
+  while (i < token.size()) {
+    const void* hit = std::memchr(token.data() + i, '"', token.size() - i);
+    if (hit == nullptr) return token.size();
+    std::size_t q = static_cast<std::size_t>(static_cast<const char*>(hit) - token.data());
+    std::size_t backslashes = 0;
+    while (q - backslashes > 1 && token[q - backslashes - 1] == '\\') ++backslashes;
+    if (backslashes % 2 == 0) return q + 1;
+    i = q + 1;
+  }
+  return token.size();
+}
 
 ExtractedBody extract_request(Route route, std::string_view body) {
   return extract(route, body, Side::kRequest);

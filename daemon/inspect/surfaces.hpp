@@ -88,6 +88,10 @@ TextPiece extract_url(std::string_view target);
 // API key headers x-api-key, api-key, x-goog-api-key).
 std::vector<TextPiece> extract_headers(const http::Headers& headers);
 
+// Length of the JSON string literal that starts `token` (quotes included). `token` starts with
+// the opening quote of a string simdjson has validated.
+std::size_t json_string_literal_length(std::string_view token);
+
 // True for a header whose value is a credential (see extract_headers).
 bool is_credential_header(std::string_view name);
 

@@ -1,0 +1,390 @@
+#include "daemon/inspect/exchange.hpp"
+
+#include <algorithm>
+
+#include "daemon/inspect/body_rewrite.hpp"
+#include "rules/policy.hpp"
+#include "rules/redaction.hpp"
+
+namespace edgeward::inspect {
+
+// A finding with where it was found: a piece (index into the pieces), or the conversation.
+struct ExchangeInspector::Located {
+  rules::Finding finding;
+  std::size_t piece = 0;  // kConversation: the post-template join
+  MatchedIn matched_in = MatchedIn::kBody;
+  Layer layer = Layer::kPreTemplate;
+};
+
+namespace {
+constexpr std::size_t kConversation = static_cast<std::size_t>(-1);
+constexpr std::size_t kNoPiece = static_cast<std::size_t>(-2);
+
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+bool has_policy_kind(const rules::CompiledRules& r, rules::RuleKind kind) {
+  for (std::uint32_t i : r.policy_rules()) {
+    if (r.rule(i).kind == kind) return true;
+  }
+  return false;
+}
+}  // namespace
+
+std::vector<std::string> url_hosts(std::string_view text, std::size_t limit) {
+  std::vector<std::string> hosts;
+  std::size_t i = 0;
+  while (i < text.size() && hosts.size() < limit) {
+    std::size_t p = text.find("://", i);
+    if (p == std::string_view::npos) break;
+    // The scheme must be http or https, case-insensitively.
+    std::size_t s = p;
+    while (s > 0 && ((text[s - 1] >= 'a' && text[s - 1] <= 'z') ||
+                     (text[s - 1] >= 'A' && text[s - 1] <= 'Z'))) {
+      --s;
+    }
+    std::string scheme;
+    for (std::size_t k = s; k < p; ++k) scheme.push_back(lower(text[k]));
+    i = p + 3;
+    if (scheme != "http" && scheme != "https") continue;
+    std::size_t e = i;
+    while (e < text.size()) {
+      char c = text[e];
+      if (c == '/' || c == '?' || c == '#' || c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+          c == '"' || c == '\'' || c == ')' || c == '(' || c == '<' || c == '>' || c == '\\' ||
+          c == ']' || c == '[' || c == ',') {
+        break;
+      }
+      ++e;
+    }
+    std::string_view authority = text.substr(i, e - i);
+    if (std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
+      authority.remove_prefix(at + 1);
+    }
+    std::string host;
+    if (!authority.empty() && authority.front() == '[') {
+      host.assign(authority);  // IPv6 literal: kept whole
+    } else {
+      authority = authority.substr(0, authority.find(':'));
+      for (char c : authority) host.push_back(lower(c));
+      while (!host.empty() && host.back() == '.') host.pop_back();
+    }
+    if (!host.empty() && std::find(hosts.begin(), hosts.end(), host) == hosts.end()) {
+      hosts.push_back(std::move(host));
+    }
+    i = e;
+  }
+  return hosts;
+}
+
+ExchangeInspector::ExchangeInspector(std::shared_ptr<const rules::CompiledRules> rules,
+                                     rules::Scanner& scanner, InspectionPolicy policy,
+                                     ExchangeFacts facts)
+    : rules_(std::move(rules)),
+      scanner_(scanner),
+      policy_(policy),
+      facts_(std::move(facts)),
+      events_(facts_) {}
+
+void ExchangeInspector::scan_piece(const TextPiece& piece, std::size_t index, rules::Scope scope,
+                                   std::vector<Located>& out) {
+  rules::Surface surface = to_rules(piece.matched_in);
+  if (!rules_->has_patterns(scope, surface) || piece.text.empty()) return;
+  // The raw-bytes fallback is seen by every rule covering the surface, whatever its layers.
+  static constexpr rules::Layer kAllLayers[] = {
+      rules::Layer::pre_template, rules::Layer::post_template, rules::Layer::tool_call};
+  static constexpr rules::Layer kPre[] = {rules::Layer::pre_template};
+  static constexpr rules::Layer kPost[] = {rules::Layer::post_template};
+  static constexpr rules::Layer kTool[] = {rules::Layer::tool_call};
+  std::span<const rules::Layer> layers =
+      piece.raw                             ? std::span<const rules::Layer>(kAllLayers)
+      : piece.layer == Layer::kToolCall     ? std::span<const rules::Layer>(kTool)
+      : piece.layer == Layer::kPostTemplate ? std::span<const rules::Layer>(kPost)
+                                            : std::span<const rules::Layer>(kPre);
+  for (rules::Layer layer : layers) {
+    scratch_.clear();
+    counters_.bytes_scanned += piece.text.size();
+    Status st = scanner_.scan(*rules_, scope, surface, layer, piece.text, scratch_);
+    if (!st.ok()) {
+      // A failed scan cannot vouch for the text: a finding without a rule marks it, and the
+      // caller fails closed.
+      out.push_back(Located{rules::Finding{}, kNoPiece, piece.matched_in, piece.layer});
+      return;
+    }
+    for (const rules::Finding& f : scratch_) {
+      Layer l = layer == rules::Layer::tool_call       ? Layer::kToolCall
+                : layer == rules::Layer::post_template ? Layer::kPostTemplate
+                                                       : Layer::kPreTemplate;
+      out.push_back(Located{f, index, piece.matched_in, piece.raw ? l : piece.layer});
+    }
+  }
+}
+
+void ExchangeInspector::policy_checks(const ExtractedBody& body, rules::Scope scope,
+                                      std::uint64_t body_size, std::vector<Located>& out) {
+  if (rules_->policy_rules().empty()) return;
+  auto add = [&](MatchedIn in, Layer layer) {
+    for (const rules::Finding& f : scratch_) out.push_back(Located{f, kNoPiece, in, layer});
+    scratch_.clear();
+  };
+  scratch_.clear();
+  std::vector<std::string_view> tools;
+  for (const auto& t : body.tools_defined) tools.push_back(t);
+  for (const auto& t : body.tools_called) tools.push_back(t);
+  if (!tools.empty()) {
+    rules::check_tools(*rules_, scope, tools, scratch_);
+    add(MatchedIn::kTools, Layer::kToolCall);
+  }
+  if (scope == rules::Scope::request) {
+    if (!body.model.empty()) {
+      rules::check_model(*rules_, scope, body.model, scratch_);
+      add(MatchedIn::kBody, Layer::kPreTemplate);
+    }
+    if (body.max_tokens) {
+      rules::check_max_tokens(*rules_, scope, *body.max_tokens, scratch_);
+      add(MatchedIn::kBody, Layer::kPreTemplate);
+    }
+  }
+  rules::check_body_size(*rules_, scope, body_size, scratch_);
+  add(MatchedIn::kBody, Layer::kPreTemplate);
+  if (has_policy_kind(*rules_, rules::RuleKind::egress_domains)) {
+    std::vector<std::string> seen;
+    for (const TextPiece& p : body.pieces) {
+      for (std::string& h : url_hosts(p.text)) {
+        if (std::find(seen.begin(), seen.end(), h) != seen.end() || seen.size() >= 64) continue;
+        rules::check_domain(*rules_, scope, h, scratch_);
+        add(p.matched_in, p.layer);
+        seen.push_back(std::move(h));
+      }
+    }
+  }
+}
+
+Answer ExchangeInspector::block_answer(const rules::Finding& f, std::string_view uid) const {
+  Answer a;
+  a.status = 403;
+  a.reason_code.assign(f.reason_code);
+  a.event_uid.assign(uid);
+  a.body = block_body(facts_.route.dialect, f.reason_code, f.rule_name, uid);
+  return a;
+}
+
+namespace {
+Answer unavailable(Dialect d) {
+  Answer a;
+  a.status = 503;
+  a.reason_code = "POLICY.RULES_UNAVAILABLE";
+  a.body = unavailable_body(d);
+  return a;
+}
+}  // namespace
+
+RequestDecision ExchangeInspector::inspect_request(const http::Headers& headers,
+                                                   std::string_view target, std::string_view body) {
+  RequestDecision d;
+  if (!rules_) {
+    if (policy_.fail_closed) {
+      d.kind = RequestDecision::Kind::answer;
+      d.answer = unavailable(facts_.route.dialect);
+    }
+    return d;
+  }
+  const rules::Scope scope = rules::Scope::request;
+  ExtractedBody extracted = extract_request(facts_.route, body);
+  events_.set_model(extracted.model);
+
+  std::vector<Located> found;
+  for (std::size_t i = 0; i < extracted.pieces.size(); ++i) {
+    scan_piece(extracted.pieces[i], i, scope, found);
+  }
+  if (!extracted.conversation.empty()) {
+    TextPiece conv;
+    conv.matched_in = MatchedIn::kBody;
+    conv.layer = Layer::kPostTemplate;
+    conv.text = std::move(extracted.conversation);
+    scan_piece(conv, kConversation, scope, found);
+    extracted.conversation = std::move(conv.text);
+  }
+  TextPiece url = extract_url(target);
+  scan_piece(url, kNoPiece, scope, found);
+  for (const TextPiece& h : extract_headers(headers)) scan_piece(h, kNoPiece, scope, found);
+  policy_checks(extracted, scope, body.size(), found);
+
+  // A scan that failed: fail closed like missing rules.
+  for (const Located& l : found) {
+    if (l.finding.rule_id.empty()) {
+      d.kind = RequestDecision::Kind::answer;
+      d.answer = unavailable(facts_.route.dialect);
+      return d;
+    }
+  }
+  if (found.empty()) return d;
+  counters_.findings += found.size();
+
+  std::stable_sort(found.begin(), found.end(), [](const Located& a, const Located& b) {
+    // Post-template after the individual texts, so a rule's event names the specific layer.
+    bool ac = a.piece == kConversation;
+    bool bc = b.piece == kConversation;
+    if (a.finding.priority != b.finding.priority) return a.finding.priority < b.finding.priority;
+    return ac < bc;
+  });
+  std::vector<rules::Finding> findings;
+  findings.reserve(found.size());
+  for (const Located& l : found) findings.push_back(l.finding);
+  rules::Decision decision = rules::decide(findings);
+
+  // The deciding rule's event first, so the 16-event cap never drops it.
+  if (decision.deciding) {
+    const Located& l = found[*decision.deciding];
+    events_.record(*rules_, l.finding, store::Scope::kRequest, l.matched_in, l.layer);
+  }
+  for (const Located& l : found) {
+    events_.record(*rules_, l.finding, store::Scope::kRequest, l.matched_in, l.layer);
+  }
+
+  switch (decision.verdict) {
+    case rules::Verdict::allow:
+      return d;
+    case rules::Verdict::monitor:
+      d.monitored = true;
+      return d;
+    case rules::Verdict::block: {
+      const rules::Finding& f = found[*decision.deciding].finding;
+      d.kind = RequestDecision::Kind::answer;
+      d.answer = block_answer(f, events_.uid_of(f.rule_index));
+      return d;
+    }
+    case rules::Verdict::redact:
+      break;
+  }
+
+  // Redact: every redact finding rewritten in its JSON string; anything not rewritable blocks.
+  std::vector<std::vector<rules::Finding>> per_piece(extracted.pieces.size());
+  for (const Located& l : found) {
+    if (l.finding.action != rules::Action::redact) continue;
+    bool rewritable = false;
+    if (l.piece == kConversation) {
+      // Map the span in the join back onto the pieces it covers.
+      rewritable = true;
+      for (const ConversationSegment& seg : extracted.segments) {
+        const TextPiece& p = extracted.pieces[seg.piece];
+        std::uint64_t b = seg.offset;
+        std::uint64_t e = seg.offset + p.text.size();
+        if (l.finding.end <= b || l.finding.start >= e) continue;
+        if (p.span_kind != SpanKind::kJsonString) {
+          rewritable = false;
+          break;
+        }
+        rules::Finding local = l.finding;
+        local.start = std::max<std::uint64_t>(l.finding.start, b) - b;
+        local.end = std::min<std::uint64_t>(l.finding.end, e) - b;
+        per_piece[seg.piece].push_back(local);
+      }
+    } else if (l.piece < extracted.pieces.size() &&
+               extracted.pieces[l.piece].span_kind == SpanKind::kJsonString) {
+      rewritable = true;
+      per_piece[l.piece].push_back(l.finding);
+    }
+    if (!rewritable) {
+      events_.set_action(l.finding.rule_index, store::Action::kBlock);
+      d.kind = RequestDecision::Kind::answer;
+      d.answer = block_answer(l.finding, events_.uid_of(l.finding.rule_index));
+      return d;
+    }
+  }
+  std::vector<StringReplacement> replacements;
+  for (std::size_t i = 0; i < per_piece.size(); ++i) {
+    if (per_piece[i].empty()) continue;
+    const TextPiece& p = extracted.pieces[i];
+    replacements.push_back({p.span_begin, p.span_end, rules::redact(p.text, per_piece[i])});
+  }
+  auto rewritten = rewrite_json_strings(body, std::move(replacements));
+  if (!rewritten.ok()) {
+    const rules::Finding& f = found[*decision.deciding].finding;
+    d.kind = RequestDecision::Kind::answer;
+    d.answer = block_answer(f, events_.uid_of(f.rule_index));
+    return d;
+  }
+  for (const Located& l : found) {
+    if (l.finding.action == rules::Action::redact) events_.set_retry(l.finding.rule_index, true);
+  }
+  d.kind = RequestDecision::Kind::rewrite;
+  d.body = std::move(*rewritten);
+  return d;
+}
+
+ResponseDecision ExchangeInspector::inspect_response(std::string_view body) {
+  ResponseDecision d;
+  if (!rules_) return d;
+  const rules::Scope scope = rules::Scope::response;
+  ExtractedBody extracted = extract_response(facts_.route, body);
+  std::vector<Located> found;
+  for (std::size_t i = 0; i < extracted.pieces.size(); ++i) {
+    scan_piece(extracted.pieces[i], i, scope, found);
+  }
+  policy_checks(extracted, scope, body.size(), found);
+  for (const Located& l : found) {
+    if (l.finding.rule_id.empty()) {
+      d.kind = ResponseDecision::Kind::answer;
+      d.answer = unavailable(facts_.route.dialect);
+      return d;
+    }
+  }
+  if (found.empty()) return d;
+  counters_.findings += found.size();
+  std::stable_sort(found.begin(), found.end(), [](const Located& a, const Located& b) {
+    return a.finding.priority < b.finding.priority;
+  });
+  std::vector<rules::Finding> findings;
+  for (const Located& l : found) findings.push_back(l.finding);
+  rules::Decision decision = rules::decide(findings);
+  if (decision.deciding) {
+    const Located& l = found[*decision.deciding];
+    events_.record(*rules_, l.finding, store::Scope::kResponse, l.matched_in, l.layer);
+  }
+  for (const Located& l : found) {
+    events_.record(*rules_, l.finding, store::Scope::kResponse, l.matched_in, l.layer);
+  }
+  if (decision.verdict == rules::Verdict::allow || decision.verdict == rules::Verdict::monitor) {
+    return d;
+  }
+  auto answer_block = [&](const rules::Finding& f) {
+    events_.set_action(f.rule_index, store::Action::kBlock);
+    d.kind = ResponseDecision::Kind::answer;
+    d.answer = block_answer(f, events_.uid_of(f.rule_index));
+    return d;
+  };
+  if (decision.verdict == rules::Verdict::block) {
+    return answer_block(found[*decision.deciding].finding);
+  }
+  std::vector<std::vector<rules::Finding>> per_piece(extracted.pieces.size());
+  for (const Located& l : found) {
+    if (l.finding.action != rules::Action::redact) continue;
+    if (l.piece >= extracted.pieces.size() ||
+        extracted.pieces[l.piece].span_kind != SpanKind::kJsonString) {
+      return answer_block(l.finding);
+    }
+    per_piece[l.piece].push_back(l.finding);
+  }
+  std::vector<StringReplacement> replacements;
+  for (std::size_t i = 0; i < per_piece.size(); ++i) {
+    if (per_piece[i].empty()) continue;
+    const TextPiece& p = extracted.pieces[i];
+    replacements.push_back({p.span_begin, p.span_end, rules::redact(p.text, per_piece[i])});
+  }
+  auto rewritten = rewrite_json_strings(body, std::move(replacements));
+  if (!rewritten.ok()) return answer_block(found[*decision.deciding].finding);
+  d.kind = ResponseDecision::Kind::rewrite;
+  d.body = std::move(*rewritten);
+  return d;
+}
+
+StreamInspector* ExchangeInspector::start_stream(StreamFormat format) {
+  if (!rules_) return nullptr;
+  stream_ = std::make_unique<StreamInspector>(rules_, scanner_, facts_.route, format,
+                                              policy_.holdback_bytes, events_);
+  return stream_.get();
+}
+
+}  // namespace edgeward::inspect

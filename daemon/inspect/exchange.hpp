@@ -1,0 +1,122 @@
+#pragma once
+// The inspection of one exchange (DESIGN §2), independent of sockets: the request verdict, the
+// buffered-response verdict and the streamed-response inspection, with the events they record.
+//
+//   ExchangeInspector x(rules, scanner, policy, facts);
+//   RequestDecision d = x.inspect_request(head.headers, head.target, body);   //
+//   allow/rewrite/answer
+//   ... ResponseDecision r = x.inspect_response(body);                         // buffered JSON
+//   ... x.start_stream(format); x.stream_chunk(chunk, out); x.stream_end(out); // SSE / NDJSON
+//   std::vector<store::Event> ev = x.events().take();
+//
+// Rules:
+//  - Decisions follow DESIGN §3.2: every (surface, layer) is scanned, rules are taken in
+//    ascending priority and the first blocking rule decides; `redact` rewrites JSON string
+//    values (or, when the text cannot be rewritten in place — raw bytes, a header, the URL, a
+//    tool schema — blocks instead: the secret never leaves); monitor forwards and records.
+//  - With no rules (`rules` null): fail_mode closed answers 503 POLICY.RULES_UNAVAILABLE;
+//    open forwards (the hook counts and logs it).
+//  - Answers never contain matched text; events never contain payload (event_recorder.hpp).
+//  - Single-threaded: one exchange on one worker thread, with that thread's Scanner.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/net/http_message.hpp"
+#include "daemon/inspect/answers.hpp"
+#include "daemon/inspect/event_recorder.hpp"
+#include "daemon/inspect/stream_inspector.hpp"
+#include "daemon/inspect/surfaces.hpp"
+#include "rules/engine.hpp"
+#include "rules/scanner.hpp"
+
+namespace edgeward::inspect {
+
+// Settings that come from the config (DESIGN §5), fixed for an exchange.
+struct InspectionPolicy {
+  bool fail_closed = true;           // fail_mode
+  std::size_t holdback_bytes = 128;  // streaming.holdback_bytes
+};
+
+// A response the gateway writes itself.
+struct Answer {
+  int status = 403;
+  std::string body;         // application/json
+  std::string reason_code;  // Edgeward-Reason
+  std::string event_uid;    // Edgeward-Event ("" when no event, e.g. the 503)
+};
+
+struct RequestDecision {
+  enum class Kind : std::uint8_t { allow, rewrite, answer };
+  Kind kind = Kind::allow;
+  std::string body;  // rewrite: the redacted body
+  Answer answer;
+  bool monitored = false;  // some rule matched in monitor mode (forwarded and recorded)
+};
+
+struct ResponseDecision {
+  enum class Kind : std::uint8_t { allow, rewrite, answer };
+  Kind kind = Kind::allow;
+  std::string body;
+  Answer answer;
+};
+
+// Counters of one exchange, for /metrics.
+struct InspectionCounters {
+  std::uint64_t bytes_scanned = 0;
+  std::uint64_t findings = 0;
+};
+
+class ExchangeInspector {
+ public:
+  // `rules` may be null (no valid rules loaded). `scanner` is the calling thread's and must
+  // outlive this object (both live on the same worker thread).
+  ExchangeInspector(std::shared_ptr<const rules::CompiledRules> rules, rules::Scanner& scanner,
+                    InspectionPolicy policy, ExchangeFacts facts);
+
+  // The verdict on a request: `headers` and `target` are the surfaces `headers` and `url`,
+  // `body` the whole request body (may be empty).
+  RequestDecision inspect_request(const http::Headers& headers, std::string_view target,
+                                  std::string_view body);
+
+  // The verdict on a whole (buffered) response body.
+  ResponseDecision inspect_response(std::string_view body);
+
+  // Streamed responses (stream_inspector.hpp): the inspector for this exchange's stream.
+  // Returns nullptr when there are no rules (nothing to inspect: fail-open forwarding).
+  StreamInspector* start_stream(StreamFormat format);
+  StreamInspector* stream() { return stream_.get(); }
+
+  // Whether a block/redact/monitor happened on either side (for metrics).
+  EventRecorder& events() { return events_; }
+  const InspectionCounters& counters() const { return counters_; }
+  bool has_rules() const { return rules_ != nullptr; }
+  const rules::CompiledRules* rules() const { return rules_.get(); }
+
+ private:
+  struct Located;  // a finding and the text it came from
+  void scan_piece(const TextPiece& piece, std::size_t index, rules::Scope scope,
+                  std::vector<Located>& out);
+  void policy_checks(const ExtractedBody& body, rules::Scope scope, std::uint64_t body_size,
+                     std::vector<Located>& out);
+  Answer block_answer(const rules::Finding& f, std::string_view uid) const;
+
+  std::shared_ptr<const rules::CompiledRules> rules_;
+  rules::Scanner& scanner_;
+  InspectionPolicy policy_;
+  ExchangeFacts facts_;
+  EventRecorder events_;
+  InspectionCounters counters_;
+  std::unique_ptr<StreamInspector> stream_;
+  std::vector<rules::Finding> scratch_;
+};
+
+// Hosts of the http(s) URLs in `text` (markdown images and links included), lowercased,
+// without userinfo or port; at most `limit`.
+std::vector<std::string> url_hosts(std::string_view text, std::size_t limit = 64);
+
+}  // namespace edgeward::inspect

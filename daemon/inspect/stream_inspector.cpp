@@ -1,0 +1,379 @@
+#include "daemon/inspect/stream_inspector.hpp"
+
+#include <algorithm>
+#include <optional>
+
+#include "daemon/inspect/body_rewrite.hpp"
+#include "rules/policy.hpp"
+#include "rules/redaction.hpp"
+
+namespace edgeward::inspect {
+
+namespace {
+// What an unparseable stream is blocked as: no rule decided it, the gateway did (fail closed).
+constexpr std::string_view kUnparseableCode = "POLICY.CUSTOM";
+constexpr std::string_view kUnparseableRule = "unparseable stream";
+
+bool is_continuation(char c) {
+  return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
+}
+}  // namespace
+
+struct StreamInspector::Channel {
+  ChannelKey key;
+  MatchedIn matched_in = MatchedIn::kBody;
+  Layer layer = Layer::kPreTemplate;
+  std::optional<rules::ScanStream> stream;  // none: no pattern looks at this surface
+  std::uint64_t released = 0;               // absolute offset of the first held byte
+  std::uint64_t seen = 0;
+  std::string pending;                     // text [released, seen)
+  std::vector<rules::Finding> redactions;  // redact findings not yet wholly released
+  bool finished = false;
+  // The last delta event of this channel: held text leaves in a copy of it.
+  std::string tmpl_event;
+  std::string tmpl_payload;
+  std::size_t tmpl_begin = 0;
+  std::size_t tmpl_end = 0;
+};
+
+StreamInspector::StreamInspector(std::shared_ptr<const rules::CompiledRules> rules,
+                                 rules::Scanner& scanner, Route route, StreamFormat format,
+                                 std::size_t holdback_bytes, EventRecorder& events)
+    : rules_(std::move(rules)),
+      scanner_(scanner),
+      route_(route),
+      format_(format),
+      holdback_(holdback_bytes),
+      events_(events) {}
+
+StreamInspector::~StreamInspector() = default;
+
+std::uint64_t StreamInspector::held_bytes() const {
+  std::uint64_t n = 0;
+  for (const auto& ch : channels_) n += ch->pending.size();
+  return n;
+}
+
+void StreamInspector::render(std::string_view event_name, std::string_view payload,
+                             std::string& out) const {
+  if (format_ == StreamFormat::kNdjson) {
+    out.append(payload);
+    out.push_back('\n');
+    return;
+  }
+  if (!event_name.empty()) {
+    out.append("event: ");
+    out.append(event_name);
+    out.push_back('\n');
+  }
+  out.append("data: ");
+  out.append(payload);
+  out.append("\n\n");
+}
+
+StreamStep StreamInspector::block(const rules::Finding& f, std::string& out) {
+  std::string uid(events_.uid_of(f.rule_index));
+  events_.set_action(f.rule_index, store::Action::kBlock);
+  out.append(stream_block_event(route_.dialect, format_, f.reason_code, f.rule_name, uid));
+  block_reason_.assign(f.reason_code);
+  ended_ = true;
+  for (auto& ch : channels_) ch->pending.clear();  // held text of a blocked stream never leaves
+  return StreamStep::kEnd;
+}
+
+StreamStep StreamInspector::block_unparseable(std::string& out) {
+  out.append(stream_block_event(route_.dialect, format_, kUnparseableCode, kUnparseableRule, {}));
+  block_reason_.assign(kUnparseableCode);
+  ended_ = true;
+  for (auto& ch : channels_) ch->pending.clear();
+  return StreamStep::kEnd;
+}
+
+bool StreamInspector::handle(std::vector<rules::Finding>& findings, MatchedIn in, Layer layer,
+                             std::vector<rules::Finding>* redactions, std::string& out) {
+  if (findings.empty()) return true;
+  for (const rules::Finding& f : findings) {
+    events_.record(*rules_, f, store::Scope::kResponse, in, layer);
+  }
+  rules::Decision d = rules::decide(findings);
+  if (d.verdict == rules::Verdict::block) {
+    block(findings[*d.deciding], out);
+    return false;
+  }
+  for (const rules::Finding& f : findings) {
+    if (f.action != rules::Action::redact) continue;
+    if (redactions == nullptr) {
+      // Text we cannot rewrite in place: the secret must not leave, so the redact blocks.
+      block(f, out);
+      return false;
+    }
+    redactions->push_back(f);
+  }
+  return true;
+}
+
+bool StreamInspector::check_tools(const std::vector<std::string>& tools, std::string& out) {
+  if (tools.empty() || !rules_) return true;
+  std::vector<std::string_view> names(tools.begin(), tools.end());
+  scratch_.clear();
+  rules::check_tools(*rules_, rules::Scope::response, names, scratch_);
+  std::vector<rules::Finding> found = std::move(scratch_);
+  scratch_.clear();
+  return handle(found, MatchedIn::kTools, Layer::kToolCall, nullptr, out);
+}
+
+StreamInspector::Channel& StreamInspector::channel(const StreamDelta& d) {
+  for (auto& ch : channels_) {
+    if (!ch->finished && ch->key == d.key) return *ch;
+  }
+  std::erase_if(channels_, [&](const auto& ch) { return ch->finished && ch->key == d.key; });
+  auto ch = std::make_unique<Channel>();
+  ch->key = d.key;
+  ch->matched_in = d.matched_in;
+  ch->layer = d.layer;
+  rules::Surface surface = to_rules(d.matched_in);
+  if (rules_ && rules_->has_patterns(rules::Scope::response, surface)) {
+    auto s = scanner_.open_stream(rules_, rules::Scope::response, surface, to_rules(d.layer));
+    if (s.ok()) ch->stream.emplace(std::move(s).value());
+  }
+  channels_.push_back(std::move(ch));
+  return *channels_.back();
+}
+
+bool StreamInspector::feed_channel(Channel& ch, std::string_view text, bool final,
+                                   std::string& out) {
+  ch.pending.append(text);
+  ch.seen += text.size();
+  bytes_scanned_ += text.size();
+  if (!ch.stream) return true;
+  scratch_.clear();
+  Status st = text.empty() ? Status{} : scanner_.feed(*ch.stream, text, scratch_);
+  if (st.ok() && final) st = scanner_.finish(*ch.stream, scratch_);
+  if (!st.ok()) {
+    // A scan that failed cannot vouch for the text: fail closed.
+    block_unparseable(out);
+    return false;
+  }
+  std::vector<rules::Finding> found = std::move(scratch_);
+  scratch_.clear();
+  return handle(found, ch.matched_in, ch.layer, &ch.redactions, out);
+}
+
+std::string StreamInspector::release(Channel& ch, bool final) {
+  std::uint64_t target = ch.seen;
+  if (!final && ch.stream) {
+    std::uint64_t stable = ch.stream->stable_offset();
+    std::uint64_t cap = ch.seen > holdback_ ? ch.seen - holdback_ : 0;
+    target = std::min(ch.seen, std::max(stable, cap));
+    // Never cut a code point: the client's text stays valid UTF-8.
+    while (target > ch.released && target < ch.seen &&
+           is_continuation(ch.pending[static_cast<std::size_t>(target - ch.released)])) {
+      --target;
+    }
+    // Never cut a known redaction: release it whole (it is already decided).
+    for (const rules::Finding& f : ch.redactions) {
+      if (f.start < target && target < f.end) target = std::min<std::uint64_t>(f.end, ch.seen);
+    }
+  }
+  if (target <= ch.released) return {};
+  std::size_t n = static_cast<std::size_t>(target - ch.released);
+  std::string_view window(ch.pending.data(), n);
+  std::string text = ch.redactions.empty() ? std::string(window)
+                                           : rules::redact(window, ch.redactions, ch.released);
+  ch.pending.erase(0, n);
+  ch.released = target;
+  std::erase_if(ch.redactions, [&](const rules::Finding& f) { return f.end <= ch.released; });
+  return text;
+}
+
+bool StreamInspector::flush_channel(Channel& ch, std::string& out) {
+  if (ch.finished) return true;
+  if (!feed_channel(ch, {}, true, out)) return false;
+  std::string text = release(ch, true);
+  ch.finished = true;
+  if (text.empty()) return true;
+  auto payload = rewrite_json_strings(ch.tmpl_payload, {{ch.tmpl_begin, ch.tmpl_end, text}});
+  if (!payload.ok()) {
+    block_unparseable(out);
+    return false;
+  }
+  render(ch.tmpl_event, *payload, out);
+  return true;
+}
+
+bool StreamInspector::flush_all(std::string& out, const std::vector<std::uint64_t>* groups) {
+  for (auto& ch : channels_) {
+    if (groups != nullptr &&
+        std::find(groups->begin(), groups->end(), ch->key.group) == groups->end()) {
+      continue;
+    }
+    if (!flush_channel(*ch, out)) return false;
+  }
+  return true;
+}
+
+bool StreamInspector::scan_others(std::vector<TextPiece>& others, std::string& payload,
+                                  std::string& out) {
+  if (others.empty() || !rules_) return true;
+  std::vector<StringReplacement> replacements;
+  for (TextPiece& p : others) {
+    rules::Surface surface = to_rules(p.matched_in);
+    if (!rules_->has_patterns(rules::Scope::response, surface)) continue;
+    scratch_.clear();
+    bytes_scanned_ += p.text.size();
+    Status st = scanner_.scan(*rules_, rules::Scope::response, surface, to_rules(p.layer), p.text,
+                              scratch_);
+    if (!st.ok()) {
+      block_unparseable(out);
+      return false;
+    }
+    std::vector<rules::Finding> found = std::move(scratch_);
+    scratch_.clear();
+    std::vector<rules::Finding> redactions;
+    bool rewritable = p.span_kind == SpanKind::kJsonString;
+    if (!handle(found, p.matched_in, p.layer, rewritable ? &redactions : nullptr, out)) {
+      return false;
+    }
+    if (!redactions.empty()) {
+      replacements.push_back({p.span_begin, p.span_end, rules::redact(p.text, redactions)});
+    }
+  }
+  if (!replacements.empty()) {
+    auto rewritten = rewrite_json_strings(payload, std::move(replacements));
+    if (!rewritten.ok()) {
+      block_unparseable(out);
+      return false;
+    }
+    payload = std::move(*rewritten);
+  }
+  return true;
+}
+
+StreamStep StreamInspector::on_payload(std::string_view event_name, std::string_view payload,
+                                       std::string_view raw, std::string& out) {
+  StreamEventInfo info = parse_stream_event(route_, event_name, payload);
+  if (!info.json_ok) return block_unparseable(out);
+  if (!check_tools(info.tools_called, out)) return StreamStep::kEnd;
+
+  if (info.deltas.empty()) {
+    if (info.keepalive && info.others.empty() && !info.ends_all && info.ends_groups.empty()) {
+      out.append(raw);  // pings and message_start: nothing to inspect, nothing to flush
+      return StreamStep::kContinue;
+    }
+    // A non-text part: held text goes first.
+    bool all = info.ends_all || info.ends_groups.empty();
+    if (!flush_all(out, all ? nullptr : &info.ends_groups)) return StreamStep::kEnd;
+    std::string body(payload);
+    if (!scan_others(info.others, body, out)) return StreamStep::kEnd;
+    if (body == payload) {
+      out.append(raw);
+    } else {
+      render(event_name, body, out);
+    }
+    return StreamStep::kContinue;
+  }
+
+  // Held text of other parts of the same groups leaves before this event (text before a tool
+  // call), and so does that of channels this event ends without a delta of their own.
+  for (auto& ch : channels_) {
+    if (ch->finished) continue;
+    bool same_group_other_part = false;
+    bool has_delta_here = false;
+    for (const StreamDelta& d : info.deltas) {
+      if (d.key == ch->key) has_delta_here = true;
+      if (d.key.group == ch->key.group && d.key.part != ch->key.part) same_group_other_part = true;
+    }
+    bool ended_here = info.ends_all || std::find(info.ends_groups.begin(), info.ends_groups.end(),
+                                                 ch->key.group) != info.ends_groups.end();
+    if (!has_delta_here && (same_group_other_part || ended_here)) {
+      if (!flush_channel(*ch, out)) return StreamStep::kEnd;
+    }
+  }
+
+  std::vector<StringReplacement> replacements;
+  bool changed = false;
+  for (StreamDelta& d : info.deltas) {
+    Channel& ch = channel(d);
+    bool final = info.ends_all || std::find(info.ends_groups.begin(), info.ends_groups.end(),
+                                            d.key.group) != info.ends_groups.end();
+    if (!feed_channel(ch, d.text, final, out)) return StreamStep::kEnd;
+    std::string text = release(ch, final);
+    if (final) ch.finished = true;
+    ch.tmpl_event.assign(event_name);
+    ch.tmpl_payload.assign(payload);
+    ch.tmpl_begin = d.span_begin;
+    ch.tmpl_end = d.span_end;
+    if (text != d.text) changed = true;
+    replacements.push_back({d.span_begin, d.span_end, std::move(text)});
+  }
+  std::string body(payload);
+  if (changed) {
+    auto rewritten = rewrite_json_strings(payload, std::move(replacements));
+    if (!rewritten.ok()) return block_unparseable(out);
+    body = std::move(*rewritten);
+  }
+  std::size_t before = body.size();
+  std::string original_body = body;
+  if (!scan_others(info.others, body, out)) return StreamStep::kEnd;
+  if (!changed && body == original_body && before == body.size()) {
+    out.append(raw);
+  } else {
+    render(event_name, body, out);
+  }
+  return StreamStep::kContinue;
+}
+
+StreamStep StreamInspector::feed(std::string_view chunk, std::string& out) {
+  if (ended_) return StreamStep::kEnd;
+  if (format_ == StreamFormat::kSse) {
+    std::vector<SseEvent> events;
+    if (!sse_.feed(chunk, events).ok()) return block_unparseable(out);
+    for (const SseEvent& e : events) {
+      if (!e.has_data) {
+        out.append(e.raw);  // comments and keep-alives
+        continue;
+      }
+      if (on_payload(e.event, e.data, e.raw, out) == StreamStep::kEnd) return StreamStep::kEnd;
+    }
+    return StreamStep::kContinue;
+  }
+  std::vector<NdjsonLine> lines;
+  if (!ndjson_.feed(chunk, lines).ok()) return block_unparseable(out);
+  for (const NdjsonLine& l : lines) {
+    if (l.text.find_first_not_of(" \t\r") == std::string::npos) {
+      out.append(l.raw);
+      continue;
+    }
+    if (on_payload({}, l.text, l.raw, out) == StreamStep::kEnd) return StreamStep::kEnd;
+  }
+  return StreamStep::kContinue;
+}
+
+StreamStep StreamInspector::finish(std::string& out) {
+  if (ended_) return StreamStep::kEnd;
+  if (format_ == StreamFormat::kSse) {
+    std::vector<SseEvent> events;
+    if (!sse_.finish(events).ok()) return block_unparseable(out);
+    for (const SseEvent& e : events) {
+      if (!e.has_data) {
+        out.append(e.raw);
+        continue;
+      }
+      if (on_payload(e.event, e.data, e.raw, out) == StreamStep::kEnd) return StreamStep::kEnd;
+    }
+  } else {
+    std::vector<NdjsonLine> lines;
+    ndjson_.finish(lines);
+    for (const NdjsonLine& l : lines) {
+      if (l.text.find_first_not_of(" \t\r") == std::string::npos) {
+        out.append(l.raw);
+        continue;
+      }
+      if (on_payload({}, l.text, l.raw, out) == StreamStep::kEnd) return StreamStep::kEnd;
+    }
+  }
+  if (!flush_all(out, nullptr)) return StreamStep::kEnd;
+  return StreamStep::kContinue;
+}
+
+}  // namespace edgeward::inspect

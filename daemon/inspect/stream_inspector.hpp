@@ -1,0 +1,100 @@
+#pragma once
+// Streamed-response inspection (DESIGN §2): SSE or NDJSON events in, inspected events out.
+//
+// Each text the model streams (a channel: a choice's content, one tool call's arguments, an
+// Anthropic content block) is fed to its own Hyperscan stream (rules/scanner.hpp), so a match
+// split across deltas is found. Text is released to the client as soon as no finding can still
+// start in it (ScanStream::stable_offset), and never more than `holdback_bytes` is held back:
+// the delta events are re-written to carry the released text, redacted.
+//
+// Rules:
+//  - Invariant: for matches no longer than the hold-back, the text the client receives on a
+//    channel, joined, equals rules::redact(full text, redact findings). A redact finding that
+//    started in text already released (a match longer than the hold-back) is redacted from
+//    where the hold-back allowed; documented in docs/inspection.md.
+//  - Held text is flushed (its channel finished) before any event that ends it (finish_reason,
+//    content_block_stop, message_stop, [DONE], done:true), before an event of another part of
+//    the same choice (text, then a tool call), before any other non-delta event (pings and
+//    comments excepted: they carry nothing and pass at once) and at the end of the stream.
+//  - A block finding ends the stream: one error event in the dialect's shape (answers.hpp) is
+//    emitted and everything after is dropped; the held text of a blocked channel never leaves.
+//  - A payload that does not parse (not JSON, an event over the size bound) ends the stream the
+//    same way: an unparseable stream is never passed through.
+//  - Single-threaded; the Scanner is the worker thread's.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/inspect/answers.hpp"
+#include "daemon/inspect/event_recorder.hpp"
+#include "daemon/inspect/stream_events.hpp"
+#include "daemon/inspect/stream_framing.hpp"
+#include "rules/engine.hpp"
+#include "rules/scanner.hpp"
+
+namespace edgeward::inspect {
+
+enum class StreamStep : std::uint8_t {
+  kContinue,  // `out` holds the bytes to send now (possibly none)
+  kEnd,       // `out` holds the final bytes (an error event); end the response cleanly
+};
+
+class StreamInspector {
+ public:
+  StreamInspector(std::shared_ptr<const rules::CompiledRules> rules, rules::Scanner& scanner,
+                  Route route, StreamFormat format, std::size_t holdback_bytes,
+                  EventRecorder& events);
+  ~StreamInspector();
+
+  // The next chunk of the upstream body, at arbitrary boundaries. Appends to `out`.
+  StreamStep feed(std::string_view chunk, std::string& out);
+  // The upstream body ended: flushes held text and any unterminated last event.
+  StreamStep finish(std::string& out);
+
+  bool ended() const { return ended_; }
+  // The reason code that ended the stream ("" when it was not blocked).
+  const std::string& block_reason() const { return block_reason_; }
+  std::uint64_t bytes_scanned() const { return bytes_scanned_; }
+  std::uint64_t held_bytes() const;
+
+ private:
+  struct Channel;
+  struct Frame;  // the event currently being re-written
+
+  StreamStep on_payload(std::string_view event_name, std::string_view payload, std::string_view raw,
+                        std::string& out);
+  StreamStep block(const rules::Finding& f, std::string& out);
+  StreamStep block_unparseable(std::string& out);
+  Channel& channel(const StreamDelta& d);
+  // Scans `text` appended to `ch`; returns false when a block ended the stream.
+  bool feed_channel(Channel& ch, std::string_view text, bool final, std::string& out);
+  // The text of `ch` that may leave now (redacted); `final` releases everything.
+  std::string release(Channel& ch, bool final);
+  // Finishes `ch` and appends one synthesized delta event carrying its held text.
+  bool flush_channel(Channel& ch, std::string& out);
+  bool flush_all(std::string& out, const std::vector<std::uint64_t>* groups);
+  bool scan_others(std::vector<TextPiece>& others, std::string& payload, std::string& out);
+  bool check_tools(const std::vector<std::string>& tools, std::string& out);
+  bool handle(std::vector<rules::Finding>& findings, MatchedIn in, Layer layer,
+              std::vector<rules::Finding>* redactions, std::string& out);
+  void render(std::string_view event_name, std::string_view payload, std::string& out) const;
+
+  std::shared_ptr<const rules::CompiledRules> rules_;
+  rules::Scanner& scanner_;
+  Route route_;
+  StreamFormat format_;
+  std::size_t holdback_;
+  EventRecorder& events_;
+  SseParser sse_;
+  NdjsonSplitter ndjson_;
+  std::vector<std::unique_ptr<Channel>> channels_;
+  std::vector<rules::Finding> scratch_;
+  bool ended_ = false;
+  std::string block_reason_;
+  std::uint64_t bytes_scanned_ = 0;
+};
+
+}  // namespace edgeward::inspect

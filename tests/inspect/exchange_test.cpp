@@ -1,0 +1,341 @@
+#include "daemon/inspect/exchange.hpp"
+
+#include <simdjson.h>
+
+#include "inspect_fixtures.hpp"
+
+using namespace edgeward;
+using namespace edgeward::inspect;
+using namespace inspect_test;
+
+namespace {
+
+struct Run {
+  RequestDecision decision;
+  std::vector<store::Event> events;
+};
+
+Run run_request(Route route, const std::string& body, bool monitor = false,
+                http::Headers headers = {}, std::string target = "/v1/chat/completions") {
+  ExchangeInspector x(test_rules(monitor), scanner(), InspectionPolicy{}, facts(route, target));
+  Run r;
+  r.decision = x.inspect_request(headers, target, body);
+  r.events = x.events().take();
+  return r;
+}
+
+std::string chat_body(const std::string& messages_json, const std::string& extra = "") {
+  return R"({"model":"gpt-4o","messages":)" + messages_json + extra + "}";
+}
+
+bool valid_json(const std::string& s) {
+  simdjson::dom::parser p;
+  simdjson::dom::element e;
+  return !p.parse(s).get(e);
+}
+
+const store::Event& only_event(const Run& r) {
+  REQUIRE(r.events.size() == 1);
+  return r.events[0];
+}
+
+}  // namespace
+
+TEST_CASE("an IBAN prompt is blocked with a 403 in the OpenAI shape") {
+  auto r = run_request(openai_chat(), chat_body(std::string(R"([{"role":"user","content":"pay )") +
+                                                kIban + R"( now"}])"));
+  REQUIRE(r.decision.kind == RequestDecision::Kind::answer);
+  const Answer& a = r.decision.answer;
+  CHECK(a.status == 403);
+  CHECK(a.reason_code == "DLP.PII.IBAN");
+  const store::Event& e = only_event(r);
+  CHECK(a.event_uid == e.uid);
+  CHECK(a.body == R"j({"error":{"message":"blocked by edgeward: DLP.PII.IBAN (rule IBAN)",)j"
+                  R"("type":"edgeward_block","code":"DLP.PII.IBAN","param":null,"event":")" +
+                      e.uid + R"("}})");
+  CHECK(a.body.find("DE89") == std::string::npos);
+  CHECK(e.action == store::Action::kBlock);
+  CHECK(e.scope == store::Scope::kRequest);
+  CHECK(e.layer == store::Layer::kPreTemplate);
+  CHECK(e.matched_in == store::MatchedIn::kBody);
+  CHECK(e.rule_id == "11111111-1111-4111-8111-111111111111");
+  CHECK(e.model == "gpt-4o");
+  CHECK(e.request_method == "POST");
+  CHECK(e.upstream == "openai");
+  CHECK(e.uid.rfind("evt_", 0) == 0);
+  CHECK(e.request_id.rfind("req_", 0) == 0);
+  CHECK(e.path_hash == store::path_hash("/v1/chat/completions"));
+  CHECK(store::validate(e).ok());
+}
+
+TEST_CASE("an IBAN prompt is blocked with a permission_error in the Anthropic shape") {
+  auto r = run_request(anthropic_messages(),
+                       std::string(R"({"model":"claude","max_tokens":100,"messages":[)"
+                                   R"({"role":"user","content":[{"type":"text","text":"pay )") +
+                           kIban + R"("}]}]})",
+                       false, {}, "/v1/messages");
+  REQUIRE(r.decision.kind == RequestDecision::Kind::answer);
+  CHECK(r.decision.answer.body ==
+        R"({"type":"error","error":{"type":"permission_error",)"
+        R"j("message":"blocked by edgeward: DLP.PII.IBAN (rule IBAN)"}})j");
+}
+
+TEST_CASE("the IBAN is found in the right layer wherever it sits in the request") {
+  std::string iban = kIban;
+  struct Case {
+    const char* where;
+    std::string body;
+    store::Layer layer;
+    store::MatchedIn in;
+  };
+  std::vector<Case> cases = {
+      {"system message",
+       chat_body(R"([{"role":"system","content":")" + iban +
+                 R"("},{"role":"user","content":"hi"}])"),
+       store::Layer::kPreTemplate, store::MatchedIn::kBody},
+      {"earlier assistant turn",
+       chat_body(R"([{"role":"assistant","content":"use )" + iban +
+                 R"("},{"role":"user","content":"ok"}])"),
+       store::Layer::kPreTemplate, store::MatchedIn::kBody},
+      {"text part",
+       chat_body(R"([{"role":"user","content":[{"type":"text","text":")" + iban + R"("}]}])"),
+       store::Layer::kPreTemplate, store::MatchedIn::kBody},
+      {"tool definition",
+       chat_body(R"([{"role":"user","content":"hi"}])",
+                 R"(,"tools":[{"type":"function","function":{"name":"pay","description":"to )" +
+                     iban + R"(","parameters":{"type":"object"}}}])"),
+       store::Layer::kToolCall, store::MatchedIn::kTools},
+      {"tool-call argument",
+       chat_body(R"([{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":)"
+                 R"({"name":"pay","arguments":"{\"to\":\")" +
+                 iban + R"(\"}"}}]}])"),
+       store::Layer::kToolCall, store::MatchedIn::kTools},
+      {"tool result",
+       chat_body(R"([{"role":"tool","tool_call_id":"c","content":"account )" + iban + R"("}])"),
+       store::Layer::kToolCall, store::MatchedIn::kTools},
+  };
+  for (const Case& c : cases) {
+    INFO(c.where);
+    auto r = run_request(openai_chat(), c.body);
+    REQUIRE(r.decision.kind == RequestDecision::Kind::answer);
+    CHECK(r.decision.answer.reason_code == "DLP.PII.IBAN");
+    const store::Event& e = only_event(r);
+    CHECK(e.layer == c.layer);
+    CHECK(e.matched_in == c.in);
+  }
+}
+
+TEST_CASE("an IBAN split across two messages is found in the post-template layer") {
+  auto r = run_request(openai_chat(), chat_body(R"([{"role":"user","content":"DE89 3704 0044"},)"
+                                                R"({"role":"user","content":"0532 0130 00"}])"));
+  // "…0044\nuser: 0532…" does not join into an IBAN: the role prefix breaks it, as the model
+  // sees it. A secret that survives the join is caught there:
+  CHECK(r.decision.kind == RequestDecision::Kind::allow);
+  auto split =
+      run_request(openai_chat(), chat_body(R"([{"role":"user","content":"AKIAQWERTYUIOPASDFGH"},)"
+                                           R"({"role":"user","content":"x"}])"));
+  REQUIRE(split.decision.kind == RequestDecision::Kind::answer);
+  CHECK(split.events[0].layer == store::Layer::kPreTemplate);
+}
+
+TEST_CASE("rules are decided in priority order: the AWS key (10) decides over the IBAN (100)") {
+  auto r = run_request(openai_chat(), chat_body(std::string(R"([{"role":"user","content":")") +
+                                                kIban + " " + kAwsKey + R"("}])"));
+  REQUIRE(r.decision.kind == RequestDecision::Kind::answer);
+  CHECK(r.decision.answer.reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
+  // One event per rule, sharing the request id.
+  REQUIRE(r.events.size() == 2);
+  CHECK(r.events[0].request_id == r.events[1].request_id);
+  CHECK(r.events[0].uid != r.events[1].uid);
+  CHECK(r.decision.answer.event_uid == r.events[0].uid);
+}
+
+TEST_CASE("one event per rule however often it matches, at most 16 per request") {
+  std::string content;
+  for (int i = 0; i < 5; ++i) content += " sk-test-abcdefabcdef" + std::to_string(i);
+  auto r = run_request(openai_chat(),
+                       chat_body(R"([{"role":"user","content":")" + content +
+                                 R"("},{"role":"system","content":"sk-test-000000000000"}])"));
+  REQUIRE(r.events.size() == 1);
+  // Sixteen distinct rules matching once each, plus more: capped at 16.
+  std::string yaml = "apiVersion: edgeward/v1\nkind: RulePack\nname: many\nrules:\n";
+  for (int i = 0; i < 20; ++i) {
+    char id[64];
+    std::snprintf(id, sizeof id, "%08d-0000-4000-8000-000000000000", i);
+    yaml += std::string("  - id: ") + id + "\n    name: r" + std::to_string(i) +
+            "\n    reason_code: POLICY.CUSTOM\n    action: monitor\n    detect:\n      patterns: "
+            "['word" +
+            std::to_string(i) + "x']\n";
+  }
+  std::string text;
+  for (int i = 0; i < 20; ++i) text += " word" + std::to_string(i) + "x";
+  ExchangeInspector x(compiled(yaml), scanner(), {}, facts(openai_chat()));
+  auto d = x.inspect_request({}, "/v1/chat/completions",
+                             chat_body(R"([{"role":"user","content":")" + text + R"("}])"));
+  CHECK(d.kind == RequestDecision::Kind::allow);
+  CHECK(d.monitored);
+  auto events = x.events().take();
+  CHECK(events.size() == 16);
+}
+
+TEST_CASE("redact rewrites the JSON string in place, keeps the body valid and sets retry") {
+  std::string body = R"({"model":"gpt-4o", "messages":[{"role":"user","content":"key )"
+                     R"(\"sk-test-abcdefabcdef\"\n done é"}], "temperature":0.5})";
+  auto r = run_request(openai_chat(), body);
+  REQUIRE(r.decision.kind == RequestDecision::Kind::rewrite);
+  const std::string& out = r.decision.body;
+  CHECK(out.find("sk-test-abcdefabcdef") == std::string::npos);
+  CHECK(out == R"({"model":"gpt-4o", "messages":[{"role":"user","content":"key )"
+               R"(\"[REDACTED:DLP.SECRET.OPENAI_API_KEY]\"\n done é"}], "temperature":0.5})");
+  CHECK(valid_json(out));
+  const store::Event& e = only_event(r);
+  CHECK(e.action == store::Action::kRedact);
+  CHECK(e.retry);
+}
+
+TEST_CASE("redact of a secret split across messages rewrites both messages") {
+  // The pattern only matches across the join when the pieces are adjacent in the conversation
+  // text; a secret spanning a text part boundary inside one message is such a case.
+  std::string body =
+      chat_body(R"([{"role":"user","content":"sk-test-abcdefabcdef and sk-test-123456789012"}])");
+  auto r = run_request(openai_chat(), body);
+  REQUIRE(r.decision.kind == RequestDecision::Kind::rewrite);
+  CHECK(r.decision.body.find("sk-test") == std::string::npos);
+  CHECK(valid_json(r.decision.body));
+}
+
+TEST_CASE("a redact finding in text that cannot be rewritten in place blocks instead") {
+  http::Headers h;
+  h.add("X-Note", "sk-test-abcdefabcdef");
+  auto r = run_request(openai_chat(), chat_body(R"([{"role":"user","content":"hi"}])"), false, h);
+  REQUIRE(r.decision.kind == RequestDecision::Kind::answer);
+  CHECK(r.decision.answer.reason_code == "DLP.SECRET.OPENAI_API_KEY");
+  CHECK(only_event(r).action == store::Action::kBlock);
+  CHECK(only_event(r).matched_in == store::MatchedIn::kHeaders);
+  // Anthropic tool_use input is raw JSON: same.
+  auto t = run_request(anthropic_messages(),
+                       R"({"messages":[{"role":"assistant","content":[{"type":"tool_use",)"
+                       R"("id":"t","name":"lookup","input":{"q":"sk-test-abcdefabcdef"}}]}]})");
+  CHECK(t.decision.kind == RequestDecision::Kind::answer);
+}
+
+TEST_CASE("monitor mode forwards and records every block as monitor") {
+  auto r = run_request(openai_chat(),
+                       chat_body(std::string(R"([{"role":"user","content":")") + kIban + R"("}])"),
+                       /*monitor=*/true);
+  CHECK(r.decision.kind == RequestDecision::Kind::allow);
+  CHECK(r.decision.monitored);
+  CHECK(only_event(r).action == store::Action::kMonitor);
+}
+
+TEST_CASE("a monitor rule forwards and records") {
+  auto r =
+      run_request(openai_chat(), chat_body(R"([{"role":"user","content":"canary-phrase-7"}])"));
+  CHECK(r.decision.kind == RequestDecision::Kind::allow);
+  CHECK(only_event(r).action == store::Action::kMonitor);
+}
+
+TEST_CASE("fail_mode closed answers 503 POLICY.RULES_UNAVAILABLE without rules; open forwards") {
+  InspectionPolicy closed;
+  ExchangeInspector x(nullptr, scanner(), closed, facts(openai_chat()));
+  auto d = x.inspect_request({}, "/v1/chat/completions", "{}");
+  REQUIRE(d.kind == RequestDecision::Kind::answer);
+  CHECK(d.answer.status == 503);
+  CHECK(d.answer.reason_code == "POLICY.RULES_UNAVAILABLE");
+  InspectionPolicy open;
+  open.fail_closed = false;
+  ExchangeInspector y(nullptr, scanner(), open, facts(openai_chat()));
+  CHECK(y.inspect_request({}, "/", "{}").kind == RequestDecision::Kind::allow);
+}
+
+TEST_CASE("non-pattern kinds: tools, models, max_tokens and egress domains") {
+  auto tool = run_request(openai_chat(), chat_body(R"([])", R"(,"tools":[{"type":"function",)"
+                                                            R"("function":{"name":"rm_rf"}}])"));
+  REQUIRE(tool.decision.kind == RequestDecision::Kind::answer);
+  CHECK(tool.decision.answer.reason_code == "POLICY.TOOL_DENIED");
+  CHECK(only_event(tool).matched_in == store::MatchedIn::kTools);
+  auto model = run_request(openai_chat(), R"({"model":"forbidden-xl","messages":[]})");
+  CHECK(model.decision.answer.reason_code == "POLICY.MODEL_DENIED");
+  auto tokens = run_request(openai_chat(), R"({"model":"m","max_tokens":5000,"messages":[]})");
+  CHECK(tokens.decision.answer.reason_code == "POLICY.MAX_TOKENS_EXCEEDED");
+  auto ok_tokens = run_request(openai_chat(), R"({"model":"m","max_tokens":100,"messages":[]})");
+  CHECK(ok_tokens.decision.kind == RequestDecision::Kind::allow);
+  auto egress = run_request(
+      openai_chat(), chat_body(R"([{"role":"user","content":"see https://evil.test/x?q=1"}])"));
+  CHECK(egress.decision.answer.reason_code == "EGRESS.UNAPPROVED_DOMAIN");
+  auto allowed = run_request(
+      openai_chat(), chat_body(R"([{"role":"user","content":"see https://api.example.com/x"}])"));
+  CHECK(allowed.decision.kind == RequestDecision::Kind::allow);
+}
+
+TEST_CASE("a known dialect with broken JSON is scanned as raw bytes, never forwarded blindly") {
+  std::string body = std::string(R"({"messages":[{"role":"user","content":")") + kAwsKey + "\"";
+  auto r = run_request(openai_chat(), body);
+  REQUIRE(r.decision.kind == RequestDecision::Kind::answer);
+  CHECK(r.decision.answer.reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
+}
+
+TEST_CASE("the URL and header surfaces are scanned; credential headers are not") {
+  auto url =
+      run_request(openai_chat(), "{}", false, {}, std::string("/v1/chat/completions?k=") + kAwsKey);
+  CHECK(url.decision.answer.reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
+  CHECK(only_event(url).matched_in == store::MatchedIn::kUrl);
+  http::Headers auth;
+  auth.add("Authorization", std::string("Bearer ") + kAwsKey);
+  auto a = run_request(openai_chat(), "{}", false, auth);
+  CHECK(a.decision.kind == RequestDecision::Kind::allow);
+}
+
+TEST_CASE("buffered responses are inspected: block and redact") {
+  ExchangeInspector x(test_rules(), scanner(), {}, facts(openai_chat()));
+  REQUIRE(x.inspect_request({}, "/v1/chat/completions", "{}").kind == RequestDecision::Kind::allow);
+  auto blocked = x.inspect_response(
+      std::string(R"({"choices":[{"message":{"role":"assistant","content":"use )") + kAwsKey +
+      R"("}}]})");
+  REQUIRE(blocked.kind == ResponseDecision::Kind::answer);
+  CHECK(blocked.answer.reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
+  auto events = x.events().take();
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].scope == store::Scope::kResponse);
+
+  ExchangeInspector y(test_rules(), scanner(), {}, facts(openai_chat()));
+  auto redacted = y.inspect_response(
+      R"({"choices":[{"message":{"role":"assistant","content":"k=sk-test-abcdefabcdef"}}]})");
+  REQUIRE(redacted.kind == ResponseDecision::Kind::rewrite);
+  CHECK(
+      redacted.body ==
+      R"({"choices":[{"message":{"role":"assistant","content":"k=[REDACTED:DLP.SECRET.OPENAI_API_KEY]"}}]})");
+}
+
+TEST_CASE("canary: matched text never reaches an answer or an event") {
+  const std::string canary = "sk-test-canary000000";
+  std::string body = chat_body(R"([{"role":"user","content":")" + canary + " " + kIban + R"("}])");
+  auto r = run_request(openai_chat(), body);
+  std::string everything = r.decision.answer.body;
+  for (const store::Event& e : r.events) {
+    everything += e.rule_id + e.reason_code + e.uid + e.request_id + e.path_hash + e.model +
+                  e.upstream + e.request_method;
+  }
+  CHECK(everything.find("canary000000") == std::string::npos);
+  CHECK(everything.find("3704") == std::string::npos);
+}
+
+TEST_CASE("the default pack blocks an AWS key and redacts an IBAN") {
+  ExchangeInspector x(default_rules(), scanner(), {}, facts(openai_chat()));
+  auto d =
+      x.inspect_request({}, "/v1/chat/completions",
+                        chat_body(R"([{"role":"user","content":"key AKIA4XCIVWF6E2B7AYYA"}])"));
+  CHECK(d.kind == RequestDecision::Kind::answer);
+  ExchangeInspector y(default_rules(), scanner(), {}, facts(openai_chat()));
+  auto e = y.inspect_request(
+      {}, "/v1/chat/completions",
+      chat_body(std::string(R"([{"role":"user","content":"pay to )") + kIban + R"( today"}])"));
+  REQUIRE(e.kind == RequestDecision::Kind::rewrite);
+  CHECK(e.body.find("[REDACTED:DLP.PII.IBAN]") != std::string::npos);
+}
+
+TEST_CASE("url_hosts finds http(s) hosts in text and markdown, lowercased, without port") {
+  auto h =
+      url_hosts("a ![x](https://Evil.Test:8443/p?q) b http://user:pw@Host.example/ c ftp://no");
+  CHECK(h == std::vector<std::string>{"evil.test", "host.example"});
+}

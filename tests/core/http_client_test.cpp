@@ -563,6 +563,29 @@ TEST_CASE("pause_response holds the body until resume_response", "[http_client]"
   CHECK_FALSE(rec.fired_inside_call);
 }
 
+TEST_CASE("pending_write_bytes reports what the kernel did not take, then drained fires",
+          "[http_client]") {
+  uv::UvLoop loop;
+  TestServer server(loop.get(),
+                    [](const std::string& req) { return ok(std::to_string(req.size())); });
+  UpstreamPool pool(loop.get(), plain_target(server.port));
+  Recorder rec;
+  RequestHead h = post();
+  const std::string big(16u << 20, 'x');  // more than loopback socket buffers hold at once
+  h.headers.add("Content-Length", std::to_string(big.size()));
+  auto ex = pool.start(h, rec);
+  REQUIRE(run_until(loop.get(), [&] { return server.connections == 1; }));
+  ex->write_body(big, true);
+  CHECK(ex->pending_write_bytes() > 0);
+  REQUIRE(run_until(
+      loop.get(), [&] { return rec.done(); }, 10000));
+  CHECK(rec.ended);
+  CHECK(rec.drained == 1);
+  CHECK(ex->pending_write_bytes() == 0);
+  REQUIRE(server.requests.size() == 1);
+  CHECK(server.requests[0].size() > big.size());
+}
+
 TEST_CASE("an idle connection older than idle_expiry is closed, not reused", "[http_client]") {
   uv::UvLoop loop;
   TestServer server(loop.get(), [](const std::string&) { return ok("x"); });
@@ -743,4 +766,20 @@ TEST_CASE("TLS with a missing CA file fails with tls.bad_ca_file", "[http_client
   CHECK(*rec.failure == UpstreamFailure::tls);
   CHECK(rec.error.code == "tls.bad_ca_file");
   CHECK_FALSE(rec.fired_inside_call);
+}
+
+TEST_CASE("a TLS upstream that never answers the handshake fails with connect_timeout",
+          "[http_client][tls]") {
+  uv::UvLoop loop;
+  // A plain TCP server that reads the ClientHello and says nothing.
+  TestServer server(loop.get(), [](const std::string&) { return ok("never"); });
+  auto t = tls_target(server.port, "127.0.0.1");
+  t.connect_timeout = std::chrono::milliseconds(100);
+  UpstreamPool pool(loop.get(), t);
+  Recorder rec;
+  exchange(loop.get(), pool, rec, get());
+  REQUIRE(rec.failure.has_value());
+  CHECK(*rec.failure == UpstreamFailure::connect_timeout);
+  CHECK(rec.error.code == "upstream.connect_timeout");
+  CHECK(server.requests.empty());
 }

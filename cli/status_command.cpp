@@ -308,6 +308,20 @@ Enrollment read_enrollment(const fs::path& state_dir) {
   return e;
 }
 
+// "537.6 MiB": one decimal in the largest binary unit that keeps the number >= 1.
+std::string human_size(std::uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  std::size_t u = 0;
+  while (v >= 1024 && u + 1 < std::size(units)) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
 // A key/value table without header, indented under its section line.
 void print_indented(const AlignedTable& t) {
   const std::string text = t.render(false);
@@ -511,7 +525,7 @@ int run_status(const std::vector<std::string>& args) {
       t.add_row({"schema version", std::to_string(summary->schema_version)});
       t.add_row({"events", std::to_string(summary->events)});
       t.add_row({"not uploaded", std::to_string(summary->not_uploaded)});
-      t.add_row({"database size", units::format_byte_size(summary->database_bytes)});
+      t.add_row({"database size", human_size(summary->database_bytes)});
       if (summary->last_event) {
         const auto& e = *summary->last_event;
         t.add_row({"last event", timefmt::format_rfc3339(e.occurred_at) + " " + e.reason_code +

@@ -142,16 +142,17 @@ class PackLoader {
       for (std::size_t i = 0; i < rules.size(); ++i) {
         std::string path = "rules[" + std::to_string(i) + "]";
         Rule rule;
-        if (load_rule(rules[i], path, rule)) {
-          if (!rule.id.empty()) {
-            auto [it, inserted] = ids.emplace(rule.id, i);
-            if (!inserted) {
-              add("rules.duplicate_id", path + ".id", rules[i]["id"],
-                  "duplicate id (also used by rules[" + std::to_string(it->second) + "])");
-            }
+        const bool ok = load_rule(rules[i], path, rule);
+        // Duplicates are checked for every rule with a valid id, even one with other errors.
+        if (!rule.id.empty()) {
+          auto [it, inserted] = ids.emplace(rule.id, i);
+          if (!inserted) {
+            rule_id_ = rule.id;
+            add("rules.duplicate_id", path + ".id", rules[i]["id"],
+                "duplicate id (also used by rules[" + std::to_string(it->second) + "])");
           }
-          pack.rules.push_back(std::move(rule));
         }
+        if (ok) pack.rules.push_back(std::move(rule));
       }
     }
     if (errors_.empty()) result_.pack = std::move(pack);

@@ -1,0 +1,403 @@
+// Block and stream scanning: validators, context, allow lists, layers, priority order, modes,
+// stream chunking, the compiled-database cache.
+
+#include <catch2/catch.hpp>
+
+#include <random>
+#include <string>
+#include <thread>
+
+#include "rules/engine.hpp"
+#include "rules/pack.hpp"
+#include "rules/policy.hpp"
+#include "rules/scanner.hpp"
+
+using namespace edgeward::rules;
+
+namespace {
+
+std::shared_ptr<const CompiledRules> compile(const std::string& rules_yaml,
+                                             CompileOptions options = {}) {
+  auto pack =
+      parse_pack("apiVersion: edgeward/v1\nkind: RulePack\nname: t\nrules:\n" + rules_yaml, "t");
+  if (!pack.ok()) FAIL(pack.error().message);
+  auto compiled = compile_rules(std::move(*pack), options);
+  if (!compiled.ok()) FAIL(compiled.error().message);
+  return *compiled;
+}
+
+const std::string kIban =
+    "  - id: 00000000-0000-4000-8000-000000000001\n    name: IBAN\n"
+    "    reason_code: DLP.PII.IBAN\n    action: redact\n    priority: 100\n"
+    "    detect:\n      patterns: ['\\b[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]){11,30}\\b']\n"
+    "      validator: iban\n";
+
+std::vector<Finding> scan(const CompiledRules& rules, std::string_view text,
+                          Layer layer = Layer::pre_template, Scope scope = Scope::request,
+                          Surface surface = Surface::body) {
+  Scanner scanner;
+  std::vector<Finding> out;
+  auto s = scanner.scan(rules, scope, surface, layer, text, out);
+  REQUIRE(s.ok());
+  return out;
+}
+
+std::vector<Finding> stream_scan(Scanner& scanner,
+                                 const std::shared_ptr<const CompiledRules>& rules,
+                                 std::string_view text, const std::vector<std::size_t>& cuts,
+                                 Layer layer = Layer::pre_template) {
+  auto stream = scanner.open_stream(rules, Scope::response, Surface::body, layer);
+  REQUIRE(stream.ok());
+  std::vector<Finding> out;
+  std::size_t pos = 0;
+  std::uint64_t last_stable = 0;
+  bool ordered = true;
+  for (std::size_t cut : cuts) {
+    const std::size_t before = out.size();
+    REQUIRE(scanner.feed(*stream, text.substr(pos, cut - pos), out).ok());
+    // Findings are reported once their text has arrived, and never start before text that
+    // was already declared stable.
+    for (std::size_t k = before; k < out.size(); ++k) {
+      ordered &= out[k].end <= stream->bytes_seen() && out[k].start >= last_stable;
+    }
+    ordered &= stream->stable_offset() <= stream->bytes_seen();
+    last_stable = stream->stable_offset();
+    pos = cut;
+  }
+  CHECK(ordered);
+  REQUIRE(scanner.feed(*stream, text.substr(pos), out).ok());
+  REQUIRE(scanner.finish(*stream, out).ok());
+  CHECK(stream->stable_offset() == text.size());
+  std::sort(out.begin(), out.end(), [](const Finding& a, const Finding& b) {
+    return std::tie(a.priority, a.start, a.rule_index) <
+           std::tie(b.priority, b.start, b.rule_index);
+  });
+  return out;
+}
+
+bool same(const std::vector<Finding>& a, const std::vector<Finding>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].rule_index != b[i].rule_index || a[i].start != b[i].start || a[i].end != b[i].end) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("finds a valid IBAN with its span and nothing for a bad check digit") {
+  auto rules = compile(kIban);
+  auto found = scan(*rules, "pay to DE89 3704 0044 0532 0130 00 today");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].reason_code == "DLP.PII.IBAN");
+  CHECK(found[0].rule_id == "00000000-0000-4000-8000-000000000001");
+  CHECK(found[0].start == 7);
+  CHECK(found[0].end == 34);
+  CHECK(found[0].action == Action::redact);
+  CHECK(found[0].severity == Severity::high);
+  CHECK(scan(*rules, "pay to DE89 3704 0044 0532 0130 01").empty());
+}
+
+TEST_CASE("the longest valid end wins when a longer candidate fails its validator") {
+  auto rules = compile(kIban);
+  auto found = scan(*rules, "DE89 3704 0044 0532 0130 00 EUR");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].end == 27);
+}
+
+TEST_CASE("required context words gate a finding; exclude words veto it") {
+  auto rules = compile(
+      "  - id: 00000000-0000-4000-8000-000000000002\n    name: routing\n"
+      "    reason_code: DLP.PII.US_BANK_ROUTING\n"
+      "    detect:\n      patterns: ['\\b[0-9]{9}\\b']\n      validator: aba_routing\n"
+      "      context: {words: [routing number, aba], within: 20, required: true, exclude: "
+      "[order]}\n");
+  CHECK(scan(*rules, "routing number 021000021").size() == 1);
+  CHECK(scan(*rules, "021000021 is the ABA").size() == 1);
+  CHECK(scan(*rules, "route 021000021").empty());
+  CHECK(scan(*rules, "routing number for order 021000021").empty());
+  // Too far away: more than 20 bytes between the word and the number.
+  CHECK(scan(*rules, "routing number, as discussed last week, 021000021").empty());
+  auto found = scan(*rules, "ABA 021000021");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].context_matched);
+}
+
+TEST_CASE("optional context words only raise confidence") {
+  auto rules = compile(
+      "  - id: 00000000-0000-4000-8000-000000000003\n    name: ssn\n"
+      "    reason_code: DLP.PII.US_SSN\n"
+      "    detect:\n      patterns: ['\\b[0-9]{3}-[0-9]{2}-[0-9]{4}\\b']\n      validator: us_ssn\n"
+      "      context: {words: [ssn], within: 16}\n");
+  auto with = scan(*rules, "SSN: 536-22-8745");
+  auto without = scan(*rules, "id 536-22-8745");
+  REQUIRE(with.size() == 1);
+  REQUIRE(without.size() == 1);
+  CHECK(with[0].context_matched);
+  CHECK_FALSE(without[0].context_matched);
+}
+
+TEST_CASE("allow-listed values are never reported, whatever their spacing") {
+  auto rules = compile(kIban + "    allow: ['DE89370400440532013000']\n");
+  CHECK(scan(*rules, "pay to DE89 3704 0044 0532 0130 00").empty());
+  CHECK(scan(*rules, "GB82WEST12345698765432").size() == 1);
+}
+
+TEST_CASE("a rule only fires in its layers, scopes and surfaces") {
+  auto rules = compile(
+      "  - id: 00000000-0000-4000-8000-000000000004\n    name: tool only\n"
+      "    reason_code: INJECTION.INDIRECT_TOOL_RESULT\n    scope: [response]\n"
+      "    matched_in: [tools]\n    layers: [tool-call]\n"
+      "    detect:\n      patterns: ['evil']\n");
+  CHECK(scan(*rules, "evil", Layer::tool_call, Scope::response, Surface::tools).size() == 1);
+  CHECK(scan(*rules, "evil", Layer::pre_template, Scope::response, Surface::tools).empty());
+  CHECK(scan(*rules, "evil", Layer::tool_call, Scope::request, Surface::tools).empty());
+  CHECK(scan(*rules, "evil", Layer::tool_call, Scope::response, Surface::body).empty());
+  CHECK_FALSE(rules->has_patterns(Scope::request, Surface::body));
+  CHECK(rules->has_patterns(Scope::response, Surface::tools));
+}
+
+TEST_CASE("findings come in priority order and the first blocking rule decides") {
+  auto rules = compile(
+      "  - id: 00000000-0000-4000-8000-000000000005\n    name: late block\n"
+      "    reason_code: POLICY.CUSTOM\n    action: block\n    priority: 50\n"
+      "    detect:\n      patterns: ['beta']\n"
+      "  - id: 00000000-0000-4000-8000-000000000006\n    name: early monitor\n"
+      "    reason_code: POLICY.CUSTOM\n    action: monitor\n    priority: 1\n"
+      "    detect:\n      patterns: ['alpha']\n"
+      "  - id: 00000000-0000-4000-8000-000000000007\n    name: early block\n"
+      "    reason_code: DLP.PII.EMAIL\n    action: block\n    priority: 10\n"
+      "    detect:\n      patterns: ['gamma']\n");
+  auto found = scan(*rules, "beta alpha gamma");
+  REQUIRE(found.size() == 3);
+  CHECK(found[0].rule_name == "early monitor");
+  CHECK(found[1].rule_name == "early block");
+  CHECK(found[2].rule_name == "late block");
+  Decision d = decide(found);
+  CHECK(d.verdict == Verdict::block);
+  REQUIRE(d.deciding);
+  CHECK(found[*d.deciding].rule_name == "early block");
+  CHECK(decide({}).verdict == Verdict::allow);
+  std::vector<Finding> monitor_only{found[0]};
+  CHECK(decide(monitor_only).verdict == Verdict::monitor);
+}
+
+TEST_CASE("monitor mode turns block and redact into monitor, per rule and gateway-wide") {
+  std::string two = kIban +
+                    "  - id: 00000000-0000-4000-8000-000000000008\n    name: shadow\n"
+                    "    reason_code: POLICY.CUSTOM\n    action: block\n    mode: monitor\n"
+                    "    detect:\n      patterns: ['secret']\n";
+  auto enforce = compile(two);
+  auto found = scan(*enforce, "secret DE89370400440532013000");
+  REQUIRE(found.size() == 2);
+  for (const auto& f : found) {
+    CHECK(f.action == (f.reason_code == "POLICY.CUSTOM" ? Action::monitor : Action::redact));
+  }
+  auto monitor = compile(two, CompileOptions{EnforcementMode::monitor});
+  for (const auto& f : scan(*monitor, "secret DE89370400440532013000")) {
+    CHECK(f.action == Action::monitor);
+  }
+}
+
+TEST_CASE("stream mode finds a match split across chunks with absolute offsets") {
+  auto rules = compile(kIban);
+  Scanner scanner;
+  std::string text = "first delta, then: pay to DE89 3704 0044 0532 0130 00 - done";
+  auto found = stream_scan(scanner, rules, text, {30, 31, 40});
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].start == 26);
+  CHECK(found[0].end == 53);
+  CHECK(stream_scan(scanner, rules, "DE89 3704 0044 0532 0130 01", {10}).empty());
+}
+
+TEST_CASE("stream mode agrees with block mode on the default pack for random chunkings") {
+  auto pack = parse_pack(default_pack_yaml(), "<embedded>");
+  REQUIRE(pack.ok());
+  auto compiled = compile_rules(std::move(*pack));
+  REQUIRE(compiled.ok());
+  auto rules = *compiled;
+  std::string text;
+  for (const auto& r : rules->pack().rules) {
+    for (const auto& m : r.examples.match) text += m + " \n filler words here. ";
+  }
+  Scanner scanner;
+  std::vector<Finding> block;
+  REQUIRE(
+      scanner.scan(*rules, Scope::response, Surface::body, Layer::pre_template, text, block).ok());
+  REQUIRE(block.size() > 30);
+  std::mt19937 rng(1234);
+  for (int round = 0; round < 8; ++round) {
+    std::vector<std::size_t> cuts;
+    std::size_t pos = 0;
+    while (true) {
+      pos += 1 + rng() % (round < 4 ? 7 : 200);
+      if (pos >= text.size()) break;
+      cuts.push_back(pos);
+    }
+    auto streamed = stream_scan(scanner, rules, text, cuts);
+    INFO("round " << round);
+    CHECK(same(streamed, block));
+  }
+}
+
+TEST_CASE("stable_offset never passes the start of a match still to come") {
+  auto rules = compile(kIban);
+  Scanner scanner;
+  auto stream = scanner.open_stream(rules, Scope::response, Surface::body, Layer::pre_template);
+  REQUIRE(stream.ok());
+  std::vector<Finding> out;
+  std::string head(200, 'x');
+  head += " DE89 3704 0044";
+  REQUIRE(scanner.feed(*stream, head, out).ok());
+  CHECK(stream->stable_offset() <= 201);  // the IBAN starts at 201 and is not complete yet
+  REQUIRE(scanner.feed(*stream, " 0532 0130 00 and more text after it", out).ok());
+  REQUIRE(scanner.finish(*stream, out).ok());
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].start == 201);
+}
+
+TEST_CASE("streams only exist for the response scope") {
+  auto rules = compile(kIban);
+  Scanner scanner;
+  auto s = scanner.open_stream(rules, Scope::request, Surface::body, Layer::pre_template);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().code == "rules.no_stream_database");
+}
+
+TEST_CASE("token spans recover the start for patterns compiled without SOM") {
+  auto rules = compile(
+      "  - id: 00000000-0000-4000-8000-000000000009\n    name: key\n"
+      "    reason_code: DLP.SECRET.OPENAI_API_KEY\n"
+      "    detect:\n      span: token\n      patterns: "
+      "['sk-[A-Za-z0-9]{10,80}T3BlbkFJ[A-Za-z0-9]{4,80}']\n");
+  std::string text = "KEY=sk-abcdefghij0123T3BlbkFJzzzz9 next";
+  auto found = scan(*rules, text);
+  REQUIRE(found.size() == 1);
+  CHECK(text.substr(found[0].start, found[0].end - found[0].start) ==
+        "sk-abcdefghij0123T3BlbkFJzzzz9");
+}
+
+TEST_CASE("serialized databases load back without compiling and scan the same") {
+  auto rules = compile(kIban);
+  auto bytes = rules->serialize();
+  REQUIRE(bytes.ok());
+  auto pack = rules->pack();
+  auto loaded = load_compiled_rules(pack, *bytes);
+  REQUIRE(loaded.ok());
+  CHECK(scan(**loaded, "DE89 3704 0044 0532 0130 00").size() == 1);
+  SECTION("another pack is refused") {
+    auto other = pack;
+    other.rules[0].priority = 7;
+    auto r = load_compiled_rules(other, *bytes);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == "rules.cache_mismatch");
+  }
+  SECTION("truncated bytes are refused") {
+    auto r = load_compiled_rules(pack, std::string_view(*bytes).substr(0, bytes->size() - 10));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == "rules.cache_corrupt");
+  }
+  SECTION("damaged database bytes are refused") {
+    std::string bad = *bytes;
+    bad[bad.size() - 40] ^= 0x5a;
+    bad[60] ^= 0x5a;
+    auto r = load_compiled_rules(pack, bad);
+    REQUIRE_FALSE(r.ok());
+  }
+  CHECK(engine_cache_key().rfind("hs ", 0) == 0);
+}
+
+TEST_CASE("one compiled set serves many threads, each with its own Scanner") {
+  auto rules = compile(kIban);
+  std::vector<std::thread> threads;
+  std::atomic<int> hits{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      Scanner scanner;
+      std::vector<Finding> out;
+      for (int i = 0; i < 200; ++i) {
+        out.clear();
+        if (scanner
+                .scan(*rules, Scope::request, Surface::body, Layer::pre_template,
+                      "x DE89 3704 0044 0532 0130 00 y", out)
+                .ok() &&
+            out.size() == 1) {
+          ++hits;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(hits == 800);
+}
+
+TEST_CASE("a Scanner moves to a newly compiled set (reload) and keeps serving the old one") {
+  auto a = compile(kIban);
+  auto b = compile(
+      "  - id: 00000000-0000-4000-8000-00000000000a\n    name: word\n"
+      "    reason_code: POLICY.CUSTOM\n    detect:\n      patterns: ['(?:[a-z]{1,8} "
+      "){3,6}zebra']\n");
+  Scanner scanner;
+  std::vector<Finding> out;
+  REQUIRE(scanner
+              .scan(*a, Scope::request, Surface::body, Layer::pre_template,
+                    "DE89370400440532013000", out)
+              .ok());
+  REQUIRE(
+      scanner
+          .scan(*b, Scope::request, Surface::body, Layer::pre_template, "one two three zebra", out)
+          .ok());
+  REQUIRE(scanner
+              .scan(*a, Scope::request, Surface::body, Layer::pre_template,
+                    "GB82WEST12345698765432", out)
+              .ok());
+  CHECK(out.size() == 3);
+}
+
+TEST_CASE("policy rules: tools, models, domains, limits") {
+  auto rules = compile(
+      "  - id: 2c1d0000-0000-4000-8000-000000000001\n    name: tools\n"
+      "    reason_code: POLICY.TOOL_DENIED\n    kind: tool_permission\n    allowed_tools: "
+      "[web_search]\n"
+      "  - id: 2c1d0000-0000-4000-8000-000000000002\n    name: models\n"
+      "    reason_code: POLICY.MODEL_DENIED\n    kind: model_permission\n"
+      "    allowed_models: ['gpt-4o*', 'claude-*']\n    denied_models: [gpt-4o-mini]\n"
+      "  - id: 2c1d0000-0000-4000-8000-000000000003\n    name: egress\n"
+      "    reason_code: EGRESS.UNAPPROVED_DOMAIN\n    kind: egress_domains\n    allowed_domains: "
+      "[example.com]\n"
+      "  - id: 2c1d0000-0000-4000-8000-000000000004\n    name: tokens\n"
+      "    reason_code: POLICY.MAX_TOKENS_EXCEEDED\n    kind: max_tokens\n    limit: 4096\n"
+      "  - id: 2c1d0000-0000-4000-8000-000000000005\n    name: size\n"
+      "    reason_code: POLICY.BODY_TOO_LARGE\n    kind: body_size\n    action: block\n    limit: "
+      "1KiB\n");
+  std::vector<Finding> out;
+  std::vector<std::string_view> ok_tools{"web_search"}, bad_tools{"web_search", "shell"};
+  check_tools(*rules, Scope::request, ok_tools, out);
+  CHECK(out.empty());
+  check_tools(*rules, Scope::request, bad_tools, out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].reason_code == "POLICY.TOOL_DENIED");
+  out.clear();
+  check_model(*rules, Scope::request, "gpt-4o-2024-08-06", out);
+  check_model(*rules, Scope::request, "claude-3-5-sonnet", out);
+  CHECK(out.empty());
+  check_model(*rules, Scope::request, "gpt-4o-mini", out);
+  check_model(*rules, Scope::request, "llama3", out);
+  CHECK(out.size() == 2);
+  out.clear();
+  check_domain(*rules, Scope::response, "api.EXAMPLE.com", out);
+  check_domain(*rules, Scope::response, "example.com.", out);
+  CHECK(out.empty());
+  check_domain(*rules, Scope::response, "notexample.com", out);
+  CHECK(out.size() == 1);
+  out.clear();
+  check_max_tokens(*rules, Scope::request, 4096, out);
+  CHECK(out.empty());
+  check_max_tokens(*rules, Scope::request, 4097, out);
+  check_body_size(*rules, Scope::request, 1025, out);
+  CHECK(out.size() == 2);
+  CHECK(glob_match("a*b*c", "axxbyyc"));
+  CHECK_FALSE(glob_match("a*b", "axxbc"));
+}

@@ -1,0 +1,200 @@
+// Validators against published vectors (ISO 13616 IBAN examples, network test cards, ABA
+// routing numbers of real banks, BIP-173/350 addresses, the EIP-55 spec's addresses, Keccak and
+// CRC32 reference values) and near misses.
+
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <string>
+
+#include "rules/validators.hpp"
+
+using namespace edgeward::rules;
+
+namespace {
+std::string hex(const std::array<std::uint8_t, 32>& h) {
+  std::string out;
+  char buf[3];
+  for (auto b : h) {
+    std::snprintf(buf, sizeof(buf), "%02x", b);
+    out += buf;
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("Luhn accepts valid numbers and refuses a changed digit") {
+  CHECK(luhn_valid("79927398713"));
+  CHECK(luhn_valid("4111 1111 1111 1111"));
+  CHECK_FALSE(luhn_valid("79927398710"));
+  CHECK_FALSE(luhn_valid("4111 1111 1111 1112"));
+  CHECK_FALSE(luhn_valid("4111x1111"));
+}
+
+TEST_CASE("credit cards need Luhn, a known issuer range and its length") {
+  CHECK(credit_card_valid("4555 9797 1147 1041"));     // Visa 16
+  CHECK(credit_card_valid("5197465075291705"));        // Mastercard 51-55
+  CHECK(credit_card_valid("2221268599528900"));        // Mastercard 2-series
+  CHECK(credit_card_valid("3734 236671 27685"));       // Amex 15
+  CHECK(credit_card_valid("6011426846563212"));        // Discover
+  CHECK(credit_card_valid("3530223307924408"));        // JCB
+  CHECK(credit_card_valid("30569309025904"));          // Diners 14
+  CHECK_FALSE(credit_card_valid("4555979711471042"));  // Luhn fails
+  CHECK_FALSE(credit_card_valid("1234567812345670"));  // Luhn ok, no issuer
+  CHECK_FALSE(credit_card_valid("37342366712768"));    // Amex prefix, wrong length
+  CHECK_FALSE(credit_card_valid("0000000000000000"));  // repeated digit
+}
+
+TEST_CASE("IBAN: mod-97 and the country's length") {
+  CHECK(iban_valid("DE89 3704 0044 0532 0130 00"));
+  CHECK(iban_valid("GB82WEST12345698765432"));
+  CHECK(iban_valid("FR1420041010050500013M02606"));
+  CHECK(iban_valid("NL91ABNA0417164300"));
+  CHECK(iban_valid("CH9300762011623852957"));
+  CHECK(iban_valid("BE68539007547034"));
+  CHECK_FALSE(iban_valid("DE89 3704 0044 0532 0130 01"));  // check digits
+  CHECK_FALSE(iban_valid("DE8937040044053201300"));        // DE is 22 long
+  CHECK_FALSE(iban_valid("XX89370400440532013000"));       // unknown country
+  CHECK_FALSE(iban_valid("GB82-WEST-1234"));
+}
+
+TEST_CASE("US SSN area, group and serial rules") {
+  CHECK(us_ssn_valid("536-22-8745"));
+  CHECK(us_ssn_valid("536 22 8745"));
+  CHECK_FALSE(us_ssn_valid("000-12-3456"));
+  CHECK_FALSE(us_ssn_valid("666-12-3456"));
+  CHECK_FALSE(us_ssn_valid("912-70-1234"));  // 9xx is ITIN space
+  CHECK_FALSE(us_ssn_valid("536-00-8745"));
+  CHECK_FALSE(us_ssn_valid("536-22-0000"));
+  CHECK_FALSE(us_ssn_valid("078-05-1120"));  // the Woolworth wallet card
+  CHECK_FALSE(us_ssn_valid("123-45-6789"));
+  CHECK_FALSE(us_ssn_valid("111-11-1111"));
+}
+
+TEST_CASE("US ITIN group ranges") {
+  CHECK(us_itin_valid("912-70-1234"));
+  CHECK(us_itin_valid("987-65-4321"));
+  CHECK(us_itin_valid("945 88 1234"));
+  CHECK_FALSE(us_itin_valid("912-45-1234"));
+  CHECK_FALSE(us_itin_valid("912-93-1234"));
+  CHECK_FALSE(us_itin_valid("812-70-1234"));
+}
+
+TEST_CASE("ABA routing checksum and Federal Reserve prefix") {
+  CHECK(aba_routing_valid("021000021"));  // JPMorgan Chase
+  CHECK(aba_routing_valid("011000015"));  // Federal Reserve Bank of Boston
+  CHECK(aba_routing_valid("121000248"));  // Wells Fargo
+  CHECK_FALSE(aba_routing_valid("021000022"));
+  CHECK_FALSE(aba_routing_valid("123456789"));
+  CHECK_FALSE(aba_routing_valid("000000000"));
+  CHECK_FALSE(aba_routing_valid("02100002"));
+}
+
+TEST_CASE("base58check bitcoin addresses") {
+  CHECK(base58check_valid("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"));
+  CHECK(base58check_valid("3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy"));
+  CHECK(base58check_valid("1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"));
+  CHECK_FALSE(base58check_valid("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb"));
+  CHECK_FALSE(base58check_valid("1A1zP1eP5QGefi2DMPTfTL5SLmv7Divf0a"));  // '0' not base58
+  CHECK_FALSE(base58check_valid("1A1zP1eP5QGefi"));
+}
+
+TEST_CASE("bech32 (v0) and bech32m (v1+) segwit addresses") {
+  CHECK(bech32_valid("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"));
+  CHECK(bech32_valid("BC1QAR0SRRR7XFKVY5L643LYDNW9RE59GTZZWF5MDQ"));
+  CHECK(bech32_valid("bc1pulhwwc277d0npeymfqhptjh82qrjq8sjv9aslmd8u9j809hlqg4sn0m5dw"));
+  CHECK_FALSE(bech32_valid("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdp"));  // checksum
+  CHECK_FALSE(bech32_valid("bc1qAR0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"));  // mixed case
+  CHECK_FALSE(bech32_valid("xy1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"));  // unknown hrp
+}
+
+TEST_CASE("Keccak-256 matches the reference values") {
+  CHECK(hex(keccak256("")) == "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
+  CHECK(hex(keccak256("abc")) ==
+        "4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45");
+  // More than one 136-byte block.
+  CHECK(hex(keccak256(std::string(200, 'a'))) != hex(keccak256(std::string(199, 'a'))));
+}
+
+TEST_CASE("EIP-55 checksums from the specification") {
+  CHECK(eip55_valid("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"));
+  CHECK(eip55_valid("0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359"));
+  CHECK(eip55_valid("0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB"));
+  CHECK(eip55_valid("0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb"));
+  CHECK_FALSE(eip55_valid("0x5AAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"));
+  CHECK_FALSE(eip55_valid("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"));  // no checksum
+  CHECK_FALSE(eip55_valid("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAe"));
+}
+
+TEST_CASE("CRC32 and GitHub token checksums") {
+  CHECK(crc32("123456789") == 0xCBF43926u);  // the CRC-32/ISO-HDLC check value
+  CHECK(github_token_valid("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"));
+  CHECK(github_token_valid("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"));
+  CHECK_FALSE(github_token_valid("ghp_JXVuLkSIc47WQAmL9xVQ2zg4mZaouq416qWA"));
+  CHECK_FALSE(github_token_valid("ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
+  CHECK_FALSE(github_token_valid("ghp_Ky9Pf34qY6Nb3wWD25RQ4F5ZR3qa7y3gm1I"));
+}
+
+TEST_CASE("JWT structure: header with alg, JSON payload") {
+  CHECK(
+      jwt_valid("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+                "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkphbmUgUm9lIiwiaWF0IjoxNzE2MjM5MDIyfQ."
+                "bACKmwprX8kzFUpt4oQEqJfFJSYuanwHvL7oQfdFxV0"));
+  CHECK(
+      jwt_valid("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+                "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkphbmUgUm9lIiwiaWF0IjoxNzE2MjM5MDIyfQ."));
+  CHECK_FALSE(
+      jwt_valid("eyJ0eXAiOiAiSldUIn0."
+                "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkphbmUgUm9lIiwiaWF0IjoxNzE2MjM5MDIyfQ.x"));
+  CHECK_FALSE(jwt_valid("eyJhbGciOiJIUzI1NiJ9"));
+  CHECK_FALSE(jwt_valid("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3OD.sig"));
+}
+
+TEST_CASE("Shannon entropy in bits per byte") {
+  CHECK(shannon_entropy("") == 0.0);
+  CHECK(shannon_entropy("aaaa") == 0.0);
+  CHECK(shannon_entropy("abab") == Approx(1.0));
+  CHECK(shannon_entropy("abcdefgh") == Approx(3.0));
+}
+
+TEST_CASE("context-free validators through validate()") {
+  auto v = [](Validator which, std::string_view text) {
+    return validate(which, text, 0, text.size());
+  };
+  CHECK(v(Validator::email, "jane.doe@acme-corp.com"));
+  CHECK_FALSE(v(Validator::email, "user@example.com"));
+  CHECK_FALSE(v(Validator::email, "admin@mail.test"));
+  CHECK(v(Validator::phone, "(415) 555-2671"));
+  CHECK_FALSE(v(Validator::phone, "(555) 555-0123"));  // reserved for fiction
+  CHECK(v(Validator::ipv4, "192.168.10.25"));
+  CHECK_FALSE(v(Validator::ipv4, "256.1.1.1"));
+  CHECK_FALSE(v(Validator::ipv4, "01.2.3.4"));
+  CHECK(v(Validator::url_ipv4_host, "https://10.1.2.3:8443"));
+  CHECK_FALSE(v(Validator::url_ipv4_host, "http://999.1.1.1"));
+  CHECK(v(Validator::uk_nino, "AB 12 34 56 C"));
+  CHECK_FALSE(v(Validator::uk_nino, "QQ123456C"));
+  CHECK_FALSE(v(Validator::uk_nino, "BG123456A"));
+  CHECK(v(Validator::swift_bic, "DEUTDEFF"));
+  CHECK(v(Validator::swift_bic, "COBADEFFXXX"));
+  CHECK_FALSE(v(Validator::swift_bic, "DEUTQQFF"));
+  CHECK(v(Validator::calendar_date, "1985-03-14"));
+  CHECK(v(Validator::calendar_date, "29.02.2000"));
+  CHECK(v(Validator::calendar_date, "March 14, 1985"));
+  CHECK_FALSE(v(Validator::calendar_date, "1985-02-30"));
+  CHECK_FALSE(v(Validator::calendar_date, "29.02.1900"));
+  CHECK(v(Validator::db_connection_string, "postgres://app:Xk29!vLq7pZ@db"));
+  CHECK_FALSE(v(Validator::db_connection_string, "postgres://app:${PW}@db"));
+  CHECK_FALSE(v(Validator::db_connection_string, "mysql://user:password@db"));
+  CHECK(v(Validator::password_value, "password = \"Tr0ub4dor&3\""));
+  CHECK_FALSE(v(Validator::password_value, "password: ********"));
+  CHECK_FALSE(v(Validator::password_value, "password = getpass()"));
+  CHECK_FALSE(v(Validator::password_value, "password: forgotten"));
+}
+
+TEST_CASE("validators look around the match where they must") {
+  std::string_view dotted = "OID 1.2.3.4.5";
+  CHECK_FALSE(validate(Validator::ipv4, dotted, 4, 11));  // "1.2.3.4" followed by ".5"
+  std::string flag = "\xF0\x9F\x8F\xB4\xF3\xA0\x81\xA7\xF3\xA0\x81\xA2";
+  CHECK_FALSE(validate(Validator::invisible_unicode, flag, 4, flag.size()));
+  CHECK(validate(Validator::invisible_unicode, flag, 8, flag.size()));
+}

@@ -1,0 +1,299 @@
+#include "daemon/inspect/stream_inspector.hpp"
+
+#include <simdjson.h>
+
+#include <cstdlib>
+#include <random>
+
+#include "core/json.hpp"
+#include "inspect_fixtures.hpp"
+#include "rules/redaction.hpp"
+
+using namespace edgeward;
+using namespace edgeward::inspect;
+using namespace inspect_test;
+
+namespace {
+
+// Redact-only rules whose matches overlap ("sk-test-…" contains "test-…"), so merging is
+// exercised, plus one with a space inside.
+constexpr const char* kRedactPack = R"(apiVersion: edgeward/v1
+kind: RulePack
+name: redact
+rules:
+  - id: aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa
+    name: key
+    reason_code: DLP.SECRET.OPENAI_API_KEY
+    action: redact
+    detect:
+      patterns: ['sk-test-[a-z0-9]{12}']
+  - id: bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb
+    name: short
+    reason_code: POLICY.CUSTOM
+    action: redact
+    priority: 120
+    detect:
+      patterns: ['test-[a-z0-9]{4}']
+  - id: cccccccc-cccc-4ccc-8ccc-cccccccccccc
+    name: card
+    reason_code: DLP.PII.CREDIT_CARD
+    action: redact
+    detect:
+      patterns: ['card [0-9]{4} [0-9]{4}']
+)";
+
+std::string sse_chunk(std::string_view text) {
+  std::string data = R"({"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,)"
+                     R"("delta":{"content":)";
+  json::append_json_string(data, text);
+  data += R"(},"finish_reason":null}]})";
+  return "data: " + data + "\n\n";
+}
+
+std::string sse_finish() {
+  return "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}"
+         "\n\ndata: [DONE]\n\n";
+}
+
+// The content text of every OpenAI delta in an SSE byte stream, joined; sets `error` when an
+// error event is present.
+std::string joined_content(const std::string& sse, bool* error = nullptr) {
+  SseParser p;
+  std::vector<SseEvent> events;
+  REQUIRE(p.feed(sse, events).ok());
+  REQUIRE(p.finish(events).ok());
+  std::string out;
+  simdjson::dom::parser parser;
+  for (const SseEvent& e : events) {
+    if (!e.has_data || e.data == "[DONE]") continue;
+    simdjson::dom::element doc;
+    REQUIRE_FALSE(parser.parse(e.data).get(doc));
+    if (doc["error"].error() == simdjson::SUCCESS || e.event == "error") {
+      if (error) *error = true;
+      continue;
+    }
+    simdjson::dom::array choices;
+    if (doc["choices"].get(choices)) continue;
+    for (simdjson::dom::element c : choices) {
+      std::string_view s;
+      if (!c["delta"]["content"].get(s)) out.append(s);
+    }
+  }
+  return out;
+}
+
+struct StreamRun {
+  std::string out;
+  bool ended = false;
+  std::vector<store::Event> events;
+};
+
+StreamRun run_stream(std::shared_ptr<const rules::CompiledRules> rules, Route route,
+                     StreamFormat format, const std::vector<std::string>& chunks,
+                     std::size_t holdback = 128) {
+  ExchangeFacts f = facts(route);
+  EventRecorder rec(f);
+  StreamInspector s(std::move(rules), scanner(), route, format, holdback, rec);
+  StreamRun r;
+  for (const std::string& c : chunks) {
+    if (s.feed(c, r.out) == StreamStep::kEnd) {
+      r.ended = true;
+      break;
+    }
+  }
+  if (!r.ended) r.ended = s.finish(r.out) == StreamStep::kEnd;
+  r.events = rec.take();
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("blocks an AWS key split across two SSE deltas and ends the stream with one error") {
+  std::vector<std::string> chunks = {sse_chunk("Here is the key: AKIAQWERTY"),
+                                     sse_chunk("UIOPASDFGH and more"), sse_finish()};
+  auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse, chunks);
+  CHECK(r.ended);
+  CHECK(r.out.find("AKIA") == std::string::npos);  // held back, then dropped with the stream
+  bool error = false;
+  joined_content(r.out, &error);
+  CHECK(error);
+  CHECK(r.out.find("blocked by edgeward: DLP.SECRET.AWS_ACCESS_KEY") != std::string::npos);
+  CHECK(r.out.find("[DONE]") == std::string::npos);
+  REQUIRE(r.events.size() == 1);
+  CHECK(r.events[0].scope == store::Scope::kResponse);
+  CHECK(r.events[0].action == store::Action::kBlock);
+}
+
+TEST_CASE("an IBAN split across deltas at every byte boundary is found") {
+  std::string text = std::string("pay ") + kIban + " now";
+  for (std::size_t cut = 1; cut < text.size(); ++cut) {
+    INFO(cut);
+    auto r =
+        run_stream(test_rules(), openai_chat(), StreamFormat::kSse,
+                   {sse_chunk(text.substr(0, cut)), sse_chunk(text.substr(cut)), sse_finish()});
+    CHECK(r.ended);
+    CHECK(r.out.find("3704") == std::string::npos);
+  }
+}
+
+TEST_CASE("finds an AWS key in an Anthropic input_json_delta") {
+  auto delta = [](std::string_view partial) {
+    std::string data =
+        R"({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":)";
+    json::append_json_string(data, partial);
+    data += "}}";
+    return "event: content_block_delta\ndata: " + data + "\n\n";
+  };
+  std::vector<std::string> chunks = {
+      "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\","
+      "\"content\":[]}}\n\n",
+      "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,"
+      "\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"lookup\",\"input\":{}}}"
+      "\n\n",
+      delta("{\"key\": \"AKIAQWER"), delta("TYUIOPASDFGH\"}"),
+      "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n"};
+  auto r = run_stream(test_rules(), anthropic_messages(), StreamFormat::kSse, chunks);
+  CHECK(r.ended);
+  CHECK(r.out.find(
+            "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"permission_error\"") !=
+        std::string::npos);
+  CHECK(r.out.find("AKIA") == std::string::npos);
+  REQUIRE(r.events.size() == 1);
+  CHECK(r.events[0].layer == store::Layer::kToolCall);
+  CHECK(r.events[0].matched_in == store::MatchedIn::kTools);
+}
+
+TEST_CASE("a tool the rules do not allow, called in a streamed response, ends the stream") {
+  std::vector<std::string> chunks = {
+      "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c\","
+      "\"type\":\"function\",\"function\":{\"name\":\"rm_rf\",\"arguments\":\"\"}}]}}]}\n\n"};
+  auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse, chunks);
+  CHECK(r.ended);
+  CHECK(r.out.find("POLICY.TOOL_DENIED") != std::string::npos);
+}
+
+TEST_CASE("an unparseable SSE payload ends the stream instead of passing it") {
+  auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse,
+                      {sse_chunk("fine"), "data: {not json\n\n", sse_chunk("never")});
+  CHECK(r.ended);
+  CHECK(r.out.find("never") == std::string::npos);
+  CHECK(r.out.find("unparseable stream") != std::string::npos);
+}
+
+TEST_CASE("pings and comments pass at once; held text is flushed before finish_reason") {
+  auto r = run_stream(compiled(kRedactPack), openai_chat(), StreamFormat::kSse,
+                      {": keep-alive\n\n", sse_chunk("hello "), sse_chunk("world"), sse_finish()});
+  CHECK_FALSE(r.ended);
+  CHECK(r.out.rfind(": keep-alive\n\n", 0) == 0);
+  CHECK(joined_content(r.out) == "hello world");
+  // The text comes before the finish_reason chunk and [DONE].
+  CHECK(r.out.find("world") < r.out.find("\"finish_reason\":\"stop\""));
+  CHECK(r.out.ends_with("data: [DONE]\n\n"));
+}
+
+TEST_CASE("redact rewrites a secret split across deltas before it leaves") {
+  auto r = run_stream(compiled(kRedactPack), openai_chat(), StreamFormat::kSse,
+                      {sse_chunk("my key sk-te"), sse_chunk("st-abcdef123456 ok"), sse_finish()});
+  CHECK_FALSE(r.ended);
+  CHECK(joined_content(r.out) == "my key [REDACTED:DLP.SECRET.OPENAI_API_KEY] ok");
+  CHECK(r.out.find("abcdef") == std::string::npos);
+  REQUIRE(r.events.size() >= 1);
+  CHECK(r.events[0].action == store::Action::kRedact);
+}
+
+TEST_CASE("ollama NDJSON streams are inspected line by line") {
+  Route route{Dialect::kOllama, Endpoint::kOllamaChat};
+  auto line = [](std::string_view content, bool done) {
+    std::string l = R"({"model":"m","message":{"role":"assistant","content":)";
+    json::append_json_string(l, content);
+    l += std::string(R"(},"done":)") + (done ? "true" : "false") + "}\n";
+    return l;
+  };
+  auto r = run_stream(compiled(kRedactPack), route, StreamFormat::kNdjson,
+                      {line("a sk-test-abcd", false), line("ef123456 b", false), line("", true)});
+  CHECK_FALSE(r.ended);
+  std::string joined;
+  simdjson::dom::parser p;
+  std::size_t start = 0;
+  while (start < r.out.size()) {
+    std::size_t nl = r.out.find('\n', start);
+    simdjson::dom::element doc;
+    REQUIRE_FALSE(p.parse(r.out.substr(start, nl - start)).get(doc));
+    std::string_view s;
+    if (!doc["message"]["content"].get(s)) joined.append(s);
+    start = nl + 1;
+  }
+  CHECK(joined == "a [REDACTED:DLP.SECRET.OPENAI_API_KEY] b");
+  auto blocked = run_stream(test_rules(), route, StreamFormat::kNdjson,
+                            {line("key AKIAQWERTYUIOPASDFGH", false)});
+  CHECK(blocked.ended);
+  CHECK(blocked.out.find("{\"error\":\"blocked by edgeward: DLP.SECRET.AWS_ACCESS_KEY") !=
+        std::string::npos);
+}
+
+TEST_CASE("property: the client's joined text equals redact(full text) for random chunkings") {
+  auto rules = compiled(kRedactPack);
+  std::mt19937 rng(20261123);
+  const char* sanitized = std::getenv("EDGEWARD_SANITIZED_RUN");
+  const int iterations = sanitized != nullptr && std::string(sanitized) == "1" ? 300 : 2000;
+  const std::vector<std::string> words = {"the ", "quick ", "brown ", "fox ", "é ",    "日本 ",
+                                          "\n",   "\"q\" ", "test-",  "sk-",  "card ", "12 "};
+  auto secret = [&](int kind) {
+    const char* alnum = "abcdefghijklmnopqrstuvwxyz0123456789";
+    std::string s;
+    if (kind == 0) {
+      s = "sk-test-";
+      for (int i = 0; i < 12; ++i) s.push_back(alnum[rng() % 36]);
+    } else if (kind == 1) {
+      s = "test-";
+      for (int i = 0; i < 4; ++i) s.push_back(alnum[rng() % 36]);
+    } else {
+      s = "card ";
+      for (int i = 0; i < 4; ++i) s.push_back(static_cast<char>('0' + rng() % 10));
+      s.push_back(' ');
+      for (int i = 0; i < 4; ++i) s.push_back(static_cast<char>('0' + rng() % 10));
+    }
+    return s;
+  };
+  for (int it = 0; it < iterations; ++it) {
+    std::string text;
+    int pieces = 1 + static_cast<int>(rng() % 40);
+    for (int i = 0; i < pieces; ++i) {
+      if (rng() % 4 == 0) {
+        text += secret(static_cast<int>(rng() % 3));
+      } else {
+        text += words[rng() % words.size()];
+      }
+    }
+    // The expected output: block-mode findings over the whole text, redacted.
+    std::vector<rules::Finding> findings;
+    REQUIRE(scanner()
+                .scan(*rules, rules::Scope::response, rules::Surface::body,
+                      rules::Layer::pre_template, text, findings)
+                .ok());
+    std::string expected = rules::redact(text, findings);
+
+    // Random deltas (on code point boundaries: a JSON string cannot carry half a character),
+    // then random network chunking of the SSE bytes (anywhere).
+    std::string sse;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+      std::size_t end = std::min(text.size(), pos + 1 + rng() % 24);
+      while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
+      sse += sse_chunk(text.substr(pos, end - pos));
+      pos = end;
+    }
+    sse += sse_finish();
+    std::vector<std::string> chunks;
+    pos = 0;
+    while (pos < sse.size()) {
+      std::size_t n = 1 + rng() % 200;
+      chunks.push_back(sse.substr(pos, n));
+      pos += n;
+    }
+    auto r = run_stream(rules, openai_chat(), StreamFormat::kSse, chunks);
+    INFO("iteration " << it << " text: " << text);
+    REQUIRE_FALSE(r.ended);
+    REQUIRE(joined_content(r.out) == expected);
+  }
+}

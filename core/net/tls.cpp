@@ -48,6 +48,10 @@ Result<std::shared_ptr<TlsContext>> TlsContext::client(bool verify, const std::s
   if (SSL_CTX_set_alpn_protos(raw, kAlpnHttp11, sizeof(kAlpnHttp11)) != 0) {
     return make_error("tls.context_failed", "ALPN: " + openssl_reason());
   }
+  // Client-side session cache: OpenSSL hands each new session (TLS 1.3: each ticket) to
+  // on_new_session, which keeps it in this context; no internal store.
+  SSL_CTX_set_session_cache_mode(raw, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(raw, &TlsSession::on_new_session);
   if (verify) {
     SSL_CTX_set_verify(raw, SSL_VERIFY_PEER, nullptr);
     if (!ca_file.empty()) {
@@ -87,6 +91,31 @@ Result<std::shared_ptr<TlsContext>> TlsContext::server(const std::string& cert_f
   return ctx;
 }
 
+void TlsContext::remember_session(const std::string& server_name, SSL_SESSION* session) {
+  std::lock_guard<std::mutex> lock(sessions_mu_);
+  auto it = sessions_.find(server_name);
+  if (it == sessions_.end()) {
+    sessions_.emplace(server_name, session);
+  } else {
+    it->second.reset(session);
+  }
+}
+
+SSL_SESSION* TlsContext::session_for(const std::string& server_name) {
+  std::lock_guard<std::mutex> lock(sessions_mu_);
+  auto it = sessions_.find(server_name);
+  if (it == sessions_.end() || SSL_SESSION_is_resumable(it->second.get()) != 1) return nullptr;
+  SSL_SESSION_up_ref(it->second.get());
+  return it->second.get();
+}
+
+int TlsSession::on_new_session(SSL* ssl, SSL_SESSION* session) {
+  auto* self = static_cast<TlsSession*>(SSL_get_app_data(ssl));
+  if (self == nullptr || self->server_name_.empty()) return 0;  // not kept: OpenSSL frees it
+  self->ctx_->remember_session(self->server_name_, session);
+  return 1;  // we keep the reference
+}
+
 Result<std::unique_ptr<TlsSession>> TlsSession::make(std::shared_ptr<TlsContext> ctx) {
   ERR_clear_error();
   SSL* ssl = SSL_new(ctx->get());
@@ -115,6 +144,12 @@ Result<std::unique_ptr<TlsSession>> TlsSession::client(std::shared_ptr<TlsContex
   auto session = std::move(made).value();
   SSL* ssl = session->ssl_.get();
   SSL_set_connect_state(ssl);
+  session->server_name_ = server_name;
+  SSL_set_app_data(ssl, session.get());
+  if (SSL_SESSION* cached = session->ctx_->session_for(server_name)) {
+    SSL_set_session(ssl, cached);  // takes its own reference
+    SSL_SESSION_free(cached);
+  }
   bool ip = is_ip_literal(server_name);
   // SNI carries DNS names only (RFC 6066 §3).
   if (!ip && !server_name.empty() && SSL_set_tlsext_host_name(ssl, server_name.c_str()) != 1) {

@@ -18,7 +18,9 @@
 #include <openssl/ssl.h>
 
 #include <cstddef>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -32,8 +34,14 @@ struct SslCtxDeleter {
 struct SslDeleter {
   void operator()(SSL* ssl) const { SSL_free(ssl); }  // also frees the BIOs attached to it
 };
+struct SslSessionDeleter {
+  void operator()(SSL_SESSION* s) const { SSL_SESSION_free(s); }
+};
 
-// An SSL_CTX configured once for one role.
+// An SSL_CTX configured once for one role. A client context also remembers the latest session
+// per server name, so that a new connection to the same upstream resumes it (an abbreviated
+// handshake) instead of a full one. That cache is the only mutable state; a mutex guards it, so
+// a context may be shared across threads.
 class TlsContext {
  public:
   // A client context. `verify` = peer verification on; `ca_file` = PEM bundle of trusted CAs,
@@ -49,9 +57,17 @@ class TlsContext {
   bool verify() const { return verify_; }
 
  private:
+  friend class TlsSession;
   TlsContext(SSL_CTX* ctx, bool verify) : ctx_(ctx), verify_(verify) {}
+  // Takes ownership of `session` (one reference) as the one to resume for `server_name`.
+  void remember_session(const std::string& server_name, SSL_SESSION* session);
+  // A new reference to the session to resume for `server_name`, or null.
+  SSL_SESSION* session_for(const std::string& server_name);
+
   std::unique_ptr<SSL_CTX, SslCtxDeleter> ctx_;
   bool verify_ = false;
+  std::mutex sessions_mu_;
+  std::map<std::string, std::unique_ptr<SSL_SESSION, SslSessionDeleter>, std::less<>> sessions_;
 };
 
 // One TLS connection's state machine, driven by its owner:
@@ -72,6 +88,8 @@ class TlsSession {
   // output first). Errors: "tls.handshake_failed", "tls.verify_failed".
   Result<bool> handshake();
   bool established() const { return established_; }
+  // True when the handshake resumed a remembered session (client side).
+  bool resumed() const { return SSL_session_reused(ssl_.get()) == 1; }
 
   // Decrypts into `buf`. Returns bytes read; 0 = no plaintext available until more input.
   // Errors: "tls.closed" (the peer sent close_notify), "tls.protocol_error".
@@ -95,8 +113,11 @@ class TlsSession {
   TlsSession(std::shared_ptr<TlsContext> ctx, SSL* ssl, BIO* in, BIO* out)
       : ctx_(std::move(ctx)), ssl_(ssl), in_(in), out_(out) {}
   static Result<std::unique_ptr<TlsSession>> make(std::shared_ptr<TlsContext> ctx);
+  friend class TlsContext;  // installs on_new_session as the context's new-session callback
+  static int on_new_session(SSL* ssl, SSL_SESSION* session);
 
   std::shared_ptr<TlsContext> ctx_;
+  std::string server_name_;  // client side: the key of the session cache
   std::unique_ptr<SSL, SslDeleter> ssl_;
   BIO* in_;   // owned by ssl_
   BIO* out_;  // owned by ssl_

@@ -181,3 +181,27 @@ TEST_CASE("TLS client contexts load the system store when no CA file is given", 
   REQUIRE(ctx.ok());
   CHECK((*ctx)->verify());
 }
+
+TEST_CASE("TLS client sessions resume the last session for the same server name", "[tls]") {
+  auto cctx = client_ctx();
+  auto sctx = server_ctx("server");
+  auto first = TlsSession::client(cctx, "localhost");
+  auto server1 = TlsSession::server(sctx);
+  REQUIRE(pump(**first, **server1).ok());
+  CHECK_FALSE((*first)->resumed());
+  // TLS 1.3 tickets come after the handshake; reading processes them.
+  char buf[64];
+  REQUIRE((*first)->read_plaintext(buf, sizeof(buf)).ok());
+
+  auto second = TlsSession::client(cctx, "localhost");
+  auto server2 = TlsSession::server(sctx);
+  auto hs = pump(**second, **server2);
+  REQUIRE(hs.ok());
+  CHECK(hs.value());
+  CHECK((*second)->resumed());
+
+  auto other = TlsSession::client(cctx, "127.0.0.1");  // another name: a full handshake
+  auto server3 = TlsSession::server(sctx);
+  REQUIRE(pump(**other, **server3).ok());
+  CHECK_FALSE((*other)->resumed());
+}

@@ -85,9 +85,20 @@ Result<std::vector<Event>> EventQuery::select(const EventFilter& filter,
                                               bool newest_first) {
   const Where where = build_where(filter, after);
   std::string text = sql::kSelectEvents;
-  text += where.text;
-  text += newest_first ? sql::kOrderNewestFirst : sql::kOrderById;
-  if (filter.limit > 0) text += " LIMIT " + std::to_string(filter.limit);
+  if (newest_first && filter.limit > 0) {
+    // Ids of the page from the index, then the rows (see sql.hpp).
+    text += sql::kWhereIdIn;
+    text += sql::kSelectIds;
+    text += where.text;
+    text += sql::kOrderNewestFirst;
+    text += " LIMIT " + std::to_string(filter.limit);
+    text += ")";
+    text += sql::kOrderNewestFirst;
+  } else {
+    text += where.text;
+    text += newest_first ? sql::kOrderNewestFirst : sql::kOrderById;
+    if (filter.limit > 0) text += " LIMIT " + std::to_string(filter.limit);
+  }
   auto stmt = sqlite::Statement::prepare(db_.get(), text);
   if (!stmt) return stmt.error();
   sqlite::Statement::Run run(*stmt);

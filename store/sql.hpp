@@ -48,9 +48,8 @@ CREATE TABLE events (
   session        TEXT,
   uploaded       INTEGER NOT NULL DEFAULT 0 CHECK (uploaded IN (0, 1))
 );
-CREATE INDEX events_occurred_at ON events (occurred_at);
+CREATE INDEX events_occurred_at ON events (occurred_at, severity, reason_code);
 CREATE INDEX events_severity ON events (severity, occurred_at);
-CREATE INDEX events_reason ON events (reason_code, occurred_at);
 CREATE INDEX events_request ON events (request_id);
 CREATE INDEX events_not_uploaded ON events (id) WHERE uploaded = 0;
 CREATE INDEX events_uploaded_age ON events (occurred_at) WHERE uploaded = 1;
@@ -144,12 +143,21 @@ inline constexpr const char* kOutboxMarkUploaded =
     "UPDATE events SET uploaded = 1 WHERE uid = ?1 AND uploaded = 0";
 inline constexpr const char* kOutboxPending = "SELECT count(*) FROM events WHERE uploaded = 0";
 
-// Reads for the CLI. The list query is assembled from these fragments by EventQuery; each
+// Reads for the CLI. The queries are assembled from these fragments by EventQuery; each
 // condition is added only when its filter is given, so that SQLite can pick the matching index.
+//
+// `list` (newest first, limited) runs in two steps: the ids of the page from an index alone
+// (events_occurred_at covers time, severity and reason code; events_severity serves one
+// severity in time order), then the 50-odd rows by id. Without the first step SQLite would
+// read every matching row from the table before sorting and keeping the newest N.
 inline constexpr const char* kSelectEvents = "SELECT " EDGEWARD_EVENT_COLUMNS " FROM events";
+inline constexpr const char* kSelectIds = "SELECT id FROM events";
+inline constexpr const char* kWhereIdIn = " WHERE id IN (";
 inline constexpr const char* kWhereSince = "occurred_at >= ?";
 inline constexpr const char* kWhereUntil = "occurred_at < ?";
-// Prefix match as a range, which the (reason_code, occurred_at) index serves.
+// Prefix match as a range; checked on the events_occurred_at index entries while walking them
+// in time order (a separate reason index would be scanned whole and sorted for a broad prefix
+// such as "DLP", and would cost every insert).
 inline constexpr const char* kWhereReasonPrefix = "reason_code >= ? AND reason_code < ?";
 inline constexpr const char* kWhereAfterId = "id > ?";
 inline constexpr const char* kOrderNewestFirst = " ORDER BY occurred_at DESC, id DESC";
@@ -158,8 +166,11 @@ inline constexpr const char* kSelectByUid =
     "SELECT " EDGEWARD_EVENT_COLUMNS " FROM events WHERE uid = ?1";
 inline constexpr const char* kSelectByRequest =
     "SELECT " EDGEWARD_EVENT_COLUMNS " FROM events WHERE request_id = ?1 ORDER BY id";
+// INDEXED BY: the window is a range of the covering events_occurred_at index; without the hint
+// SQLite may walk another index in GROUP BY order and read the whole table.
 inline constexpr const char* kStatsSelect =
-    "SELECT reason_code, severity, count(*), min(occurred_at), max(occurred_at) FROM events";
+    "SELECT reason_code, severity, count(*), min(occurred_at), max(occurred_at) FROM events "
+    "INDEXED BY events_occurred_at";
 inline constexpr const char* kStatsGroup =
     " GROUP BY reason_code, severity ORDER BY count(*) DESC, reason_code, severity";
 inline constexpr const char* kMaxId = "SELECT coalesce(max(id), 0) FROM events";

@@ -50,7 +50,7 @@ struct UpstreamTarget {
   // Time to the first byte of the response head after the request was sent, and the longest
   // silence between two reads of the response (head or body) after that.
   std::chrono::milliseconds response_timeout{600000};
-  std::size_t max_idle = 32;                     // idle keep-alive connections kept; 0 = no reuse
+  std::size_t max_idle = 64;                     // idle keep-alive connections kept; 0 = no reuse
   std::chrono::milliseconds idle_expiry{30000};  // an idle connection older than this is closed
 };
 

@@ -1,6 +1,8 @@
 #include "store/event_query.hpp"
 
+#include <algorithm>
 #include <system_error>
+#include <unordered_map>
 
 #include "store/database.hpp"
 #include "store/event_row.hpp"
@@ -143,31 +145,59 @@ Result<std::vector<ReasonCount>> EventQuery::stats(const EventFilter& filter) {
   const Where where = build_where(filter, std::nullopt);
   std::string text = sql::kStatsSelect;
   text += where.text;
-  text += sql::kStatsGroup;
+  text += sql::kStatsOrder;
   auto stmt = sqlite::Statement::prepare(db_.get(), text);
   if (!stmt) return stmt.error();
   sqlite::Statement::Run run(*stmt);
   int i = 1;
   for (const auto& t : where.texts) run.bind(i++, std::string_view(t));
-  std::vector<ReasonCount> out;
+
+  struct Group {
+    std::string reason_code;
+    std::string severity;
+    std::int64_t count = 0;
+    std::string first, last;  // rows arrive in time order
+  };
+  // A few dozen groups at most: keyed by "reason\x1fseverity" in a reused buffer, so the
+  // per-row work is one hash lookup without allocation.
+  std::unordered_map<std::string, Group> groups;
+  std::string key;
   for (;;) {
     const int rc = run.step();
     if (rc == SQLITE_DONE) break;
     if (rc != SQLITE_ROW) return query_error(db_.get(), rc);
-    ReasonCount c;
-    c.reason_code = std::string(run.text(0));
-    auto sev = parse_severity(run.text(1));
-    auto first = timefmt::parse_rfc3339(run.text(3));
-    auto last = timefmt::parse_rfc3339(run.text(4));
+    const std::string_view reason = run.text(0);
+    const std::string_view severity = run.text(1);
+    const std::string_view at = run.text(2);
+    key.assign(reason);
+    key += '\x1f';
+    key += severity;
+    auto it = groups.find(key);
+    if (it == groups.end()) {
+      it = groups
+               .emplace(key, Group{std::string(reason), std::string(severity), 0, std::string(at),
+                                   std::string(at)})
+               .first;
+    }
+    ++it->second.count;
+    it->second.last.assign(at);
+  }
+  std::vector<ReasonCount> out;
+  out.reserve(groups.size());
+  for (auto& [k, g] : groups) {
+    auto sev = parse_severity(g.severity);
+    auto first = timefmt::parse_rfc3339(g.first);
+    auto last = timefmt::parse_rfc3339(g.last);
     if (!sev || !first || !last) {
       return make_error("store.bad_row", "stored severity or occurred_at is malformed");
     }
-    c.severity = *sev;
-    c.count = run.int64(2);
-    c.first = *first;
-    c.last = *last;
-    out.push_back(std::move(c));
+    out.push_back(ReasonCount{std::move(g.reason_code), *sev, g.count, *first, *last});
   }
+  std::sort(out.begin(), out.end(), [](const ReasonCount& a, const ReasonCount& b) {
+    if (a.count != b.count) return a.count > b.count;
+    if (a.reason_code != b.reason_code) return a.reason_code < b.reason_code;
+    return a.severity < b.severity;
+  });
   return out;
 }
 

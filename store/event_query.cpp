@@ -4,6 +4,7 @@
 #include <system_error>
 #include <unordered_map>
 
+#include "core/ids.hpp"
 #include "store/database.hpp"
 #include "store/event_row.hpp"
 #include "store/sql.hpp"
@@ -132,10 +133,21 @@ Result<std::optional<Event>> EventQuery::find_uid(const std::string& uid) {
 }
 
 Result<std::vector<Event>> EventQuery::find_request(const std::string& request_id) {
+  // "req_" + ULID: the ULID's time is when the request arrived. Its events are recorded while
+  // it runs: from a little before (clock steps) to a day after (long streams), generously.
+  const auto ms = request_id.size() == 30 && request_id.rfind("req_", 0) == 0
+                      ? ids::ulid_time_ms(std::string_view(request_id).substr(4))
+                      : Result<std::uint64_t>(make_error("ids.bad_ulid", "not a request id"));
+  if (!ms) return std::vector<Event>();
+  const timefmt::TimePoint started{std::chrono::milliseconds(static_cast<std::int64_t>(*ms))};
+  const std::string from = timefmt::format_rfc3339(started - std::chrono::hours(1));
+  const std::string to = timefmt::format_rfc3339(started + std::chrono::hours(24));
   auto stmt = sqlite::Statement::prepare(db_.get(), sql::kSelectByRequest);
   if (!stmt) return stmt.error();
   sqlite::Statement::Run run(*stmt);
   run.bind(1, std::string_view(request_id));
+  run.bind(2, std::string_view(from));
+  run.bind(3, std::string_view(to));
   std::vector<Event> out;
   if (auto st = collect(db_.get(), run, out); !st) return st.error();
   return out;

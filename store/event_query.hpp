@@ -67,7 +67,8 @@ class EventQuery {
   // The event with this uid, or nullopt.
   Result<std::optional<Event>> find_uid(const std::string& uid);
 
-  // Every event of one request ("req_…"), by id.
+  // Every event of one request ("req_…"), by id. Searched from 1 h before to 24 h after the
+  // request id's ULID time (when the request arrived); none for a malformed id.
   Result<std::vector<Event>> find_request(const std::string& request_id);
 
   // Counts grouped by (reason_code, severity) over the time window of `filter` (its severity and

@@ -33,7 +33,6 @@ struct CliFixture {
   TempStateDir state;
   TempStateDir scratch;
   std::vector<std::string> uids;
-  std::string request_id;
 
   CliFixture() {
     auto writer = EventWriter::open(state.path());
@@ -47,8 +46,6 @@ struct CliFixture {
     auto third = make_event(Severity::kHigh, "DLP.PII.EMAIL", at("2026-11-20T12:00:00Z"));
     auto fourth =
         make_event(Severity::kLow, "INJECTION.PROMPT_OVERRIDE", at("2026-11-20T13:00:00Z"));
-    fourth.request_id = third.request_id;
-    request_id = third.request_id;
     add(std::move(third));
     add(std::move(fourth));
     REQUIRE((*writer)->shutdown());
@@ -216,9 +213,22 @@ TEST_CASE("events show prints one event, or every event of a request", "[cli][ev
   REQUIRE(r.code == 0);
   CHECK(r.out.front() == '{');
   CHECK(r.out.find("\"uid\":\"" + f.uids[1] + "\"") != std::string::npos);
-  r = f.run({"events", "show", f.request_id, "--json"});
+  // Two events of one request, recorded as the request ran (now).
+  auto a = make_event(Severity::kHigh, "DLP.PII.IBAN");
+  auto b = make_event(Severity::kLow, "DLP.PII.EMAIL");
+  b.request_id = a.request_id;
+  const std::string request_id = a.request_id;
+  {
+    auto writer = EventWriter::open(f.state.path());
+    REQUIRE(writer);
+    REQUIRE((*writer)->submit(std::move(a)));
+    REQUIRE((*writer)->submit(std::move(b)));
+    REQUIRE((*writer)->shutdown());
+  }
+  r = f.run({"events", "show", request_id, "--json"});
   REQUIRE(r.code == 0);
   CHECK(count_of(r.out, "\"uid\":") == 2);
+  CHECK(r.out.front() == '[');
 }
 
 TEST_CASE("events export writes every event as NDJSON, oldest first", "[cli][events]") {

@@ -4,18 +4,22 @@
 #   bench/proxy/run.sh [BUILD_DIR]        (default: build/; builds nothing)
 #
 # On loopback it starts the mock upstream (tests/tools), nginx (proxy_pass to an upstream block
-# with keepalive, generated config in a temp dir, never /etc/nginx) and edgewardd (generated
-# YAML), then runs wrk against (a) the mock directly, (b) nginx, (c) edgewardd, with 2 KiB and
-# 16 KiB chat-completions bodies (post.lua) at concurrency 1 and 32, and prints a markdown
-# table: req/s, p50, p99, errors, the ratio to nginx, and the peak RSS of edgewardd and nginx.
-# Everything it started is stopped on exit (trap).
+# with keepalive, generated config in a temp dir, never /etc/nginx) and two edgewardd (generated
+# YAML), then runs wrk against
+#   direct          the mock upstream itself
+#   nginx           nginx in front of it
+#   edgewardd       edgewardd as a pure forwarder: its rules file is not a valid blob and
+#                   fail_mode is open, the documented path on which requests are forwarded
+#                   uninspected, so this row measures the proxy alone
+#   edgewardd+pack  edgewardd with the embedded default pack (the normal deployment)
+# with 2 KiB and 16 KiB chat-completions bodies (post.lua) at concurrency 1 and 32, and prints a
+# markdown table: req/s, p50, p99, errors (non-2xx included), the ratio to nginx, and the peak
+# RSS of each server. Everything it started is stopped on exit (trap).
 #
 # Environment: WORKERS (event loops of edgewardd = nginx worker_processes, default 1),
 # DURATION (per run, default 5s), WARMUP (default 1s), SIZES (default "2048 16384"),
-# CONCURRENCY (default "1 32").
-#
-# Fourth row, "edgewardd+pack": set EDGEWARDD_PACK_YAML to YAML lines appended to a second
-# edgewardd's config that turn the default rule pack on; the row is skipped when it is unset.
+# CONCURRENCY (default "1 32"), EDGEWARDD_PACK_YAML (extra YAML lines for the edgewardd+pack
+# instance, default none), PACK=0 (skip the edgewardd+pack row).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -48,8 +52,8 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-wait_http() {  # url: waits up to 10 s for a 200
-  for _ in $(seq 100); do
+wait_http() {  # url [seconds]: waits for a 200 (default 10 s)
+  for _ in $(seq $((${2:-10} * 10))); do
     if [[ $(curl -s -o /dev/null -w '%{http_code}' "$1" || true) == 200 ]]; then return 0; fi
     sleep 0.1
   done
@@ -116,7 +120,7 @@ nginx_pids() {
 }
 
 # ---- edgewardd --------------------------------------------------------------------------------
-start_edgewardd() {  # name extra_yaml -> sets ew_port_<name>, ew_pid_<name>
+start_edgewardd() {  # name extra_yaml -> sets ew_port_<name>, ew_pid_<name>, ew_admin_<name>
   local name=$1 extra=$2 port admin
   port=$(free_port)
   admin=$(free_port)
@@ -126,7 +130,6 @@ listen: 127.0.0.1:$port
 admin_listen: 127.0.0.1:$admin
 workers: $WORKERS
 state_dir: $tmp/$name/state
-fail_mode: open
 upstreams:
   - name: mock
     url: http://127.0.0.1:$mock_port
@@ -137,27 +140,38 @@ EOF
   "$edgewardd_bin" --config "$tmp/$name/edgeward.yaml" >"$tmp/$name/log" 2>&1 &
   local pid=$!
   pids+=("$pid")
-  if ! wait_http "http://127.0.0.1:$port/__mock/health"; then
+  # Compiling the rule pack (Hyperscan) takes seconds on a busy machine.
+  if ! wait_http "http://127.0.0.1:$port/__mock/health" 120; then
     echo "bench/proxy: $name did not come up; its log:" >&2
     tail -n 20 "$tmp/$name/log" >&2
     return 1
   fi
   printf -v "ew_port_${name//-/_}" '%s' "$port"
   printf -v "ew_pid_${name//-/_}" '%s' "$pid"
+  printf -v "ew_admin_${name//-/_}" '%s' "$admin"
+}
+
+rules_state() {  # admin port -> "rules <state>, <n> rules" from /status
+  curl -s "http://127.0.0.1:$1/status" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["rules"]
+print("rules %s, %d rules" % (r["state"], r["rules"]))' 2>/dev/null || echo "rules state unknown"
 }
 
 targets=("direct:$mock_port" "nginx:$nginx_port")
 have_edgewardd=0
-if [[ -x $edgewardd_bin ]] && start_edgewardd edgewardd ""; then
+echo "not a signed blob" >"$tmp/no-rules.blob"
+if [[ -x $edgewardd_bin ]] &&
+  start_edgewardd edgewardd "fail_mode: open
+rules: { file: $tmp/no-rules.blob }"; then
   targets+=("edgewardd:$ew_port_edgewardd")
   have_edgewardd=1
 else
   echo "bench/proxy: edgewardd unavailable ($edgewardd_bin): its rows are missing" >&2
 fi
-# Slot for the fourth row (inspection with the default pack).
 have_pack=0
-if [[ $have_edgewardd == 1 && -n ${EDGEWARDD_PACK_YAML:-} ]] &&
-  start_edgewardd edgewardd-pack "$EDGEWARDD_PACK_YAML"; then
+if [[ $have_edgewardd == 1 && ${PACK:-1} != 0 ]] &&
+  start_edgewardd edgewardd-pack "${EDGEWARDD_PACK_YAML:-}"; then
   targets+=("edgewardd+pack:$ew_port_edgewardd_pack")
   have_pack=1
 fi
@@ -208,8 +222,8 @@ echo
 # shellcheck disable=SC2046
 echo "peak RSS: nginx (master + workers) $(($(peak_rss_kib $(nginx_pids)) / 1024)) MiB"
 if [[ $have_edgewardd == 1 ]]; then
-  echo "peak RSS: edgewardd $(($(peak_rss_kib "$ew_pid_edgewardd") / 1024)) MiB"
+  echo "peak RSS: edgewardd $(($(peak_rss_kib "$ew_pid_edgewardd") / 1024)) MiB ($(rules_state "$ew_admin_edgewardd"))"
 fi
 if [[ $have_pack == 1 ]]; then
-  echo "peak RSS: edgewardd+pack $(($(peak_rss_kib "$ew_pid_edgewardd_pack") / 1024)) MiB"
+  echo "peak RSS: edgewardd+pack $(($(peak_rss_kib "$ew_pid_edgewardd_pack") / 1024)) MiB ($(rules_state "$ew_admin_edgewardd_pack"))"
 fi

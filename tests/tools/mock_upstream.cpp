@@ -524,6 +524,12 @@ class Conn {
     } else {
       wire.swap(out_);
     }
+    if (!wire.empty() && writes_in_flight_ == 0) {
+      // Most responses fit the socket buffer: write them now, queue only the rest.
+      uv_buf_t b = uv_buf_init(wire.data(), static_cast<unsigned>(wire.size()));
+      int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &b, 1);
+      if (n > 0) wire.erase(0, static_cast<std::size_t>(n));
+    }
     if (!wire.empty()) {
       auto* w = new WriteReq{};
       w->data = std::move(wire);

@@ -895,6 +895,7 @@ void UpstreamConnection::settle_after_response() {
     return;
   }
   state_ = State::Idle;
+  start_reading();  // a response that ended while paused left reading off; idle must watch EOF
   uv_unref(reinterpret_cast<uv_handle_t*>(&tcp_));
   set_deadline(Deadline::IdleExpiry, pool_->target_.idle_expiry);
 }

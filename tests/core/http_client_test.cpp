@@ -561,6 +561,12 @@ TEST_CASE("pause_response holds the body until resume_response", "[http_client]"
   CHECK(rec.ended);
   CHECK(rec.body == "held body");
   CHECK_FALSE(rec.fired_inside_call);
+  // The response ended while paused; its connection still serves the next exchange.
+  Recorder next;
+  exchange(loop.get(), pool, next, get());
+  CHECK(next.ended);
+  CHECK(next.body == "held body");
+  CHECK(server.connections == 1);
 }
 
 TEST_CASE("pending_write_bytes reports what the kernel did not take, then drained fires",

@@ -6,6 +6,7 @@
 
 #include "core/log.hpp"
 #include "core/time.hpp"
+#include "daemon/inspect/precompiled_pack.hpp"
 #include "rules/keys.hpp"
 #include "rules/pack.hpp"
 #include "rules/scanner.hpp"
@@ -155,11 +156,13 @@ class InspectedExchange final : public daemon::RequestInspection {
       x_.start_stream(StreamFormat::kNdjson);
       return daemon::ResponseMode::stream;
     }
-    if (type.empty() || starts_with_ci(type, "application/json") || starts_with_ci(type, "text/") ||
+    if (type.empty() || starts_with_ci(type, "application/json") ||
         type.find("+json") != std::string_view::npos) {
       return daemon::ResponseMode::buffer;
     }
-    // Binary payloads (audio, images, files) carry no text the rules look at.
+    // Model output comes as JSON, SSE or NDJSON. Other types (files, audio, images, plain-text
+    // downloads) pass as they stream: buffering them would hold large bodies for rules that
+    // look at model text only (docs/inspection.md, "What is not inspected").
     return daemon::ResponseMode::pass;
   }
 
@@ -313,10 +316,19 @@ InspectionEngine::Loaded InspectionEngine::load(
   if (!config.rules.file || config.rules.file->empty()) {
     auto pack = rules::parse_pack(rules::default_pack_yaml(), "<embedded>");
     if (!pack.ok()) return fail(pack.error());
+    out.source = "embedded";
+    // The databases compiled at build time load in milliseconds; another CPU or Hyperscan
+    // (or monitor mode, compiled differently) refuses them and we compile.
+    if (std::string_view pre = precompiled_default_pack(); !pre.empty()) {
+      auto loaded = rules::load_compiled_rules(*pack, pre, options);
+      if (loaded.ok()) {
+        out.rules = *loaded;
+        return out;
+      }
+    }
     auto compiled = rules::compile_rules(std::move(*pack), options);
     if (!compiled.ok()) return fail(compiled.error());
     out.rules = *compiled;
-    out.source = "embedded";
     return out;
   }
   auto text = read_file(*config.rules.file);

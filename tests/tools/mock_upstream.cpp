@@ -246,6 +246,27 @@ std::optional<bool> json_bool_member(std::string_view body, std::string_view key
   return std::nullopt;
 }
 
+// Decodes %XX escapes (a query parameter's value); malformed escapes stay as they are.
+std::string percent_decode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%' && i + 2 < in.size() && hex(in[i + 1]) >= 0 && hex(in[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(in[i] == '+' ? ' ' : in[i]);
+    }
+  }
+  return out;
+}
+
 std::string pattern_bytes(std::size_t n, std::size_t offset = 0) {
   std::string s(n, 'a');
   for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (offset + i) % 26);
@@ -853,10 +874,7 @@ class Conn {
       if (s.status < 200) s.status = 200;
       auto ct = query_param(req_.target, "content_type");
       s.content_type = ct ? std::string(*ct) : "application/json";
-      // Allow "text%2Fevent-stream" as well as the raw slash.
-      if (auto p = s.content_type.find("%2F"); p != std::string::npos) {
-        s.content_type.replace(p, 3, "/");
-      }
+      s.content_type = percent_decode(s.content_type);  // "text%2Fevent-stream" works too
       s.body = std::move(req_.body);
       s.chunk_bytes = query_u64(req_.target, "chunk_bytes", 0, 1 << 30);
       s.interval_ms = static_cast<unsigned>(query_u64(req_.target, "interval_ms", 0, 60000));

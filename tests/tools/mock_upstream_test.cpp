@@ -200,12 +200,14 @@ TEST_CASE("mock plays a scripted reply once, chunked as asked", "[mock_upstream]
   MockProcess mock(dir);
   uv::UvLoop loop;
   UpstreamPool pool(loop.get(), target(mock.port));
-  auto q = call(loop.get(), pool,
-                request("POST", "/__mock/script?status=201&content_type=text/plain&chunk_bytes=3"),
-                "scripted!");
+  auto q =
+      call(loop.get(), pool,
+           request("POST", "/__mock/script?status=201&content_type=text%2Fplain&chunk_bytes=3"),
+           "scripted!");
   CHECK(q.body == R"({"queued":1})");
   auto s = call(loop.get(), pool, request("GET", "/anything"));
   CHECK(s.head->status == 201);
+  CHECK(s.head->headers.get("Content-Type") == "text/plain");
   CHECK(s.head->headers.get("Transfer-Encoding") == "chunked");
   CHECK(s.body == "scripted!");
   auto after = call(loop.get(), pool, request("GET", "/anything"));

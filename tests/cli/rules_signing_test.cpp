@@ -182,3 +182,35 @@ TEST_CASE_METHOD(SigningFixture, "rules sign and verify report usage and I/O err
             .exit_code == 2);
   CHECK(run_edgeward({"rules", "verify", blob}).exit_code == 2);  // no --pubkey
 }
+
+TEST_CASE_METHOD(SigningFixture, "a blob signed by two keys meets a verify threshold of two",
+                 "[cli][rules]") {
+  const std::string second = dir.file("second.key");
+  REQUIRE(run_edgeward({"rules", "keygen", "--out", second}).exit_code == 0);
+  auto one = run_edgeward(
+      {"rules", "sign", pack, "--key", key, "--version", "3", "--tenant", "t", "-o", blob});
+  REQUIRE(one.exit_code == 0);
+  auto short_of_two = run_edgeward({"rules", "verify", blob, "--pubkey", key + ".pub", "--pubkey",
+                                    second + ".pub", "--threshold", "2"});
+  CHECK(short_of_two.exit_code == 1);
+  CHECK(short_of_two.err.rfind("blob.threshold_not_met", 0) == 0);
+
+  auto two = run_edgeward({"rules", "sign", pack, "--key", key, "--key", second, "--version", "3",
+                           "--tenant", "t", "-o", blob});
+  REQUIRE(two.exit_code == 0);
+  auto ok = run_edgeward({"rules", "verify", blob, "--pubkey", key + ".pub", "--pubkey",
+                          second + ".pub", "--threshold", "2"});
+  INFO(ok.err);
+  CHECK(ok.exit_code == 0);
+}
+
+TEST_CASE_METHOD(SigningFixture, "a blob whose expiry has passed is refused as blob.expired",
+                 "[cli][rules]") {
+  // The shortest expiry is one millisecond; by the time verify runs it has passed.
+  auto r = run_edgeward({"rules", "sign", pack, "--key", key, "--version", "3", "--tenant", "t",
+                         "--expires", "1ms", "-o", blob});
+  REQUIRE(r.exit_code == 0);
+  auto v = run_edgeward({"rules", "verify", blob, "--pubkey", key + ".pub"});
+  CHECK(v.exit_code == 1);
+  CHECK(v.err.rfind("blob.expired", 0) == 0);
+}

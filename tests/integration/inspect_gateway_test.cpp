@@ -1,0 +1,413 @@
+// Inspection against the real binary: edgewardd with a signed rule blob (or the embedded pack)
+// in front of the mock upstream, on loopback. Events are read back from the store.
+
+#include <simdjson.h>
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "core/json.hpp"
+#include "core/time.hpp"
+#include "rules/blob.hpp"
+#include "rules/keys.hpp"
+#include "rules/pack.hpp"
+#include "store/event_query.hpp"
+#include "tests/integration/harness.hpp"
+
+using namespace edgeward;
+using namespace edgeward::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+// IBAN and AWS key block, a redact rule and a monitor rule (same as tests/inspect's pack).
+constexpr const char* kPack = R"(apiVersion: edgeward/v1
+kind: RulePack
+name: integration
+rules:
+  - id: 11111111-1111-4111-8111-111111111111
+    name: IBAN
+    reason_code: DLP.PII.IBAN
+    action: block
+    priority: 100
+    detect:
+      patterns: ['\b[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]){11,30}\b']
+      validator: iban
+  - id: 22222222-2222-4222-8222-222222222222
+    name: AWS access key
+    reason_code: DLP.SECRET.AWS_ACCESS_KEY
+    action: block
+    priority: 10
+    detect:
+      patterns: ['\b(?:AKIA|ASIA)[A-Z2-7]{16}\b']
+  - id: 33333333-3333-4333-8333-333333333333
+    name: Secret token
+    reason_code: DLP.SECRET.OPENAI_API_KEY
+    action: redact
+    priority: 50
+    detect:
+      patterns: ['sk-test-[a-z0-9]{12}']
+)";
+
+constexpr const char* kIban = "DE89 3704 0044 0532 0130 00";
+
+// A signing key and blobs signed by it.
+struct Signer {
+  rules::SecretKey key = rules::generate_secret_key();
+
+  std::string public_key_b64() const {
+    const auto& b = key.public_key().bytes;
+    return rules::base64_encode(
+        std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
+  }
+  std::string blob(std::uint64_t version, const char* yaml = kPack) const {
+    auto pack = rules::parse_pack(yaml, "<test>");
+    REQUIRE(pack.ok());
+    rules::BlobPayload p;
+    p.tenant_id = "tenant-test";
+    p.version = version;
+    p.created_at = timefmt::now() - std::chrono::hours(1);
+    p.expires_at = timefmt::now() + std::chrono::hours(24);
+    p.pack_json = rules::pack_to_json(*pack);
+    return rules::sign_blob(p, {&key});
+  }
+};
+
+// A Gateway whose rules come from a signed blob file.
+std::string rules_yaml(const std::string& blob_path, const Signer& s,
+                       const std::string& more = {}) {
+  return "rules:\n  file: " + blob_path + "\n  trusted_keys: [\"" + s.public_key_b64() + "\"]\n" +
+         more;
+}
+
+std::string post(std::uint16_t port, const std::string& target, const std::string& body,
+                 const std::string& headers = {}) {
+  return http_once(port, "POST", target, body, "Content-Type: application/json\r\n" + headers);
+}
+
+std::string header_of(const std::string& response, const std::string& name) {
+  std::string needle = "\r\n" + name + ": ";
+  auto p = response.find(needle);
+  if (p == std::string::npos) return {};
+  auto e = response.find("\r\n", p + needle.size());
+  return response.substr(p + needle.size(), e - p - needle.size());
+}
+
+std::string chat(const std::string& messages, const std::string& extra = {}) {
+  return R"({"model":"gpt-4o","messages":)" + messages + extra + "}";
+}
+
+// The stored event with `uid`, waiting for the writer (it commits within milliseconds).
+std::optional<store::Event> stored_event(const std::string& state_dir, const std::string& uid) {
+  for (int i = 0; i < 200; ++i) {
+    auto q = store::EventQuery::open(state_dir);
+    if (q.ok()) {
+      auto e = q->find_uid(uid);
+      if (e.ok() && e->has_value()) return **e;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  return std::nullopt;
+}
+
+std::vector<store::Event> all_events(const std::string& state_dir, std::size_t at_least) {
+  std::vector<store::Event> out;
+  for (int i = 0; i < 200; ++i) {
+    auto q = store::EventQuery::open(state_dir);
+    if (q.ok()) {
+      auto list = q->list(store::EventFilter{});
+      if (list.ok() && list->size() >= at_least) return *list;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  return out;
+}
+
+// The last request body the mock received.
+std::string last_upstream_body(Gateway& g) {
+  std::string r = body_of(http_once(g.mock_port, "GET", "/__mock/requests"));
+  simdjson::dom::parser p;
+  simdjson::dom::element doc;
+  if (p.parse(r).get(doc)) return {};
+  simdjson::dom::array reqs;
+  if (doc["requests"].get(reqs) || reqs.size() == 0) return {};
+  std::string_view body;
+  if (reqs.at(reqs.size() - 1)["body"].get(body)) return {};
+  return std::string(body);
+}
+
+struct BlobGateway {
+  Signer signer;
+  std::string blob_path;
+  std::unique_ptr<Gateway> g;
+  explicit BlobGateway(const std::string& more = {}) {
+    // The blob file must exist before the gateway starts: write it in a dir of our own.
+    static int n = 0;
+    blob_path = "/tmp/edgeward-it-blob-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
+    std::ofstream(blob_path) << signer.blob(1);
+    g = std::make_unique<Gateway>(rules_yaml(blob_path, signer, more));
+  }
+  ~BlobGateway() { std::remove(blob_path.c_str()); }
+};
+
+}  // namespace
+
+TEST_CASE("inspect: an IBAN prompt is blocked in the OpenAI shape", "[integration][inspect]") {
+  BlobGateway b;
+  Gateway& g = *b.g;
+  REQUIRE(g.ready());
+  g.mock_reset();
+  std::string r = post(g.port, "/v1/chat/completions",
+                       chat(std::string(R"([{"role":"user","content":"pay )") + kIban + R"("}])"));
+  CHECK(status_of(r) == 403);
+  CHECK(header_of(r, "Edgeward-Reason") == "DLP.PII.IBAN");
+  CHECK(header_of(r, "Content-Type") == "application/json");
+  CHECK(r.find("Server-Timing: edgeward;dur=") != std::string::npos);
+  std::string uid = header_of(r, "Edgeward-Event");
+  CHECK(body_of(r) == R"j({"error":{"message":"blocked by edgeward: DLP.PII.IBAN (rule IBAN)",)j"
+                      R"("type":"edgeward_block","code":"DLP.PII.IBAN","param":null,"event":")" +
+                          uid + R"("}})");
+  CHECK(g.mock_count() == 0);
+  auto e = stored_event(g.dir.path, uid);
+  REQUIRE(e);
+  CHECK(e->reason_code == "DLP.PII.IBAN");
+  CHECK(e->rule_version == 1);
+  CHECK(e->action == store::Action::kBlock);
+}
+
+TEST_CASE("inspect: an IBAN prompt is blocked in the Anthropic shape", "[integration][inspect]") {
+  BlobGateway b;
+  Gateway& g = *b.g;
+  REQUIRE(g.ready());
+  std::string r = post(g.port, "/v1/messages",
+                       std::string(R"({"model":"claude","max_tokens":64,"messages":[)"
+                                   R"({"role":"user","content":"pay )") +
+                           kIban + R"("}]})");
+  CHECK(status_of(r) == 403);
+  CHECK(body_of(r) == R"j({"type":"error","error":{"type":"permission_error",)j"
+                      R"j("message":"blocked by edgeward: DLP.PII.IBAN (rule IBAN)"}})j");
+}
+
+TEST_CASE("inspect: the same IBAN is found in each layer of the request",
+          "[integration][inspect]") {
+  BlobGateway b;
+  Gateway& g = *b.g;
+  REQUIRE(g.ready());
+  std::string iban = kIban;
+  struct Case {
+    const char* where;
+    std::string body;
+    store::Layer layer;
+  };
+  std::vector<Case> cases = {
+      {"system message",
+       chat(R"([{"role":"system","content":")" + iban + R"("},{"role":"user","content":"hi"}])"),
+       store::Layer::kPreTemplate},
+      {"earlier assistant turn",
+       chat(R"([{"role":"assistant","content":")" + iban + R"("},{"role":"user","content":"x"}])"),
+       store::Layer::kPreTemplate},
+      {"text part",
+       chat(R"([{"role":"user","content":[{"type":"text","text":")" + iban + R"("}]}])"),
+       store::Layer::kPreTemplate},
+      {"tool definition",
+       chat(R"([{"role":"user","content":"hi"}])",
+            R"(,"tools":[{"type":"function","function":{"name":"pay","description":")" + iban +
+                R"(","parameters":{"type":"object"}}}])"),
+       store::Layer::kToolCall},
+      {"tool-call argument",
+       chat(R"([{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":)"
+            R"({"name":"pay","arguments":"{\"to\":\")" +
+            iban + R"(\"}"}}]}])"),
+       store::Layer::kToolCall},
+      {"tool result", chat(R"([{"role":"tool","tool_call_id":"c","content":")" + iban + R"("}])"),
+       store::Layer::kToolCall},
+  };
+  for (const Case& c : cases) {
+    INFO(c.where);
+    std::string r = post(g.port, "/v1/chat/completions", c.body);
+    REQUIRE(status_of(r) == 403);
+    auto e = stored_event(g.dir.path, header_of(r, "Edgeward-Event"));
+    REQUIRE(e);
+    CHECK(e->layer == c.layer);
+  }
+}
+
+TEST_CASE("inspect: a redacted request reaches the upstream without the secret, as valid JSON",
+          "[integration][inspect]") {
+  BlobGateway b;
+  Gateway& g = *b.g;
+  REQUIRE(g.ready());
+  g.mock_reset();
+  std::string r =
+      post(g.port, "/v1/chat/completions",
+           chat(R"([{"role":"user","content":"my key is \"sk-test-abcdef123456\"\n ok"}])"));
+  REQUIRE(status_of(r) == 200);
+  std::string up = last_upstream_body(g);
+  REQUIRE_FALSE(up.empty());
+  CHECK(up.find("abcdef123456") == std::string::npos);
+  CHECK(up.find("[REDACTED:DLP.SECRET.OPENAI_API_KEY]") != std::string::npos);
+  simdjson::dom::parser p;
+  simdjson::dom::element doc;
+  CHECK_FALSE(p.parse(up).get(doc));
+  auto events = all_events(g.dir.path, 1);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].retry);
+  CHECK(events[0].action == store::Action::kRedact);
+}
+
+TEST_CASE("inspect: a secret split across two SSE deltas ends the stream",
+          "[integration][inspect]") {
+  BlobGateway b;
+  Gateway& g = *b.g;
+  REQUIRE(g.ready());
+  std::string r =
+      http_once(g.port, "POST", "/v1/chat/completions?chunk_bytes=12",
+                R"({"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]})",
+                "Content-Type: application/json\r\n"
+                "X-Mock-Reply: the key is AKIAQWERTYUIOPASDFGH, keep it\r\n");
+  CHECK(status_of(r) == 200);
+  std::string body = body_of(r);
+  CHECK(body.find("AKIA") == std::string::npos);
+  CHECK(body.find("blocked by edgeward: DLP.SECRET.AWS_ACCESS_KEY") != std::string::npos);
+  CHECK(body.find("[DONE]") == std::string::npos);
+}
+
+TEST_CASE("inspect: an AWS key in an Anthropic input_json_delta is found",
+          "[integration][inspect]") {
+  BlobGateway b;
+  Gateway& g = *b.g;
+  REQUIRE(g.ready());
+  auto delta = [](std::string_view partial) {
+    std::string d =
+        R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":)";
+    json::append_json_string(d, partial);
+    return "event: content_block_delta\ndata: " + d + "}}\n\n";
+  };
+  std::string script =
+      "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\","
+      "\"content\":[]}}\n\n"
+      "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+      "\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"lookup\",\"input\":{}}}"
+      "\n\n" +
+      delta("{\"key\":\"AKIAQWERT") + delta("YUIOPASDFGH\"}") +
+      "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+      "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+  REQUIRE(status_of(http_once(g.mock_port, "POST",
+                              "/__mock/script?content_type=text/event-stream&chunk_bytes=40",
+                              script)) == 200);
+  std::string r = post(g.port, "/v1/messages",
+                       R"({"model":"claude","stream":true,"max_tokens":9,"messages":[]})");
+  std::string body = body_of(r);
+  CHECK(body.find("AKIA") == std::string::npos);
+  CHECK(body.find(
+            "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"permission_error\"") !=
+        std::string::npos);
+  auto events = all_events(g.dir.path, 1);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].layer == store::Layer::kToolCall);
+  CHECK(events[0].scope == store::Scope::kResponse);
+}
+
+TEST_CASE("inspect: monitor mode forwards and records", "[integration][inspect]") {
+  BlobGateway b("mode: monitor\n");
+  Gateway& g = *b.g;
+  REQUIRE(g.ready());
+  g.mock_reset();
+  std::string r = post(g.port, "/v1/chat/completions",
+                       chat(std::string(R"([{"role":"user","content":")") + kIban + R"("}])"));
+  CHECK(status_of(r) == 200);
+  CHECK(g.mock_count() == 1);
+  auto events = all_events(g.dir.path, 1);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].action == store::Action::kMonitor);
+  CHECK(events[0].reason_code == "DLP.PII.IBAN");
+}
+
+TEST_CASE("inspect: fail_mode closed answers 503 without valid rules, open forwards",
+          "[integration][inspect]") {
+  for (bool closed : {true, false}) {
+    INFO(closed);
+    // A blob signed by a key that is not trusted: no valid rules at start.
+    Signer trusted;
+    Signer other;
+    std::string path = "/tmp/edgeward-it-untrusted-" + std::to_string(::getpid());
+    std::ofstream(path) << other.blob(1);
+    Gateway g(rules_yaml(path, trusted,
+                         std::string("fail_mode: ") + (closed ? "closed" : "open") + "\n"));
+    std::remove(path.c_str());
+    REQUIRE(g.ready());
+    g.mock_reset();
+    std::string r =
+        post(g.port, "/v1/chat/completions", chat(R"([{"role":"user","content":"hi"}])"));
+    if (closed) {
+      CHECK(status_of(r) == 503);
+      CHECK(header_of(r, "Edgeward-Reason") == "POLICY.RULES_UNAVAILABLE");
+      CHECK(g.mock_count() == 0);
+      CHECK(status_of(http_once(g.admin_port, "GET", "/readyz")) != 200);
+    } else {
+      CHECK(status_of(r) == 200);
+      CHECK(g.mock_count() == 1);
+    }
+    CHECK(g.metric("edgeward_rules_refusals_total{code=\"blob.unknown_key\"}") == 1);
+  }
+}
+
+TEST_CASE("inspect: a tampered blob is refused at reload and the active rules stay",
+          "[integration][inspect]") {
+  BlobGateway b;
+  Gateway& g = *b.g;
+  REQUIRE(g.ready());
+  // Version 2 with one payload byte changed after signing.
+  std::string blob = b.signer.blob(2);
+  auto p = blob.find("\"payload\":\"");
+  REQUIRE(p != std::string::npos);
+  char& c = blob[p + 11 + 20];
+  c = c == 'A' ? 'B' : 'A';
+  std::ofstream(b.blob_path, std::ios::trunc) << blob;
+  g.edgewardd().signal(SIGHUP);
+  bool refused = false;
+  for (int i = 0; i < 250 && !refused; ++i) {
+    refused = g.metric("edgeward_rules_refusals_total{code=\"blob.bad_signature\"}") == 1;
+    if (!refused) std::this_thread::sleep_for(20ms);
+  }
+  CHECK(refused);
+  std::string status = body_of(http_once(g.admin_port, "GET", "/status"));
+  CHECK(status.find("blob.bad_signature") != std::string::npos);
+  CHECK(g.metric("edgeward_rules_version") == 1);
+  // Still enforcing version 1.
+  std::string r = post(g.port, "/v1/chat/completions",
+                       chat(std::string(R"([{"role":"user","content":")") + kIban + R"("}])"));
+  CHECK(status_of(r) == 403);
+}
+
+TEST_CASE("inspect: canaries never reach the log or the store", "[integration][inspect]") {
+  BlobGateway b;
+  Gateway& g = *b.g;
+  REQUIRE(g.ready());
+  const std::string canary = "AKIACANARYCANARYCANA";
+  std::string r = post(g.port, "/v1/chat/completions?q=CANARYQUERY",
+                       chat(R"([{"role":"user","content":")" + canary + R"("}])"),
+                       "Edgeward-Session: CANARYSESSION\r\nAuthorization: Bearer CANARYKEY\r\n");
+  CHECK(status_of(r) == 403);
+  CHECK(body_of(r).find("CANARY") == std::string::npos);
+  all_events(g.dir.path, 1);
+  CHECK(g.edgewardd().terminate(10s) == 0);
+  for (const std::string& f :
+       {g.dir.file("edgeward.db"), g.dir.file("edgeward.db-wal"), g.dir.file("edgewardd.log")}) {
+    INFO(f);
+    CHECK(slurp(f).find("CANARY") == std::string::npos);
+  }
+}
+
+TEST_CASE("inspect: the embedded pack starts fast and reports inspection time in /metrics",
+          "[integration][inspect]") {
+  auto t0 = std::chrono::steady_clock::now();
+  Gateway g;
+  REQUIRE(g.ready());
+  CHECK(std::chrono::steady_clock::now() - t0 < 10s);
+  std::string r = post(g.port, "/v1/chat/completions", chat(R"([{"role":"user","content":"hi"}])"));
+  CHECK(status_of(r) == 200);
+  CHECK(g.metric("edgeward_inspection_duration_seconds_count") >= 1);
+  CHECK(g.metric("edgeward_rules_loaded") == 1);
+}

@@ -316,6 +316,11 @@ int run_rules_verify(const std::vector<std::string>& args) {
                  accepted.error().message.c_str());
     return kExitRefused;
   }
+  // A gateway refuses a validly signed blob whose pack does not load; so does verify.
+  if (auto pack = rules::load_blob_pack(accepted->payload.pack_json); !pack) {
+    std::fprintf(stderr, "%s: %s\n", pack.error().code.c_str(), pack.error().message.c_str());
+    return kExitRefused;
+  }
   const auto& p = accepted->payload;
   std::string key_ids;
   for (const auto& k : accepted->signer_key_ids) {

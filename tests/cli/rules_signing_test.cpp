@@ -6,12 +6,15 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
 
+#include "rules/blob.hpp"
+#include "rules/keys.hpp"
 #include "tests/cli/run_process.hpp"
 
 using edgeward::testing::run_edgeward;
@@ -213,4 +216,21 @@ TEST_CASE_METHOD(SigningFixture, "a blob whose expiry has passed is refused as b
   auto v = run_edgeward({"rules", "verify", blob, "--pubkey", key + ".pub"});
   CHECK(v.exit_code == 1);
   CHECK(v.err.rfind("blob.expired", 0) == 0);
+}
+
+TEST_CASE_METHOD(SigningFixture, "rules verify refuses a signed blob whose pack does not load",
+                 "[cli][rules]") {
+  // `rules sign` never signs such a pack, so the blob is made with the library and the same key.
+  auto secret = edgeward::rules::read_secret_key_file(key);
+  REQUIRE(secret.ok());
+  edgeward::rules::BlobPayload payload;
+  payload.tenant_id = "t";
+  payload.version = 9;
+  payload.created_at = edgeward::timefmt::now();
+  payload.expires_at = payload.created_at + std::chrono::hours(1);
+  payload.pack_json = R"({"apiVersion":"edgeward/v1","kind":"RulePack","name":"x","rules":[]})";
+  spit(blob, edgeward::rules::sign_blob(payload, {&secret.value()}));
+  auto r = run_edgeward({"rules", "verify", blob, "--pubkey", key + ".pub"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.rfind("blob.bad_pack", 0) == 0);
 }

@@ -6,7 +6,10 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <map>
 #include <optional>
+#include <random>
+#include <set>
 #include <string>
 
 #include "rules/dsse.hpp"
@@ -421,4 +424,46 @@ TEST_CASE("a validly signed pack that does not load is blob.bad_pack", "[blob]")
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == "blob.bad_pack");
   }
+}
+
+TEST_CASE_METHOD(BlobFixture, "no single-byte mutation of a blob is accepted as other content",
+                 "[blob]") {
+  // Every refusal carries a documented code, and whatever is accepted carries the signed payload.
+  const std::set<std::string> documented = {
+      "blob.too_large",          "blob.malformed_json",     "blob.bad_envelope",
+      "blob.bad_base64",         "blob.wrong_payload_type", "blob.no_trusted_keys",
+      "blob.bad_signature",      "blob.unknown_key",        "blob.threshold_not_met",
+      "blob.unsupported_format", "blob.bad_payload",        "blob.wrong_tenant",
+      "blob.rollback",           "blob.version_conflict",   "blob.expired"};
+  const std::string env = blob();
+  const std::string payload_sha = sha256_hex(parse_envelope(env).value().payload);
+  std::mt19937 rng(20261123);
+  std::map<std::string, int> seen;
+  for (int i = 0; i < 3000; ++i) {
+    std::string m = env;
+    const std::size_t pos = rng() % m.size();
+    switch (rng() % 3) {
+      case 0:
+        m[pos] = static_cast<char>(m[pos] ^ (1u << (rng() % 8)));
+        break;
+      case 1:
+        m.erase(pos, 1);
+        break;
+      default:
+        m.insert(pos, 1, static_cast<char>(rng() % 256));
+        break;
+    }
+    auto r = accept_blob(std::nullopt, m, trust_a(), std::string("tenant-1"), kNow);
+    if (r.ok()) {
+      CHECK(r->payload_sha256 == payload_sha);
+      ++seen["accepted"];
+    } else {
+      INFO(r.error().code);
+      CHECK(documented.count(r.error().code) == 1);
+      ++seen[r.error().code];
+    }
+  }
+  // The mutations reach the signature check, not only the JSON parser.
+  CHECK(seen["blob.bad_signature"] > 0);
+  CHECK(seen["blob.malformed_json"] > 0);
 }

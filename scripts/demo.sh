@@ -73,6 +73,11 @@ curl -sS -i "$gw/v1/chat/completions" -H 'Content-Type: application/json' \
   -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello"}]}'
 echo
 
+section "The same request with an AWS key in the prompt -> blocked by the default pack (403)"
+curl -sS -i "$gw/v1/chat/completions" -H 'Content-Type: application/json' \
+  -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello, my key is AKIA4XCIVWF6E2B7AYYA"}]}'
+echo
+
 section "Streaming (SSE) chat completion, events printed as they arrive"
 curl -sS -N "$gw/v1/chat/completions" -H 'Content-Type: application/json' \
   -d '{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Count"}]}'

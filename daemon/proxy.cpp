@@ -399,8 +399,8 @@ void ProxyExchange::answer(http::ResponseHead& head, std::string_view body) {
   head.headers.remove("Connection");
   add_server_timing(head.headers);
   status_ = head.status;
+  complete(head.status);  // counted before the bytes leave, so a client never sees it lag
   responder_.respond(head, body);
-  complete(head.status);
 }
 
 void ProxyExchange::answer_hook(HookAnswer& a) {
@@ -507,8 +507,8 @@ void ProxyExchange::on_response_body(std::string_view bytes) {
 
 void ProxyExchange::finish_response() {
   phase_ = Phase::Done;
-  responder_.end();
   complete(status_);
+  responder_.end();
 }
 
 void ProxyExchange::on_response_end() {
@@ -599,8 +599,8 @@ std::unique_ptr<http::RequestHandler> ProxyApp::on_request(http::RequestHead&& h
     std::string body =
         error_body(dialect_for("auto", head.path()), "no upstream is configured for this path",
                    "edgeward_error", "route.not_found");
-    responder.respond(out, body);
     metrics_.requests_by_class[4]->inc();
+    responder.respond(out, body);
     return std::make_unique<AnsweredRequest>();
   }
   auto exchange =

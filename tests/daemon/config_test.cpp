@@ -42,7 +42,8 @@ std::string read_file(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("--upstream alone gives a working config with one catch-all upstream", "[config]") {
+TEST_CASE("the upstream flag alone gives a working config with one catch-all upstream",
+          "[config]") {
   Config c;
   ConfigOverrides o;
   o.upstream = "https://api.openai.com";

@@ -414,7 +414,14 @@ TEST_CASE("proxy counts requests by status class in the metrics", "[proxy]") {
     REQUIRE(c.send(post("/v1/chat/completions", "{}")));
     REQUIRE(status_of(c.read_response(3s)) == 200);
   }
+  // The body may reach the client a moment before the exchange is counted (another thread).
   std::string m = f.metrics_text();
+  for (int i = 0;
+       i < 100 && m.find("edgeward_http_request_duration_seconds_count 1\n") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(10ms);
+    m = f.metrics_text();
+  }
   CHECK(m.find("edgeward_http_requests_total{class=\"2xx\"} 1\n") != std::string::npos);
   CHECK(m.find("edgeward_http_request_duration_seconds_count 1\n") != std::string::npos);
 }

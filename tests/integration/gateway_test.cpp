@@ -72,23 +72,42 @@ TEST_CASE("gateway forwards sized and chunked responses byte-exact", "[integrati
   CHECK(body_of(chunked) == alphabet(5000));
 }
 
-TEST_CASE("gateway streams SSE byte-exact and flushes each event as it arrives", "[integration]") {
+TEST_CASE("gateway flushes each SSE event of a chat completion stream as it arrives",
+          "[integration]") {
+  // With the inspection engine linked the text of the deltas may be held back (up to
+  // streaming.holdback_bytes) and re-cut, so the joined text is compared, not the bytes; the
+  // byte-exact SSE path without inspection is pinned by tests/daemon/proxy_test.cpp.
   Gateway g;
   REQUIRE(g.ready());
-  std::string direct = body_of(http_once(g.mock_port, "GET", "/sse?events=4&interval_ms=0"));
-  REQUIRE_FALSE(direct.empty());
+  const std::string body =
+      "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\","
+      "\"content\":\"hi\"}]}";
+  std::string direct =
+      body_of(http_once(g.mock_port, "POST", "/v1/chat/completions?events=4", body));
+  REQUIRE(direct.find("data: [DONE]") != std::string::npos);
   ClientSocket c(g.port);
-  REQUIRE(c.send("GET /sse?events=4&interval_ms=300 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  REQUIRE(c.send(post_request("/v1/chat/completions?events=4&interval_ms=300", body)));
   auto t0 = std::chrono::steady_clock::now();
-  std::string first = c.read_until("tok0", 5s);
+  std::string first = c.read_until("\n\n", 5s);
   auto first_at = std::chrono::steady_clock::now() - t0;
-  CHECK(first.find("tok0") != std::string::npos);
-  CHECK(first.find("tok1") == std::string::npos);
+  CHECK(first.find("data: {") != std::string::npos);
+  CHECK(first.find("[DONE]") == std::string::npos);
   CHECK(first_at < 250ms);  // not held until the next event (300 ms later)
-  std::string rest = first + c.read_until("\r\n0\r\n\r\n", 10s);
-  std::string streamed = body_of(rest);
-  // The same events, byte for byte, except the ids/timestamps the mock varies per request.
-  CHECK(streamed.size() == direct.size());
+  std::string all = first + c.read_until("\r\n0\r\n\r\n", 10s);
+  CHECK(all.find("Transfer-Encoding: chunked") != std::string::npos);
+  std::string streamed = body_of(all);
+  // The deltas' text, joined, is what the upstream sent.
+  auto joined_text = [](const std::string& s) {
+    std::string out;
+    const std::string key = "\"content\":\"";
+    for (auto p = s.find(key); p != std::string::npos; p = s.find(key, p + 1)) {
+      auto start = p + key.size();
+      out += s.substr(start, s.find('"', start) - start);
+    }
+    return out;
+  };
+  CHECK_FALSE(joined_text(direct).empty());
+  CHECK(joined_text(streamed) == joined_text(direct));
   CHECK(streamed.find("data: [DONE]") != std::string::npos);
 }
 
@@ -162,15 +181,27 @@ TEST_CASE("gateway answers 504 when the upstream hangs past response_timeout", "
   CHECK(std::chrono::steady_clock::now() - t0 < 5s);
 }
 
-TEST_CASE("gateway truncates the response when the upstream resets mid-body", "[integration]") {
+TEST_CASE("gateway answers an upstream reset with 502, or a visibly truncated response",
+          "[integration]") {
   Gateway g;
   REQUIRE(g.ready());
   ClientSocket c(g.port);
   REQUIRE(c.send("GET /reset?after=64 HTTP/1.1\r\nHost: x\r\n\r\n"));
   std::string r = c.read_until("", 5s);
-  CHECK(status_of(r) == 200);
-  CHECK(c.closed());                   // the connection is closed …
-  CHECK(body_of(r).size() < 1000000);  // … before the announced length: visibly truncated
+  // Which of the two happens depends on whether the inspection engine buffers this response
+  // (then nothing was sent yet) or passes it (rules not loaded yet, or no engine linked).
+  if (status_of(r) != 200) {
+    // Buffered for inspection: the reset comes before any byte went to the client, a clean 502.
+    CHECK(status_of(r) == 502);
+    CHECK(r.find("\"code\":\"upstream.reset\"") != std::string::npos);
+    CHECK(r.find("edgeward_upstream_error") != std::string::npos);
+  } else {
+    // Passed through: the head is out, so the connection is closed before the announced
+    // length, which the client sees as a truncated response.
+    CHECK(status_of(r) == 200);
+    CHECK(c.closed());
+    CHECK(body_of(r).size() < 1000000);
+  }
   // The gateway itself keeps serving.
   CHECK(status_of(http_once(g.port, "GET", "/sized?bytes=10")) == 200);
 }
@@ -301,7 +332,7 @@ TEST_CASE("edgewardd --upstream alone is a working gateway", "[integration]") {
   std::uint16_t mock_port = free_port();
   Process mock({EDGEWARD_MOCK_PATH, "--listen", "127.0.0.1:" + std::to_string(mock_port)},
                dir.file("mock.log"));
-  REQUIRE(wait_ready(mock_port, "/__mock/health", 10s));
+  REQUIRE(wait_ready(mock_port, "/__mock/health", mock, 10s));
   std::uint16_t port = free_port();
   // Admin on its default port may be taken on a shared machine: not needed here.
   Process gw({EDGEWARDD_PATH, "--upstream", "http://127.0.0.1:" + std::to_string(mock_port),
@@ -329,18 +360,25 @@ TEST_CASE("a client that does not read a large response does not make the gatewa
           "[integration][backpressure]") {
   Gateway g;
   REQUIRE(g.ready());
+  // 24 MiB of a binary type (passed through uninspected, streamed in 64 KiB chunks).
+  constexpr std::size_t kSize = 24u << 20;
+  const std::string payload = alphabet(kSize);
+  REQUIRE(status_of(http_once(g.mock_port, "POST",
+                              "/__mock/script?content_type=application%2Foctet-stream"
+                              "&chunk_bytes=65536",
+                              payload)) == 200);
   const long before = rss_kib(g.edgewardd().pid());
   ClientSocket c(g.port);
-  // 64 MiB from the mock; the client reads nothing for a second.
-  REQUIRE(c.send("GET /sized?bytes=67108864 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  // The client reads nothing for a second.
+  REQUIRE(c.send("GET /anything HTTP/1.1\r\nHost: x\r\n\r\n"));
   std::this_thread::sleep_for(1s);
   const long during = rss_kib(g.edgewardd().pid());
   INFO("RSS before " << before << " KiB, while stalled " << during << " KiB");
-  CHECK(during - before < 16 * 1024);
-  // Reading resumes the flow: the whole body arrives.
+  CHECK(during - before < 8 * 1024);
+  // Reading resumes the flow: the whole body arrives, unchanged.
   std::string r = c.read_response(60s);
   INFO(g.log());
-  CHECK(body_of(r).size() == 67108864u);
+  CHECK(body_of(r) == payload);
 }
 
 TEST_CASE("SIGTERM drain is bounded by limits.drain_timeout", "[integration]") {

@@ -143,11 +143,11 @@ inline std::string http_once(std::uint16_t port, const std::string& method,
   return c.read_response(timeout);
 }
 
-// Waits until GET `target` on `port` answers 200.
-inline bool wait_ready(std::uint16_t port, const std::string& target,
+// Waits until GET `target` on `port` answers 200 (false at once when `process` exited).
+inline bool wait_ready(std::uint16_t port, const std::string& target, Process& process,
                        std::chrono::milliseconds timeout) {
   auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
+  while (std::chrono::steady_clock::now() < end && process.running()) {
     if (status_of(http_once(port, "GET", target, {}, {}, std::chrono::milliseconds(500))) == 200) {
       return true;
     }
@@ -180,37 +180,45 @@ class Gateway {
   // `upstream_yaml` is appended inside the upstream entry ("    response_timeout: 1s\n").
   explicit Gateway(const std::string& extra_yaml = {}, const std::string& upstream_yaml = {},
                    unsigned workers = 2) {
-    mock_port = free_port();
-    mock_ = std::make_unique<Process>(
-        std::vector<std::string>{EDGEWARD_MOCK_PATH, "--listen",
-                                 "127.0.0.1:" + std::to_string(mock_port)},
-        dir.file("mock.log"));
-    ready_ = wait_ready(mock_port, "/__mock/health", std::chrono::seconds(10));
+    // Free ports are found by binding port 0 and closing; another test running in parallel
+    // can take one in between, so a process that exits at start is retried on new ports.
+    for (int attempt = 0; attempt < 3 && !ready_; ++attempt) {
+      mock_port = free_port();
+      mock_ = std::make_unique<Process>(
+          std::vector<std::string>{EDGEWARD_MOCK_PATH, "--listen",
+                                   "127.0.0.1:" + std::to_string(mock_port)},
+          dir.file("mock.log"));
+      ready_ = wait_ready(mock_port, "/__mock/health", *mock_, std::chrono::seconds(20));
+    }
     if (!ready_) return;
-    port = free_port();
-    admin_port = free_port();
-    down_port = free_port();
-    config_path = dir.file("edgeward.yaml");
-    std::ofstream(config_path) << "listen: 127.0.0.1:" << port << "\n"
-                               << "admin_listen: 127.0.0.1:" << admin_port << "\n"
-                               << "workers: " << workers << "\n"
-                               << "state_dir: " << dir.path << "\n"
-                               << "upstreams:\n"
-                               << "  - name: mock\n"
-                               << "    url: http://127.0.0.1:" << mock_port << "\n"
-                               << "    routes: [\"/\"]\n"
-                               << upstream_yaml << "  - name: down\n"
-                               << "    url: http://127.0.0.1:" << down_port << "\n"
-                               << "    routes: [\"/down/\"]\n"
-                               << extra_yaml;
-    start_edgewardd();
+    ready_ = false;
+    for (int attempt = 0; attempt < 3 && !ready_; ++attempt) {
+      port = free_port();
+      admin_port = free_port();
+      down_port = free_port();
+      config_path = dir.file("edgeward.yaml");
+      std::ofstream(config_path) << "listen: 127.0.0.1:" << port << "\n"
+                                 << "admin_listen: 127.0.0.1:" << admin_port << "\n"
+                                 << "workers: " << workers << "\n"
+                                 << "state_dir: " << dir.path << "\n"
+                                 << "upstreams:\n"
+                                 << "  - name: mock\n"
+                                 << "    url: http://127.0.0.1:" << mock_port << "\n"
+                                 << "    routes: [\"/\"]\n"
+                                 << upstream_yaml << "  - name: down\n"
+                                 << "    url: http://127.0.0.1:" << down_port << "\n"
+                                 << "    routes: [\"/down/\"]\n"
+                                 << extra_yaml;
+      start_edgewardd();
+    }
   }
 
   void start_edgewardd() {
     edgewardd_ =
         std::make_unique<Process>(std::vector<std::string>{EDGEWARDD_PATH, "--config", config_path},
                                   dir.file("edgewardd.log"));
-    ready_ = wait_ready(admin_port, "/healthz", std::chrono::seconds(10));
+    ready_ = wait_ready(admin_port, "/healthz", *edgewardd_, std::chrono::seconds(20)) &&
+             wait_ready(port, "/sized?bytes=1", *edgewardd_, std::chrono::seconds(20));
   }
 
   bool ready() const { return ready_; }

@@ -1,0 +1,203 @@
+#include "daemon/inspect/hook.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+#include <cstdio>
+#include <fstream>
+
+#include "core/metrics.hpp"
+#include "core/time.hpp"
+#include "inspect_fixtures.hpp"
+#include "rules/blob.hpp"
+#include "rules/keys.hpp"
+
+using namespace edgeward;
+using namespace edgeward::inspect;
+
+namespace {
+
+struct TempFile {
+  std::string path;
+  TempFile() {
+    static int n = 0;
+    path = "/tmp/edgeward-hook-test-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
+  }
+  ~TempFile() { std::remove(path.c_str()); }
+  void write(const std::string& text) const { std::ofstream(path, std::ios::trunc) << text; }
+};
+
+std::string signed_blob(const rules::SecretKey& key, std::uint64_t version) {
+  auto pack = rules::parse_pack(inspect_test::kTestPack, "<test>");
+  REQUIRE(pack.ok());
+  rules::BlobPayload p;
+  p.tenant_id = "t";
+  p.version = version;
+  p.created_at = timefmt::now() - std::chrono::hours(1);
+  p.expires_at = timefmt::now() + std::chrono::hours(1);
+  p.pack_json = rules::pack_to_json(*pack);
+  return rules::sign_blob(p, {&key});
+}
+
+std::string b64(const rules::PublicKey& k) {
+  return rules::base64_encode(
+      std::string_view(reinterpret_cast<const char*>(k.bytes.data()), k.bytes.size()));
+}
+
+struct Request {
+  http::RequestHead head;
+  daemon::RouteInfo route;
+  std::string body;
+  Request(std::string content) {
+    head.method = "POST";
+    head.target = "/v1/chat/completions";
+    route.upstream = "openai";
+    route.dialect_setting = "auto";
+    route.path = "/v1/chat/completions";
+    body = R"({"model":"m","messages":[{"role":"user","content":")" + content + R"("}]})";
+  }
+};
+
+const char* kIban = "DE89 3704 0044 0532 0130 00";
+
+}  // namespace
+
+TEST_CASE("requests in flight keep the rule set they started with across a reload") {
+  MetricsRegistry metrics;
+  daemon::Config config;
+  config.state_dir = "/nonexistent";
+  auto engine = InspectionEngine::create(config, metrics, /*open_store=*/false);
+  REQUIRE(engine.ok());
+  REQUIRE((*engine)->ready());
+  CHECK((*engine)->snapshot()->source == "embedded");
+
+  Request before(kIban);
+  auto in_flight = (*engine)->begin(before.route, before.head);
+  REQUIRE(in_flight);
+
+  // Reload onto a signed blob whose IBAN rule blocks (the embedded pack redacts IBANs).
+  rules::SecretKey key = rules::generate_secret_key();
+  TempFile blob;
+  blob.write(signed_blob(key, 1));
+  daemon::Config next = config;
+  next.rules.file = blob.path;
+  next.rules.trusted_keys = {b64(key.public_key())};
+  REQUIRE((*engine)->reload(next).ok());
+  (*engine)->wait_idle();
+  REQUIRE((*engine)->snapshot()->version == 1);
+
+  // The request that began before the reload still decides with the embedded pack.
+  auto old_verdict = in_flight->decide_request(before.head, before.body);
+  CHECK(old_verdict.kind == daemon::RequestVerdict::Kind::rewrite);
+  // A new one sees the blob.
+  Request after(kIban);
+  auto fresh = (*engine)->begin(after.route, after.head);
+  auto new_verdict = fresh->decide_request(after.head, after.body);
+  REQUIRE(new_verdict.kind == daemon::RequestVerdict::Kind::answer);
+  CHECK(new_verdict.answer.status == 403);
+  CHECK(new_verdict.answer.headers.get("Edgeward-Reason") ==
+        std::optional<std::string_view>("DLP.PII.IBAN"));
+  CHECK(new_verdict.answer.headers.get("Edgeward-Event").has_value());
+}
+
+TEST_CASE("a tampered blob at reload is refused, counted and the active set stays") {
+  MetricsRegistry metrics;
+  rules::SecretKey key = rules::generate_secret_key();
+  TempFile blob;
+  blob.write(signed_blob(key, 1));
+  daemon::Config config;
+  config.rules.file = blob.path;
+  config.rules.trusted_keys = {b64(key.public_key())};
+  auto engine = InspectionEngine::create(config, metrics, false);
+  REQUIRE(engine.ok());
+  REQUIRE((*engine)->snapshot()->version == 1);
+
+  std::string tampered = signed_blob(key, 2);
+  auto p = tampered.find("\"payload\":\"") + 11 + 30;
+  tampered[p] = tampered[p] == 'A' ? 'B' : 'A';
+  blob.write(tampered);
+  REQUIRE((*engine)->reload(config).ok());
+  (*engine)->wait_idle();
+  CHECK((*engine)->snapshot()->version == 1);
+  CHECK((*engine)->ready());
+  std::string text = metrics.render();
+  CHECK(text.find("edgeward_rules_refusals_total{code=\"blob.bad_signature\"} 1") !=
+        std::string::npos);
+  json::JsonWriter w;
+  (*engine)->write_status(w);
+  CHECK(w.str().find("\"last_refusal\":{\"code\":\"blob.bad_signature\"") != std::string::npos);
+}
+
+TEST_CASE("without valid rules, fail_mode closed answers 503 and open forwards uninspected") {
+  MetricsRegistry metrics;
+  daemon::Config config;
+  config.rules.file = "/nonexistent/blob.json";
+  auto closed = InspectionEngine::create(config, metrics, false);
+  REQUIRE(closed.ok());
+  CHECK_FALSE((*closed)->ready());
+  Request r("hi");
+  auto x = (*closed)->begin(r.route, r.head);
+  REQUIRE(x);
+  CHECK_FALSE(x->wants_request_body());
+  auto v = x->decide_request(r.head, {});
+  REQUIRE(v.kind == daemon::RequestVerdict::Kind::answer);
+  CHECK(v.answer.status == 503);
+
+  MetricsRegistry metrics2;
+  config.fail_mode = "open";
+  auto open = InspectionEngine::create(config, metrics2, false);
+  REQUIRE(open.ok());
+  CHECK((*open)->begin(r.route, r.head) == nullptr);
+  CHECK(metrics2.render().find("edgeward_inspection_fail_open_total 1") != std::string::npos);
+}
+
+TEST_CASE("events wait in the bounded memory queue when there is no store, without payload") {
+  MetricsRegistry metrics;
+  daemon::Config config;
+  auto engine = InspectionEngine::create(config, metrics, false);
+  REQUIRE(engine.ok());
+  Request r("key AKIA4XCIVWF6E2B7AYYA");
+  {
+    auto x = (*engine)->begin(r.route, r.head);
+    auto v = x->decide_request(r.head, r.body);
+    CHECK(v.kind == daemon::RequestVerdict::Kind::answer);
+    x->on_complete(403);
+  }
+  auto events = (*engine)->events().drain();
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
+  CHECK(events[0].upstream == "openai");
+  CHECK(metrics.render().find("edgeward_decisions_total{reason_code=\"DLP.SECRET.AWS_ACCESS_KEY\","
+                              "action=\"block\"} 1") != std::string::npos);
+  CHECK(metrics.render().find("edgeward_inspection_duration_seconds_count 1") != std::string::npos);
+}
+
+TEST_CASE("the hook asks for identity encoding and refuses compressed responses") {
+  MetricsRegistry metrics;
+  daemon::Config config;
+  auto engine = InspectionEngine::create(config, metrics, false);
+  REQUIRE(engine.ok());
+  Request r("hello");
+  r.head.headers.add("Accept-Encoding", "gzip, br");
+  auto x = (*engine)->begin(r.route, r.head);
+  auto v = x->decide_request(r.head, r.body);
+  CHECK(v.kind == daemon::RequestVerdict::Kind::allow);
+  CHECK_FALSE(r.head.headers.has("Accept-Encoding"));
+  http::ResponseHead resp;
+  resp.headers.add("Content-Type", "application/json");
+  resp.headers.add("Content-Encoding", "gzip");
+  CHECK(x->on_response_head(resp) == daemon::ResponseMode::buffer);
+  auto rv = x->decide_response("\x1f\x8b binary");
+  CHECK(rv.kind == daemon::ResponseVerdict::Kind::answer);
+
+  auto y = (*engine)->begin(r.route, r.head);
+  (void)y->decide_request(r.head, r.body);
+  http::ResponseHead sse;
+  sse.headers.add("Content-Type", "text/event-stream; charset=utf-8");
+  CHECK(y->on_response_head(sse) == daemon::ResponseMode::stream);
+  auto z = (*engine)->begin(r.route, r.head);
+  (void)z->decide_request(r.head, r.body);
+  http::ResponseHead file;
+  file.headers.add("Content-Type", "application/octet-stream");
+  CHECK(z->on_response_head(file) == daemon::ResponseMode::pass);
+}

@@ -24,6 +24,23 @@ char lower(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
+// True when every request-scope body pattern rule that covers the pre-template layer also
+// covers the post-template layer (the default pack: every rule covers every layer).
+bool post_covers_pre(const rules::CompiledRules& r) {
+  for (const rules::Rule& rule : r.pack().rules) {
+    if (rule.kind != rules::RuleKind::pattern) continue;
+    auto has = [](const auto& v, auto x) { return std::find(v.begin(), v.end(), x) != v.end(); };
+    if (!has(rule.scope, rules::Scope::request) || !has(rule.matched_in, rules::Surface::body)) {
+      continue;
+    }
+    if (has(rule.layers, rules::Layer::pre_template) &&
+        !has(rule.layers, rules::Layer::post_template)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool has_policy_kind(const rules::CompiledRules& r, rules::RuleKind kind) {
   for (std::uint32_t i : r.policy_rules()) {
     if (r.rule(i).kind == kind) return true;
@@ -194,8 +211,23 @@ RequestDecision ExchangeInspector::inspect_request(const http::Headers& headers,
   ExtractedBody extracted = extract_request(facts_.route, body);
   events_.set_model(extracted.model);
 
+  // One pass over the conversation instead of two: when every body rule that looks at the
+  // pre-template layer also looks at the post-template one, the texts that are in the
+  // conversation are not scanned again on their own; a conversation finding inside one such
+  // text is that text's pre-template finding.
+  const bool single_pass = !extracted.conversation.empty() && post_covers_pre(*rules_);
+  std::vector<std::size_t> segment_of(extracted.pieces.size(), kNoPiece);
+  for (std::size_t s = 0; s < extracted.segments.size(); ++s) {
+    segment_of[extracted.segments[s].piece] = s;
+  }
+  auto joined_pre = [&](std::size_t i) {
+    const TextPiece& p = extracted.pieces[i];
+    return single_pass && segment_of[i] != kNoPiece && !p.raw && p.matched_in == MatchedIn::kBody &&
+           p.layer == Layer::kPreTemplate;
+  };
   std::vector<Located> found;
   for (std::size_t i = 0; i < extracted.pieces.size(); ++i) {
+    if (joined_pre(i)) continue;
     scan_piece(extracted.pieces[i], i, scope, found);
   }
   if (!extracted.conversation.empty()) {
@@ -203,8 +235,32 @@ RequestDecision ExchangeInspector::inspect_request(const http::Headers& headers,
     conv.matched_in = MatchedIn::kBody;
     conv.layer = Layer::kPostTemplate;
     conv.text = std::move(extracted.conversation);
+    std::size_t first = found.size();
     scan_piece(conv, kConversation, scope, found);
     extracted.conversation = std::move(conv.text);
+    if (single_pass) {
+      for (std::size_t k = first; k < found.size(); ++k) {
+        Located& l = found[k];
+        if (l.piece != kConversation) continue;
+        // The segment that starts at or before the finding (segments are in offset order).
+        auto it = std::upper_bound(
+            extracted.segments.begin(), extracted.segments.end(), l.finding.start,
+            [](std::uint64_t off, const ConversationSegment& seg) { return off < seg.offset; });
+        if (it == extracted.segments.begin()) continue;
+        const ConversationSegment& seg = *(it - 1);
+        const TextPiece& p = extracted.pieces[seg.piece];
+        if (!joined_pre(seg.piece) || l.finding.end > seg.offset + p.text.size()) continue;
+        const rules::Rule& rule = rules_->rule(l.finding.rule_index);
+        if (std::find(rule.layers.begin(), rule.layers.end(), rules::Layer::pre_template) ==
+            rule.layers.end()) {
+          continue;
+        }
+        l.finding.start -= seg.offset;
+        l.finding.end -= seg.offset;
+        l.piece = seg.piece;
+        l.layer = Layer::kPreTemplate;
+      }
+    }
   }
   TextPiece url = extract_url(target);
   scan_piece(url, kNoPiece, scope, found);

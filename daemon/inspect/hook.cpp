@@ -476,6 +476,7 @@ void InspectionEngine::write_status(json::JsonWriter& out) const {
   out.field("dropped", sink_->dropped());
   out.field("queued", sink_->queued());
   out.field("store", sink_->writer() != nullptr);
+  out.field("committed", sink_->writer() != nullptr ? sink_->writer()->counters().committed : 0);
   out.end_object();
   out.end_object();
 }

@@ -36,7 +36,6 @@ struct PublicKey {
 // An Ed25519 secret key (libsodium's 64-byte form: seed || public key). Wiped on destruction.
 class SecretKey {
  public:
-  SecretKey();
   ~SecretKey();
   SecretKey(const SecretKey&) = delete;
   SecretKey& operator=(const SecretKey&) = delete;
@@ -53,6 +52,8 @@ class SecretKey {
   const unsigned char* seed() const { return sk_.data(); }
 
  private:
+  SecretKey();  // only from_seed makes one: there is no "empty" secret key
+
   std::array<unsigned char, 64> sk_{};
   PublicKey public_key_;
 };

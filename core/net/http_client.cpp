@@ -254,6 +254,7 @@ class UpstreamConnection final : public ParserSink {
 
   void start_dns();
   void connect_next();
+  bool next_address();
   void on_connected();
   void become_active();
   void start_reading();
@@ -529,8 +530,7 @@ void UpstreamPool::Impl::unpark(UpstreamConnection* c) {
   std::erase(idle_, c);
 }
 
-// ---- UpstreamConnection: opening
-// ---------------------------------------------------------------------
+// ---- UpstreamConnection: opening ----------------------------------------------------------
 
 void UpstreamConnection::begin_exchange(UpstreamExchange* ex, const RequestHead& head,
                                         bool reused) {
@@ -592,7 +592,8 @@ void UpstreamConnection::start_dns() {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_ADDRCONFIG;
+  // No AI_ADDRCONFIG: on a host whose only interface is loopback it hides "localhost". An
+  // address of a family the host cannot reach fails at connect, and the next one is tried.
   std::string port = std::to_string(pool_->target_.port);
   int rc = uv_getaddrinfo(
       pool_->loop_, &dns_->req,
@@ -643,22 +644,7 @@ void UpstreamConnection::connect_next() {
     auto* c = static_cast<UpstreamConnection*>(req->data);
     if (status == UV_ECANCELED || c->state_ == State::Closing) return;
     if (status != 0) {
-      if (c->addr_index_ + 1 < c->addrs_.size()) {
-        // A fresh socket for the next address: the failed one cannot connect again.
-        c->addr_index_++;
-        c->reconnecting_ = true;
-        uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp_), [](uv_handle_t* h) {
-          auto* conn = static_cast<UpstreamConnection*>(h->data);
-          conn->reconnecting_ = false;
-          if (conn->state_ == State::Closing) {
-            delete conn;
-            return;
-          }
-          check_uv(uv_tcp_init(conn->pool_->loop_, &conn->tcp_), "uv_tcp_init");
-          conn->connect_next();
-        });
-        return;
-      }
+      if (c->next_address()) return;
       c->fail(UpstreamFailure::connect_refused,
               upstream_error("upstream.connect_failed", c->pool_->target_,
                              std::string("connect: ") + uv_strerror(status)));
@@ -666,11 +652,31 @@ void UpstreamConnection::connect_next() {
     }
     c->on_connected();
   });
-  if (rc != 0) {
+  // Some errors (unreachable network for the address family) come back at once.
+  if (rc != 0 && !next_address()) {
     fail_later(UpstreamFailure::connect_refused,
                upstream_error("upstream.connect_failed", pool_->target_,
                               std::string("connect: ") + uv_strerror(rc)));
   }
+}
+
+// After a failed connect: tries the next resolved address on a fresh socket (the failed one
+// cannot connect again). False when there is none left.
+bool UpstreamConnection::next_address() {
+  if (addr_index_ + 1 >= addrs_.size()) return false;
+  addr_index_++;
+  reconnecting_ = true;
+  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), [](uv_handle_t* h) {
+    auto* conn = static_cast<UpstreamConnection*>(h->data);
+    conn->reconnecting_ = false;
+    if (conn->state_ == State::Closing) {
+      delete conn;
+      return;
+    }
+    check_uv(uv_tcp_init(conn->pool_->loop_, &conn->tcp_), "uv_tcp_init");
+    conn->connect_next();
+  });
+  return true;
 }
 
 void UpstreamConnection::on_connected() {
@@ -715,8 +721,7 @@ void UpstreamConnection::start_reading() {
       });
 }
 
-// ---- UpstreamConnection: reading
-// -------------------------------------------------------------------
+// ---- UpstreamConnection: reading ----------------------------------------------------------
 
 void UpstreamConnection::on_read(ssize_t nread, const uv_buf_t* buf) {
   if (state_ == State::Closing) return;
@@ -728,6 +733,12 @@ void UpstreamConnection::on_read(ssize_t nread, const uv_buf_t* buf) {
   std::string_view wire(buf->base, static_cast<std::size_t>(nread));
   if (state_ == State::Idle || state_ == State::Draining) {
     // An idle connection has nothing to say; bytes here mean it cannot be trusted any more.
+    // Under TLS, records without application data (a late session ticket) are fine.
+    if (tls_ != nullptr) {
+      tls_->feed_input(wire);
+      auto got = tls_->read_plaintext(pool_->plain_buf_.data(), pool_->plain_buf_.size());
+      if (got.ok() && got.value() == 0) return;
+    }
     close();
     return;
   }
@@ -900,8 +911,7 @@ void UpstreamConnection::settle_after_response() {
   set_deadline(Deadline::IdleExpiry, pool_->target_.idle_expiry);
 }
 
-// ---- UpstreamConnection: writing
-// -------------------------------------------------------------------
+// ---- UpstreamConnection: writing ----------------------------------------------------------
 
 void UpstreamConnection::try_send_head() {
   if (head_sent_ || state_ != State::Active || exchange_ == nullptr) return;
@@ -1145,8 +1155,7 @@ std::size_t UpstreamConnection::pending_write_bytes() const {
   return n;
 }
 
-// ---- UpstreamConnection: flow control, deferral, deadlines, failure, close
-// ------------------------
+// ---- UpstreamConnection: flow control, deferral, deadlines, failure, close ------------
 
 void UpstreamConnection::pause_response() {
   if (paused_) return;

@@ -647,6 +647,32 @@ TEST_CASE("a request on a reused connection the upstream just closed is replayed
   (void)first;
 }
 
+TEST_CASE("abort while resolving or connecting fires nothing and leaves nothing behind",
+          "[http_client]") {
+  uv::UvLoop loop;
+  TestServer server(loop.get(), [](const std::string&) { return ok("unused"); });
+  auto t = plain_target(server.port);
+  t.host = "localhost";  // goes through the resolver
+  Recorder resolving, connecting;
+  {
+    UpstreamPool pool(loop.get(), t);
+    auto a = pool.start(get(), resolving);
+    a->write_body({}, true);
+    a->abort();
+    CHECK(a->finished());
+    UpstreamPool direct(loop.get(), plain_target(server.port));
+    auto b = direct.start(get(), connecting);
+    b->write_body({}, true);
+    b.reset();  // destroying the handle aborts too
+  }
+  run_until(
+      loop.get(), [] { return false; }, 50);
+  CHECK_FALSE(resolving.head.has_value());
+  CHECK_FALSE(resolving.done());
+  CHECK_FALSE(connecting.done());
+  CHECK(server.requests.empty());
+}
+
 TEST_CASE("an exchange in flight survives the destruction of its pool", "[http_client]") {
   uv::UvLoop loop;
   TestServer server(loop.get(), [](const std::string&) { return ok("late"); });

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
+#include <sys/un.h>
+
 #include "tests/integration/harness.hpp"
 
 using namespace edgeward::testing;
@@ -393,4 +395,52 @@ TEST_CASE("SIGTERM drain is bounded by limits.drain_timeout", "[integration]") {
   CHECK(std::chrono::steady_clock::now() - t0 < 3s);
   c.read_until("", 2s);
   CHECK(c.closed());
+}
+
+TEST_CASE("edgewardd speaks sd_notify: READY, STATUS, WATCHDOG, RELOADING, STOPPING",
+          "[integration][systemd]") {
+  TempDir dir;
+  const std::string sock_path = dir.file("notify.sock");
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock_path.c_str());
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  std::string received;
+  // Collects datagrams until `want` has been seen or the time is up.
+  auto wait_for = [&](const std::string& want, std::chrono::milliseconds timeout) {
+    auto end = std::chrono::steady_clock::now() + timeout;
+    while (received.find(want) == std::string::npos && std::chrono::steady_clock::now() < end) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      char buf[4096];
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n > 0) received.append(buf, static_cast<std::size_t>(n)).append("\n");
+    }
+    return received.find(want) != std::string::npos;
+  };
+
+  std::uint16_t mock_port = free_port();
+  Process mock({EDGEWARD_MOCK_PATH, "--listen", "127.0.0.1:" + std::to_string(mock_port)},
+               dir.file("mock.log"));
+  REQUIRE(wait_ready(mock_port, "/__mock/health", mock, 10s));
+  std::uint16_t port = free_port();
+  std::ofstream(dir.file("e.yaml"))
+      << "listen: 127.0.0.1:" << port << "\n"
+      << "admin_listen: null\nworkers: 1\n"
+      << "state_dir: " << dir.path << "\n"
+      << "upstreams:\n  - { name: m, url: 'http://127.0.0.1:" << mock_port << "' }\n";
+  Process gw({EDGEWARDD_PATH, "--config", dir.file("e.yaml")}, dir.file("gw.log"),
+             {"NOTIFY_SOCKET=" + sock_path, "WATCHDOG_USEC=400000"});
+  CHECK(wait_for("READY=1", 20s));
+  CHECK(wait_for("STATUS=serving", 5s));
+  CHECK(wait_for("WATCHDOG=1", 5s));
+  gw.signal(SIGHUP);
+  CHECK(wait_for("RELOADING=1", 5s));
+  gw.signal(SIGTERM);
+  CHECK(wait_for("STOPPING=1", 5s));
+  CHECK(gw.wait(10s) == 0);
+  INFO(received);
+  ::close(fd);
 }

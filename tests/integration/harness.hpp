@@ -50,9 +50,12 @@ inline std::string slurp(const std::string& path) {
 // A child process with stdout and stderr sent to `log_path`.
 class Process {
  public:
-  Process(const std::vector<std::string>& argv, const std::string& log_path) {
+  // `env`: extra "NAME=value" entries for the child's environment.
+  Process(const std::vector<std::string>& argv, const std::string& log_path,
+          const std::vector<std::string>& env = {}) {
     pid_ = ::fork();
     if (pid_ == 0) {
+      for (const auto& e : env) ::putenv(const_cast<char*>(e.c_str()));
       int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
       if (fd >= 0) {
         ::dup2(fd, 1);

@@ -400,6 +400,9 @@ void UpstreamPool::Impl::init_handles() {
 std::unique_ptr<Exchange> UpstreamPool::Impl::start(const RequestHead& head,
                                                     ExchangeHandler& handler) {
   init_handles();
+  // The loop's clock is cached at the start of each iteration; a caller that did long work
+  // first (inspecting a large body) would otherwise start its deadlines in the past.
+  uv_update_time(loop_);
   auto ex = std::make_unique<UpstreamExchange>(handler);
   stats_.exchanges_started++;
   if (target_.scheme == "https" && !tls_ctx_tried_) {

@@ -281,6 +281,7 @@ void exchange(uv_loop_t* loop, UpstreamPool& pool, Recorder& rec, const RequestH
   ex->write_body(body, true);
   rec.inside_call = false;
   REQUIRE(run_until(loop, [&] { return rec.done(); }));
+  if (rec.failure) UNSCOPED_INFO("failure: " << rec.error.code << ": " << rec.error.message);
 }
 
 // The test PKI, made once per test binary run with tests/tools/make-test-ca.sh.

@@ -28,6 +28,12 @@ struct PatternEntry {
   unsigned flags = 0;
   std::uint32_t max_width = 0;
   SpanMode span = SpanMode::match;  // match: Hyperscan reports `from`; else recovered from text
+  // A leading/trailing `\b` is cut from the expression and checked after the scan instead:
+  // Hyperscan runs boundary assertions at every byte of literal-less patterns, which costs
+  // several times the scan speed; checking the rare candidates afterwards costs nothing.
+  std::string expression;       // what Hyperscan compiles
+  bool boundary_start = false;  // checked at `from` (span match only)
+  bool boundary_end = false;    // checked at the end Hyperscan reported
 };
 
 struct Database {

@@ -62,9 +62,25 @@ Result<std::unique_ptr<CompiledRulesData>> layout(Pack pack, const CompileOption
       // SOM only where the span comes from Hyperscan (engine.hpp).
       e.flags = (e.span == SpanMode::match ? HS_FLAG_SOM_LEFTMOST : 0u) |
                 (r.detect.caseless ? HS_FLAG_CASELESS : 0u);
+      e.expression = r.detect.patterns[p];
+      if (e.expression.size() > 2 && e.expression.compare(0, 2, "\\b") == 0) {
+        e.expression.erase(0, 2);
+        e.boundary_start = e.span == SpanMode::match;  // token/url spans find their own start
+      }
+      if (e.expression.size() > 2 && e.expression.compare(e.expression.size() - 2, 2, "\\b") == 0) {
+        // "\\b" (an escaped backslash, then b) is not a boundary: count the backslashes.
+        std::size_t slashes = 0;
+        for (std::size_t k = e.expression.size() - 2; k > 0 && e.expression[k - 1] == '\\'; --k) {
+          ++slashes;
+        }
+        if (slashes % 2 == 0) {
+          e.expression.erase(e.expression.size() - 2);
+          e.boundary_end = true;
+        }
+      }
       hs_expr_info_t* info = nullptr;
       hs_compile_error_t* err = nullptr;
-      if (hs_expression_info(r.detect.patterns[p].c_str(), e.flags, &info, &err) != HS_SUCCESS) {
+      if (hs_expression_info(e.expression.c_str(), e.flags, &info, &err) != HS_SUCCESS) {
         std::string msg = err && err->message ? err->message : "invalid pattern";
         if (err) hs_free_compile_error(err);
         return make_error("rules.compile_failed", pattern_path(*d, e) + ": Hyperscan: " + msg);
@@ -136,7 +152,7 @@ Result<HsDatabase> compile_db(const CompiledRulesData& d, const Database& db, un
   std::vector<unsigned> ids;
   for (std::uint32_t id : db.entries) {
     const PatternEntry& e = d.entries[id];
-    exprs.push_back(d.pack.rules[e.rule].detect.patterns[e.pattern].c_str());
+    exprs.push_back(e.expression.c_str());
     flags.push_back(e.flags);
     ids.push_back(id);
   }
@@ -271,7 +287,7 @@ Result<std::shared_ptr<const CompiledRules>> compile_rules(Pack pack,
     if (!block.ok()) return block.error();
     data.dbs[i].block = std::move(*block);
     if (wants_stream(data, i)) {
-      auto stream = compile_db(data, data.dbs[i], HS_MODE_STREAM | HS_MODE_SOM_HORIZON_LARGE);
+      auto stream = compile_db(data, data.dbs[i], HS_MODE_STREAM | HS_MODE_SOM_HORIZON_SMALL);
       if (!stream.ok()) return stream.error();
       data.dbs[i].stream = std::move(*stream);
     }

@@ -13,7 +13,8 @@
 //  - Databases: one per (scope, surface) holding every pattern of every rule that applies there
 //    (any layer); the layer is filtered after the scan. Identical pattern sets share one
 //    database. Block-mode databases for every (scope, surface) with patterns; stream-mode
-//    databases (HS_MODE_SOM_HORIZON_LARGE) for the response scope, which streams.
+//    databases (HS_MODE_SOM_HORIZON_SMALL: matches are at most 4 KiB) for the response, which
+//    streams.
 //  - Every pattern is compiled with HS_FLAG_SOM_LEFTMOST: every finding carries [start, end)
 //    (DESIGN §6 prints them; redaction replaces them; validators and allow lists need the
 //    matched bytes). No pattern needs less, so no database is compiled without it.

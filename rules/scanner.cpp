@@ -16,7 +16,7 @@ namespace {
 // its capacity across scans, so it only grows when a text has more candidates than any before.
 int on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int,
              void* ctx) {
-  static_cast<std::vector<RawMatch>*>(ctx)->push_back(RawMatch{id, from, to});
+  static_cast<std::vector<RawMatch>*>(ctx)->push_back(RawMatch{id, from, to, to});
   return 0;
 }
 
@@ -92,6 +92,26 @@ bool is_allowed(const Rule& r, std::string_view text, std::uint64_t base, std::u
   return false;
 }
 
+// The `\b` assertions cut from the pattern (compiled_internal.hpp), checked on the text. Outside
+// the text (its start, the end of data) counts as a non-word byte, as for Hyperscan.
+bool boundaries_hold(const PatternEntry& e, std::string_view text, std::uint64_t base,
+                     const RawMatch& m) {
+  auto word_at = [&](std::uint64_t abs) {
+    if (abs < base || abs >= base + text.size()) return false;
+    return is_word_byte(static_cast<unsigned char>(text[static_cast<std::size_t>(abs - base)]));
+  };
+  if (e.boundary_start) {
+    if (m.from == m.hs_to) return false;
+    if (m.from > 0 && word_at(m.from - 1) == word_at(m.from)) return false;
+    if (m.from == 0 && !word_at(0)) return false;
+  }
+  if (e.boundary_end) {
+    if (m.hs_to == 0) return false;
+    if (word_at(m.hs_to - 1) == word_at(m.hs_to)) return false;
+  }
+  return true;
+}
+
 // Code point boundaries: a UTF-8 continuation byte is 10xxxxxx.
 bool is_continuation(char c) {
   return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
@@ -148,6 +168,7 @@ void decide_candidates(const CompiledRules& rules, std::uint8_t layer_bit, std::
     }
     for (std::size_t k = i; k < j; ++k) {
       if (k > i && raw[k].to == raw[k - 1].to) continue;
+      if (!boundaries_hold(d.entries[raw[k].id], text, base, raw[k])) continue;
       bool context = false;
       if (!accept_candidate(rules, rule, text, base, from, raw[k].to, context)) continue;
       const Rule& r = d.pack.rules[rule];

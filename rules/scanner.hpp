@@ -37,6 +37,7 @@ struct RawMatch {
   std::uint32_t id;  // pattern entry (Hyperscan id)
   std::uint64_t from;
   std::uint64_t to;
+  std::uint64_t hs_to;  // the end Hyperscan reported (`to` may be trimmed by span recovery)
 };
 
 // One streamed text (one response surface and layer). Open with Scanner::open_stream, feed the

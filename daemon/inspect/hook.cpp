@@ -344,6 +344,7 @@ InspectionEngine::Loaded InspectionEngine::load(
   out.version = static_cast<std::int64_t>(accepted->payload.version);
   out.source = "file";
   out.blob = rules::ActiveBlob{accepted->payload.version, accepted->payload_sha256};
+  out.expires_at = accepted->payload.expires_at;
   if (accepted->idempotent_noop && current && !mode_changed) {
     out.rules = current;
     return out;
@@ -371,6 +372,7 @@ void InspectionEngine::publish(const daemon::Config& config, Loaded loaded) {
       next->rules = previous->rules;
       next->version = previous->version;
       next->source = previous->source;
+      next->expires_at = previous->expires_at;
     } else {
       next->source = "none";
     }
@@ -378,6 +380,7 @@ void InspectionEngine::publish(const daemon::Config& config, Loaded loaded) {
     next->rules = loaded.rules;
     next->version = loaded.version;
     next->source = loaded.source;
+    next->expires_at = loaded.expires_at;
     std::lock_guard lock(state_mu_);
     if (loaded.blob) active_blob_ = loaded.blob;
     if (!previous || previous->rules != loaded.rules) {
@@ -454,7 +457,12 @@ bool InspectionEngine::ready() const {
 void InspectionEngine::write_status(json::JsonWriter& out) const {
   auto s = snapshot_.load();
   out.begin_object();
-  out.field("state", s && s->rules ? "active" : "unavailable");
+  // An expired blob keeps being enforced (DESIGN §3.3) and the gateway says it is stale.
+  bool stale = s && s->rules && s->expires_at && *s->expires_at <= timefmt::now();
+  out.field("state", !(s && s->rules) ? "unavailable" : stale ? "stale" : "active");
+  if (s && s->expires_at) {
+    out.field("expires_at", std::string_view(timefmt::format_rfc3339(*s->expires_at)));
+  }
   out.field("source", s ? std::string_view(s->source) : std::string_view("none"));
   out.field("version", s ? s->version : 0);
   out.field("rules", s && s->rules ? s->rules->pack().rules.size() : 0);

@@ -20,11 +20,13 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "core/metrics.hpp"
+#include "core/time.hpp"
 #include "daemon/config.hpp"
 #include "daemon/inspect/exchange.hpp"
 #include "daemon/inspection_hook.hpp"
@@ -67,6 +69,8 @@ struct RulesSnapshot {
   std::shared_ptr<const rules::CompiledRules> rules;  // null: no valid rules
   std::int64_t version = 0;                           // blob version; 0 for the embedded pack
   std::string source;                                 // "embedded" | "file" | "none"
+  // The blob's expires_at: past it the rules are still enforced and /status says "stale".
+  std::optional<timefmt::TimePoint> expires_at;
   InspectionPolicy policy;
   std::vector<daemon::UpstreamConfig> upstreams;  // for dialect settings
 };
@@ -110,6 +114,7 @@ class InspectionEngine final : public daemon::InspectionHook,
     std::int64_t version = 0;
     std::string source;
     std::optional<rules::ActiveBlob> blob;
+    std::optional<timefmt::TimePoint> expires_at;
     std::optional<Error> refusal;
   };
   Loaded load(const daemon::Config& config, const std::optional<rules::ActiveBlob>& active,

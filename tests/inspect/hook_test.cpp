@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <cstdio>
 #include <fstream>
+#include <thread>
 
 #include "core/metrics.hpp"
 #include "core/time.hpp"
@@ -27,14 +28,15 @@ struct TempFile {
   void write(const std::string& text) const { std::ofstream(path, std::ios::trunc) << text; }
 };
 
-std::string signed_blob(const rules::SecretKey& key, std::uint64_t version) {
+std::string signed_blob(const rules::SecretKey& key, std::uint64_t version,
+                        std::chrono::milliseconds valid_for = std::chrono::hours(1)) {
   auto pack = rules::parse_pack(inspect_test::kTestPack, "<test>");
   REQUIRE(pack.ok());
   rules::BlobPayload p;
   p.tenant_id = "t";
   p.version = version;
   p.created_at = timefmt::now() - std::chrono::hours(1);
-  p.expires_at = timefmt::now() + std::chrono::hours(1);
+  p.expires_at = timefmt::now() + valid_for;
   p.pack_json = rules::pack_to_json(*pack);
   return rules::sign_blob(p, {&key});
 }
@@ -200,4 +202,27 @@ TEST_CASE("the hook asks for identity encoding and refuses compressed responses"
   http::ResponseHead file;
   file.headers.add("Content-Type", "application/octet-stream");
   CHECK(z->on_response_head(file) == daemon::ResponseMode::pass);
+}
+
+TEST_CASE("an active blob that expires keeps being enforced and the status says stale") {
+  MetricsRegistry metrics;
+  rules::SecretKey key = rules::generate_secret_key();
+  TempFile blob;
+  blob.write(signed_blob(key, 1, std::chrono::milliseconds(800)));
+  daemon::Config config;
+  config.rules.file = blob.path;
+  config.rules.trusted_keys = {b64(key.public_key())};
+  auto engine = InspectionEngine::create(config, metrics, false);
+  REQUIRE(engine.ok());
+  json::JsonWriter before;
+  (*engine)->write_status(before);
+  CHECK(before.str().find("\"state\":\"active\"") != std::string::npos);
+  std::this_thread::sleep_for(std::chrono::milliseconds(900));
+  json::JsonWriter after;
+  (*engine)->write_status(after);
+  CHECK(after.str().find("\"state\":\"stale\"") != std::string::npos);
+  CHECK((*engine)->ready());
+  Request r(kIban);
+  auto x = (*engine)->begin(r.route, r.head);
+  CHECK(x->decide_request(r.head, r.body).kind == daemon::RequestVerdict::Kind::answer);
 }

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <map>
 #include <numeric>
+#include <optional>
+#include <thread>
 
 #include "rules/compiled_internal.hpp"
 
@@ -282,15 +284,37 @@ Result<std::shared_ptr<const CompiledRules>> compile_rules(Pack pack,
   auto d = layout(std::move(pack), options);
   if (!d.ok()) return d.error();
   CompiledRulesData& data = **d;
+  // Every database compiles independently (hs_compile_multi is thread-safe): spread them over
+  // the cores. The caller is already off the event loop; this only shortens the wait.
+  struct Task {
+    std::size_t db;
+    bool stream;
+    std::optional<Result<HsDatabase>> result;
+  };
+  std::vector<Task> tasks;
   for (std::size_t i = 0; i < data.dbs.size(); ++i) {
-    auto block = compile_db(data, data.dbs[i], HS_MODE_BLOCK);
-    if (!block.ok()) return block.error();
-    data.dbs[i].block = std::move(*block);
-    if (wants_stream(data, i)) {
-      auto stream = compile_db(data, data.dbs[i], HS_MODE_STREAM | HS_MODE_SOM_HORIZON_SMALL);
-      if (!stream.ok()) return stream.error();
-      data.dbs[i].stream = std::move(*stream);
+    tasks.push_back(Task{i, false, std::nullopt});
+    if (wants_stream(data, i)) tasks.push_back(Task{i, true, std::nullopt});
+  }
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t t = next++; t < tasks.size(); t = next++) {
+      Task& task = tasks[t];
+      task.result =
+          compile_db(data, data.dbs[task.db],
+                     task.stream ? HS_MODE_STREAM | HS_MODE_SOM_HORIZON_SMALL : HS_MODE_BLOCK);
     }
+  };
+  const std::size_t threads =
+      std::min<std::size_t>(tasks.size(), std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  for (Task& task : tasks) {
+    if (!task.result->ok()) return task.result->error();
+    (task.stream ? data.dbs[task.db].stream : data.dbs[task.db].block) =
+        std::move(task.result->value());
   }
   if (auto s = make_prototype(data); !s.ok()) return s.error();
   return std::shared_ptr<const CompiledRules>(std::make_shared<CompiledRules>(std::move(*d)));

@@ -13,6 +13,8 @@
 // through the `queued_` gauge. Shutdown: Writing until everything is committed, or until
 // shutdown_timeout passes while writes keep failing, then the rest is counted as dropped.
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -99,7 +101,11 @@ class SqliteEventWriter final : public EventWriter {
         retention_(options.retention),
         row_count_(row_count) {
     pending_.reserve(options_.batch_size);
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+      // Named so that `top -H` and profilers show which thread is the store's.
+      pthread_setname_np(pthread_self(), "edgeward-store");
+      run();
+    });
   }
 
   ~SqliteEventWriter() override { (void)shutdown(); }

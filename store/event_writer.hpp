@@ -64,7 +64,7 @@ struct WriterOptions {
   // Events held in memory (waiting for a batch or retrying a failed one) before submit() drops.
   std::size_t queue_capacity = 100'000;
   // Maximum events per transaction.
-  std::size_t batch_size = 1024;
+  std::size_t batch_size = 4096;
   // Longest time an event waits before its batch is committed.
   std::chrono::milliseconds flush_interval{5};
   // First and maximum pause between retries of a failed write (doubling).

@@ -16,6 +16,7 @@ namespace edgeward::store::sql {
 inline constexpr const char* kPragmasReadWrite =
     "PRAGMA journal_mode = WAL;"
     "PRAGMA temp_store = MEMORY;"
+    "PRAGMA cache_size = -16384;"  // KiB: a 4096-event batch's dirty pages never spill mid-batch
     "PRAGMA wal_autocheckpoint = 4000;";  // pages (~16 MiB of WAL between checkpoints)
 inline constexpr const char* kSynchronousNormal = "PRAGMA synchronous = NORMAL;";
 inline constexpr const char* kSynchronousFull = "PRAGMA synchronous = FULL;";

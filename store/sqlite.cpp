@@ -1,5 +1,6 @@
 #include "store/sqlite.hpp"
 
+#include <mutex>
 #include <string>
 
 namespace edgeward::store::sqlite {
@@ -31,7 +32,17 @@ Result<Statement> Statement::prepare(sqlite3* db, std::string_view sql) {
   return s;
 }
 
+namespace {
+// Process-wide SQLite settings, applied once before the first connection: memory statistics off
+// (with them on, every allocation takes a global mutex; nothing here reads them).
+void configure_sqlite_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
+}  // namespace
+
 Result<Connection> Connection::open(const std::filesystem::path& path, OpenMode mode) {
+  configure_sqlite_once();
   int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
   std::string name = path.string();
   switch (mode) {

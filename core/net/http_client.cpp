@@ -160,7 +160,7 @@ class UpstreamPool::Impl : public std::enable_shared_from_this<Impl> {
   ~Impl();
 
   void init_handles();
-  std::unique_ptr<Exchange> start(const RequestHead& head, ExchangeHandler& handler);
+  std::unique_ptr<Exchange> start(RequestHead head, ExchangeHandler& handler);
   void retire();
   void release_handles_if_unused();
 
@@ -223,7 +223,7 @@ class UpstreamConnection final : public ParserSink {
   bool has_exchange() const { return exchange_ != nullptr; }
 
   void open();
-  void begin_exchange(UpstreamExchange* ex, const RequestHead& head, bool reused);
+  void begin_exchange(UpstreamExchange* ex, RequestHead head, bool reused);
 
   // Exchange API (called by UpstreamExchange; never fires handler callbacks synchronously).
   void write_body(std::string_view bytes, bool last);
@@ -397,8 +397,7 @@ void UpstreamPool::Impl::init_handles() {
   handles_ready_ = true;
 }
 
-std::unique_ptr<Exchange> UpstreamPool::Impl::start(const RequestHead& head,
-                                                    ExchangeHandler& handler) {
+std::unique_ptr<Exchange> UpstreamPool::Impl::start(RequestHead head, ExchangeHandler& handler) {
   init_handles();
   // The loop's clock is cached at the start of each iteration; a caller that did long work
   // first (inspecting a large body) would otherwise start its deadlines in the past.
@@ -426,7 +425,7 @@ std::unique_ptr<Exchange> UpstreamPool::Impl::start(const RequestHead& head,
   } else {
     c = new UpstreamConnection(shared_from_this());
   }
-  c->begin_exchange(ex.get(), head, reused);
+  c->begin_exchange(ex.get(), std::move(head), reused);
   if (!reused) c->open();
   return ex;
 }
@@ -535,12 +534,11 @@ void UpstreamPool::Impl::unpark(UpstreamConnection* c) {
 
 // ---- UpstreamConnection: opening ----------------------------------------------------------
 
-void UpstreamConnection::begin_exchange(UpstreamExchange* ex, const RequestHead& head,
-                                        bool reused) {
+void UpstreamConnection::begin_exchange(UpstreamExchange* ex, RequestHead head, bool reused) {
   assert(exchange_ == nullptr);
   exchange_ = ex;
   ex->conn_ = this;
-  head_ = head;
+  head_ = std::move(head);
   head_.version_minor = 1;  // we speak HTTP/1.1 upstream whatever the client spoke
   head_sent_ = false;
   framing_ = Framing::Undecided;
@@ -549,7 +547,7 @@ void UpstreamConnection::begin_exchange(UpstreamExchange* ex, const RequestHead&
   body_last_ = false;
   queued_.clear();
   drained_wanted_ = false;
-  head_request_ = head.method == "HEAD";
+  head_request_ = head_.method == "HEAD";
   interim_ = final_head_ = message_done_ = paused_ = held_end_ = stray_bytes_ = false;
   held_body_.clear();
   reused_ = reused;
@@ -1255,7 +1253,7 @@ bool UpstreamConnection::try_replay() {
   exchange_ = nullptr;
   ex->conn_ = nullptr;
   auto* fresh = new UpstreamConnection(pool_);
-  fresh->begin_exchange(ex, head_, false);
+  fresh->begin_exchange(ex, std::move(head_), false);
   if (head_sent_) {
     fresh->queued_ = std::move(replay_body_);
     fresh->body_written_ = fresh->queued_.size();
@@ -1332,6 +1330,10 @@ UpstreamPool::~UpstreamPool() {
 
 std::unique_ptr<Exchange> UpstreamPool::start(const RequestHead& head, ExchangeHandler& handler) {
   return impl_->start(head, handler);
+}
+
+std::unique_ptr<Exchange> UpstreamPool::start(RequestHead&& head, ExchangeHandler& handler) {
+  return impl_->start(std::move(head), handler);
 }
 
 const UpstreamTarget& UpstreamPool::target() const {

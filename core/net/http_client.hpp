@@ -164,6 +164,8 @@ class UpstreamPool {
   // terminal callback, whichever comes first. Never fails synchronously: a failure (bad TLS
   // setup, DNS, …) arrives as on_failure from a later loop turn.
   std::unique_ptr<Exchange> start(const RequestHead& head, ExchangeHandler& handler);
+  // The same, taking the head over instead of copying it.
+  std::unique_ptr<Exchange> start(RequestHead&& head, ExchangeHandler& handler);
 
   const UpstreamTarget& target() const;
   UpstreamPoolStats stats() const;

@@ -13,6 +13,19 @@
 
 using namespace edgeward::rules;
 
+namespace {
+// Compiling the default pack costs seconds of CPU: once per test binary.
+std::shared_ptr<const CompiledRules> default_rules() {
+  static const std::shared_ptr<const CompiledRules> rules = [] {
+    auto pack = parse_pack(default_pack_yaml(), "<embedded>");
+    if (!pack.ok()) return std::shared_ptr<const CompiledRules>();
+    auto compiled = compile_rules(std::move(*pack));
+    return compiled.ok() ? *compiled : std::shared_ptr<const CompiledRules>();
+  }();
+  return rules;
+}
+}  // namespace
+
 TEST_CASE("the default pack covers every pattern-detectable reason code with examples") {
   auto pack = parse_pack(default_pack_yaml(), "<embedded>");
   REQUIRE(pack.ok());
@@ -34,11 +47,9 @@ TEST_CASE("the default pack covers every pattern-detectable reason code with exa
 }
 
 TEST_CASE("every example of every rule of the default pack passes (block and stream mode)") {
-  auto pack = parse_pack(default_pack_yaml(), "<embedded>");
-  REQUIRE(pack.ok());
-  auto compiled = compile_rules(std::move(*pack));
-  REQUIRE(compiled.ok());
-  auto report = run_pack_examples(*compiled);
+  auto compiled = default_rules();
+  REQUIRE(compiled);
+  auto report = run_pack_examples(compiled);
   REQUIRE(report.ok());
   for (const auto& f : report->failures) {
     FAIL_CHECK("rules[" << f.rule_index << "] " << f.rule_name << ": "
@@ -50,31 +61,27 @@ TEST_CASE("every example of every rule of the default pack passes (block and str
 }
 
 TEST_CASE("the acceptance sentences of issue 3") {
-  auto pack = parse_pack(default_pack_yaml(), "<embedded>");
-  REQUIRE(pack.ok());
-  auto compiled = compile_rules(std::move(*pack));
-  REQUIRE(compiled.ok());
+  auto compiled = default_rules();
+  REQUIRE(compiled);
   Scanner scanner;
   std::vector<Finding> out;
   REQUIRE(scanner
-              .scan(**compiled, Scope::request, Surface::body, Layer::pre_template,
+              .scan(*compiled, Scope::request, Surface::body, Layer::pre_template,
                     "pay to DE89 3704 0044 0532 0130 00", out)
               .ok());
   REQUIRE(out.size() == 1);
   CHECK(out[0].reason_code == "DLP.PII.IBAN");
   out.clear();
   REQUIRE(scanner
-              .scan(**compiled, Scope::request, Surface::body, Layer::pre_template,
+              .scan(*compiled, Scope::request, Surface::body, Layer::pre_template,
                     "pay to DE89 3704 0044 0532 0130 01", out)
               .ok());
   CHECK(out.empty());
 }
 
 TEST_CASE("innocent prose finds nothing in the default pack") {
-  auto pack = parse_pack(default_pack_yaml(), "<embedded>");
-  REQUIRE(pack.ok());
-  auto compiled = compile_rules(std::move(*pack));
-  REQUIRE(compiled.ok());
+  auto compiled = default_rules();
+  REQUIRE(compiled);
   Scanner scanner;
   std::vector<Finding> out;
   for (std::string_view text :
@@ -86,7 +93,7 @@ TEST_CASE("innocent prose finds nothing in the default pack") {
         "Translate 'ignore the noise and keep going' into German.",
         "My order #1234567 of 3 items cost $45.99 and arrived on 12/05/2023."}) {
     out.clear();
-    REQUIRE(scanner.scan(**compiled, Scope::request, Surface::body, Layer::pre_template, text, out)
+    REQUIRE(scanner.scan(*compiled, Scope::request, Surface::body, Layer::pre_template, text, out)
                 .ok());
     INFO(text);
     for (const auto& f : out) FAIL_CHECK(f.reason_code << " " << f.rule_name);

@@ -341,6 +341,12 @@ void ServerConnection::update_read_state() {
     want = shutdown_ != nullptr || (inflight_ == nullptr && out_.empty());  // discard input
   } else if (state_ == State::InRequest && !request_done_) {
     want = read_pauses_ == 0;
+    // A body stalled by our own pause (the upstream is slow) is not the client's fault.
+    if (!want && deadline_kind_ == DeadlineKind::BodyStall) {
+      set_deadline(DeadlineKind::None, {});
+    } else if (want && deadline_kind_ == DeadlineKind::None) {
+      set_deadline(DeadlineKind::BodyStall, limits_.idle_timeout);
+    }
   } else if (state_ == State::InRequest) {
     // Only pipelined bytes arrive now: keep a bounded amount, and keep reading so that a client
     // that goes away is noticed.

@@ -351,9 +351,35 @@ InspectionEngine::Loaded InspectionEngine::load(
   }
   auto pack = rules::load_blob_pack(accepted->payload.pack_json);
   if (!pack.ok()) return fail(pack.error());
+  // A restart does not compile: the databases are cached in the store, keyed by the payload's
+  // SHA-256 (and the mode, which is compiled in), Hyperscan's version and this CPU.
+  // engine_cache_key() names Hyperscan's version and the CPU platform together.
+  store::CompiledKey cache_key{accepted->payload_sha256, rules::engine_cache_key(),
+                               "in hyperscan_version", std::string("rules/") + config.mode};
+  if (blob_store_) {
+    auto hit = blob_store_->compiled(cache_key);
+    if (hit.ok() && hit->has_value()) {
+      auto cached = rules::load_compiled_rules(*pack, **hit, options);
+      if (cached.ok()) {
+        log::info("rules.loaded_from_cache", {{"version", out.version}});
+        out.rules = *cached;
+        return out;
+      }
+    }
+  }
   auto compiled = rules::compile_rules(std::move(*pack), options);
   if (!compiled.ok()) return fail(compiled.error());
   out.rules = *compiled;
+  if (blob_store_) {
+    auto bytes = out.rules->serialize();
+    // The cache is an optimisation: a failure to write it is logged, never fatal.
+    Status st = bytes.ok() ? blob_store_->put_compiled(cache_key, *bytes) : Status(bytes.error());
+    if (st.ok())
+      st = blob_store_->prune_compiled(accepted->payload_sha256).ok()
+               ? Status{}
+               : Status(make_error("store.write_failed", "prune failed"));
+    if (!st.ok()) log::warn("rules.cache_write_failed", {{"error", st.error()}});
+  }
   return out;
 }
 
@@ -420,6 +446,10 @@ Result<std::shared_ptr<InspectionEngine>> InspectionEngine::create(const daemon:
   }
   std::shared_ptr<InspectionEngine> engine(
       new InspectionEngine(metrics, std::make_unique<EventSink>(std::move(writer))));
+  if (open_store) {
+    auto blobs = store::RuleBlobStore::open(config.state_dir);
+    if (blobs.ok()) engine->blob_store_ = std::move(*blobs);
+  }
   Loaded loaded;
   // Compiling is slow: never on an event loop. At start nothing is served yet, so we wait.
   std::thread t([&] { loaded = engine->load(config, std::nullopt, nullptr, false); });

@@ -33,6 +33,7 @@
 #include "rules/blob.hpp"
 #include "rules/engine.hpp"
 #include "store/event_writer.hpp"
+#include "store/rule_blob_store.hpp"
 
 namespace edgeward::inspect {
 
@@ -124,6 +125,8 @@ class InspectionEngine final : public daemon::InspectionHook,
 
   MetricsRegistry& metrics_;
   std::unique_ptr<EventSink> sink_;
+  // The compiled-database cache (DESIGN §3.4) for blob rule sets; null without a store.
+  std::unique_ptr<store::RuleBlobStore> blob_store_;
   std::atomic<std::shared_ptr<const RulesSnapshot>> snapshot_;
 
   mutable std::mutex state_mu_;  // guards the fields below

@@ -424,3 +424,18 @@ TEST_CASE("inspect: the embedded pack starts fast and reports inspection time in
   CHECK(g.metric("edgeward_inspection_duration_seconds_count") >= 1);
   CHECK(g.metric("edgeward_rules_loaded") == 1);
 }
+
+TEST_CASE("inspect: a restart loads the blob's compiled databases from the store",
+          "[integration][inspect]") {
+  BlobGateway b;
+  Gateway& g = *b.g;
+  REQUIRE(g.ready());
+  CHECK(g.log().find("rules.loaded_from_cache") == std::string::npos);
+  REQUIRE(g.edgewardd().terminate(10s) == 0);
+  g.start_edgewardd();
+  REQUIRE(g.ready());
+  CHECK(g.log().find("rules.loaded_from_cache") != std::string::npos);
+  std::string r = post(g.port, "/v1/chat/completions",
+                       chat(std::string(R"([{"role":"user","content":")") + kIban + R"("}])"));
+  CHECK(status_of(r) == 403);
+}

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <set>
 #include <unordered_map>
@@ -101,13 +102,70 @@ std::string normalize_allow(std::string_view s) {
   return out;
 }
 
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Reads 4 hex digits at `p`; -1 when they are not.
+long hex4(std::string_view s, std::size_t p) {
+  if (p + 4 > s.size()) return -1;
+  long v = 0;
+  for (std::size_t i = p; i < p + 4; ++i) {
+    int h = hex_value(s[i]);
+    if (h < 0) return -1;
+    v = v * 16 + h;
+  }
+  return v;
+}
+
+// JSON writes characters outside the BMP as a UTF-16 surrogate pair ("\ud83d\udd13"); YAML, whose
+// loader we use for JSON too, only knows code points and refuses surrogates. Rewrite each pair
+// as the YAML escape "\U0001f513" (same meaning in a double-quoted scalar). Escaped backslashes
+// ("\\ud83d") are left alone.
+std::string join_surrogate_pairs(std::string_view text) {
+  if (text.find("\\u") == std::string_view::npos && text.find("\\U") == std::string_view::npos) {
+    return std::string(text);
+  }
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] == '\\' && i + 1 < text.size()) {
+      if (text[i + 1] == 'u') {
+        long hi = hex4(text, i + 2);
+        if (hi >= 0xD800 && hi <= 0xDBFF && i + 12 <= text.size() && text[i + 6] == '\\' &&
+            text[i + 7] == 'u') {
+          long lo = hex4(text, i + 8);
+          if (lo >= 0xDC00 && lo <= 0xDFFF) {
+            long cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+            char buf[11];
+            std::snprintf(buf, sizeof(buf), "\\U%08lX", cp);
+            out += buf;
+            i += 12;
+            continue;
+          }
+        }
+      }
+      out += text[i];
+      out += text[i + 1];  // an escape pair, so "\\\\u" stays two characters plus "u"
+      i += 2;
+      continue;
+    }
+    out += text[i++];
+  }
+  return out;
+}
+
 // Collects errors while walking one document.
 class PackLoader {
  public:
   PackLoadResult load(std::string_view text) {
     YAML::Node root;
     try {
-      root = YAML::Load(std::string(text));
+      root = YAML::Load(join_surrogate_pairs(text));
     } catch (const YAML::Exception& e) {
       errors_.push_back(
           PackError{"rules.yaml_syntax", "", "", e.mark.is_null() ? 0 : e.mark.line + 1, e.msg});

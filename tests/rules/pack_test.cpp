@@ -249,3 +249,13 @@ TEST_CASE("parse_pack folds every error into one message") {
   CHECK(r.error().message.find("f.yaml") != std::string::npos);
   CHECK(std::count(r.error().message.begin(), r.error().message.end(), '\n') >= 2);
 }
+
+TEST_CASE("JSON surrogate pairs (characters outside the BMP) load like their UTF-8 bytes") {
+  std::string json =
+      R"({"apiVersion":"edgeward/v1","kind":"RulePack","name":"t","rules":[{"id":"0b6f5e0a-6a43-4c61-9d1e-6f7a5f8d2c11","name":"r","reason_code":"INJECTION.JAILBREAK_TEMPLATE","detect":{"patterns":["\\[\ud83d\udd13JAILBREAK\\]"]},"examples":{"match":["x\\ud83d"]}}]})";
+  auto r = parse_pack(json, "j");
+  INFO((r.ok() ? std::string() : r.error().message));
+  REQUIRE(r.ok());
+  CHECK(r->rules[0].detect.patterns[0] == "\\[\xF0\x9F\x94\x93JAILBREAK\\]");
+  CHECK(r->rules[0].examples.match[0] == "x\\ud83d");  // an escaped backslash stays text
+}

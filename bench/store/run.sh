@@ -6,7 +6,9 @@
 #      (the default) and NORMAL;
 #   2. a 1,000,000-row store spread over 30 days, then `events list --severity high --since 1h`
 #      timed as the query function (open + query, in-process) and as the whole `edgeward` CLI
-#      process, 30 runs each (min / median / max), like hyperfine would.
+#      process, 30 runs each (min / median / max), like hyperfine would, with `edgeward --version`
+#      and /bin/true as references for process start-up on the same machine at the same time.
+# Set SKIP_INSERT=1 to run only the query part.
 # The work dir (default: a fresh mktemp dir) is removed at the end.
 set -euo pipefail
 build=${1:?usage: run.sh BUILD_DIR [WORK_DIR]}
@@ -16,7 +18,7 @@ cli="$build/cli/edgeward"
 trap 'rm -rf "$work"' EXIT
 
 echo "== machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-for mode in full normal; do
+for mode in $([ "${SKIP_INSERT:-0}" = 1 ] || echo full normal); do
   rm -rf "$work/insert" && mkdir -p "$work/insert"
   if [ "$mode" = full ]; then "$bench" insert "$work/insert" 1000000 2; else "$bench" insert "$work/insert" 1000000 2 normal; fi
 done
@@ -27,15 +29,26 @@ echo "store size: $(du -sh "$work/big" | cut -f1) for 1,000,000 rows"
 "$bench" query "$work/big" high 1h 30
 
 runs=30
-times=()
-for _ in $(seq $runs); do
-  start=$(date +%s%N)
-  "$cli" events list --state-dir "$work/big" --severity high --since 1h > /dev/null
-  end=$(date +%s%N)
-  times+=($(( (end - start) / 1000 )))
-done
-sorted=($(printf '%s\n' "${times[@]}" | sort -n))
-printf 'cli process: edgeward events list --severity high --since 1h: min %.1f ms, median %.1f ms, max %.1f ms over %d runs\n' \
-  "$(echo "${sorted[0]} / 1000" | bc -l)" "$(echo "${sorted[$((runs / 2))]} / 1000" | bc -l)" \
-  "$(echo "${sorted[$((runs - 1))]} / 1000" | bc -l)" "$runs"
+# Times `$@` $runs times and prints min / median / max (what hyperfine would report).
+time_runs() {
+  local label=$1
+  shift
+  local times=()
+  for _ in $(seq $runs); do
+    local start end
+    start=$(date +%s%N)
+    "$@" > /dev/null
+    end=$(date +%s%N)
+    times+=($(( (end - start) / 1000 )))
+  done
+  local sorted=($(printf '%s\n' "${times[@]}" | sort -n))
+  printf '%s: min %.1f ms, median %.1f ms, max %.1f ms over %d runs\n' "$label" \
+    "$(echo "${sorted[0]} / 1000" | bc -l)" "$(echo "${sorted[$((runs / 2))]} / 1000" | bc -l)" \
+    "$(echo "${sorted[$((runs - 1))]} / 1000" | bc -l)" "$runs"
+}
+time_runs "cli process: edgeward events list --severity high --since 1h" \
+  "$cli" events list --state-dir "$work/big" --severity high --since 1h
+# References in the same conditions: process start-up alone.
+time_runs "reference: edgeward --version" "$cli" --version
+time_runs "reference: /bin/true" /bin/true
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

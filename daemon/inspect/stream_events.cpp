@@ -377,6 +377,13 @@ StreamEventInfo parse_stream_event(Route route, std::string_view event_name,
     info.json_ok = false;
     return info;
   }
+  // A chunk without text, end or tool name (usage, filter results, an empty delta) carries
+  // nothing to inspect: it passes at once and does not flush held text, so it cannot cut a
+  // match in two.
+  if (!wants_others && info.deltas.empty() && !info.ends_all && info.ends_groups.empty() &&
+      info.tools_called.empty()) {
+    info.keepalive = true;
+  }
   if (wants_others) {
     ExtractedBody generic = extract_response({Dialect::kGeneric, Endpoint::kUnknown}, payload);
     if (!generic.parsed) {

@@ -297,3 +297,34 @@ TEST_CASE("property: the client's joined text equals redact(full text) for rando
     REQUIRE(joined_content(r.out) == expected);
   }
 }
+
+TEST_CASE("a text-less chunk between two halves of a secret does not cut the scan") {
+  std::string empty =
+      "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":null}],"
+      "\"usage\":null}\n\n";
+  auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse,
+                      {sse_chunk("key AKIAQWERTY"), empty, sse_chunk("UIOPASDFGH"), sse_finish()});
+  CHECK(r.ended);
+  CHECK(r.out.find("AKIA") == std::string::npos);
+}
+
+TEST_CASE("openai Responses stream: output_text deltas are a channel, done events are scanned") {
+  Route route{Dialect::kOpenAI, Endpoint::kResponses};
+  auto delta = [](std::string_view text) {
+    std::string d =
+        R"({"type":"response.output_text.delta","output_index":0,"content_index":0,"delta":)";
+    json::append_json_string(d, text);
+    return "event: response.output_text.delta\ndata: " + d + "}\n\n";
+  };
+  auto r = run_stream(test_rules(), route, StreamFormat::kSse,
+                      {delta("a AKIAQWER"), delta("TYUIOPASDFGH b")});
+  CHECK(r.ended);
+  CHECK(r.out.find("AKIA") == std::string::npos);
+  std::string done =
+      "event: response.output_text.done\ndata: {\"type\":\"response.output_text.done\","
+      "\"output_index\":0,\"content_index\":0,\"text\":\"x sk-test-abcdef123456\"}\n\n";
+  auto red = run_stream(test_rules(), route, StreamFormat::kSse, {done});
+  CHECK_FALSE(red.ended);
+  CHECK(red.out.find("abcdef123456") == std::string::npos);
+  CHECK(red.out.find("[REDACTED:DLP.SECRET.OPENAI_API_KEY]") != std::string::npos);
+}

@@ -79,8 +79,9 @@ def main():
     ap.add_argument("--seed", type=int, default=20261123)
     ap.add_argument("--per-class", type=int, default=200)
     ap.add_argument("--layer", default=None, help="passed to scan --layer")
-    ap.add_argument("--response-scope", action="store_true",
-                    help="include classes the default pack checks only in responses (scan scans as a request)")
+    ap.add_argument("--other-surfaces", action="store_true",
+                    help="include classes the default pack checks only in tool content "
+                         "(scan scans a request body, so they are expected to be missed)")
     ap.add_argument("--examples", type=int, default=3, help="examples shown per miss/false-positive group")
     ap.add_argument("--markdown", action="store_true", help="print the summary table as Markdown")
     ap.add_argument("--gate", choices=["all", "checksum"], default="all",
@@ -88,7 +89,7 @@ def main():
                          "as the CI regression test uses it)")
     args = ap.parse_args()
 
-    records = generate.build(args.seed, args.per_class, args.response_scope)
+    records = generate.build(args.seed, args.per_class, args.other_surfaces)
     predicted = run_scan(args.edgeward, records, args.layer)
 
     tp, fn, fp = collections.Counter(), collections.Counter(), collections.Counter()

@@ -15,7 +15,10 @@ function(edgeward_add_test)
   add_executable(${T_NAME} ${T_SOURCES})
   edgeward_target_defaults(${T_NAME})
   target_link_libraries(${T_NAME} PRIVATE edgeward_catch_main ${T_LINKS})
+  # --warn NoTests: a ctest entry whose filter matches no test case fails instead of passing
+  # vacuously (a ';' in a TEST_CASE name would otherwise split it into filters that match nothing).
   catch_discover_tests(${T_NAME}
+    EXTRA_ARGS --warn NoTests
     TEST_PREFIX "${T_NAME}: "
     PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}"
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}

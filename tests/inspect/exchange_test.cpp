@@ -235,7 +235,7 @@ TEST_CASE("a monitor rule forwards and records") {
   CHECK(only_event(r).action == store::Action::kMonitor);
 }
 
-TEST_CASE("fail_mode closed answers 503 POLICY.RULES_UNAVAILABLE without rules; open forwards") {
+TEST_CASE("fail_mode closed answers 503 POLICY.RULES_UNAVAILABLE without rules, open forwards") {
   InspectionPolicy closed;
   ExchangeInspector x(nullptr, scanner(), closed, facts(openai_chat()));
   auto d = x.inspect_request({}, "/v1/chat/completions", "{}");
@@ -275,7 +275,7 @@ TEST_CASE("a known dialect with broken JSON is scanned as raw bytes, never forwa
   CHECK(r.decision.answer.reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
 }
 
-TEST_CASE("the URL and header surfaces are scanned; credential headers are not") {
+TEST_CASE("the URL and header surfaces are scanned, credential headers are not") {
   auto url =
       run_request(openai_chat(), "{}", false, {}, std::string("/v1/chat/completions?k=") + kAwsKey);
   CHECK(url.decision.answer.reason_code == "DLP.SECRET.AWS_ACCESS_KEY");

@@ -180,7 +180,7 @@ TEST_CASE("an unparseable SSE payload ends the stream instead of passing it") {
   CHECK(r.out.find("unparseable stream") != std::string::npos);
 }
 
-TEST_CASE("pings and comments pass at once; held text is flushed before finish_reason") {
+TEST_CASE("pings and comments pass at once, held text is flushed before finish_reason") {
   auto r = run_stream(compiled(kRedactPack), openai_chat(), StreamFormat::kSse,
                       {": keep-alive\n\n", sse_chunk("hello "), sse_chunk("world"), sse_finish()});
   CHECK_FALSE(r.ended);

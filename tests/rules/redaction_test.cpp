@@ -67,7 +67,7 @@ TEST_CASE("overlapping spans merge and take the longest member's code") {
   CHECK(plan[0].end == 14);
 }
 
-TEST_CASE("touching spans stay apart; equal spans prefer the lower priority") {
+TEST_CASE("touching spans stay apart, equal spans prefer the lower priority") {
   std::vector<Finding> fs{f(0, 3, "A.A"), f(3, 6, "B.B")};
   CHECK(redact("abcdefg", fs) == "[REDACTED:A.A][REDACTED:B.B]g");
   std::vector<Finding> same{f(0, 3, "LATE.X", 50), f(0, 3, "EARLY.Y", 10)};

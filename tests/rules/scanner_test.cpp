@@ -107,7 +107,7 @@ TEST_CASE("the longest valid end wins when a longer candidate fails its validato
   CHECK(found[0].end == 27);
 }
 
-TEST_CASE("required context words gate a finding; exclude words veto it") {
+TEST_CASE("required context words gate a finding, exclude words veto it") {
   auto rules = compile(
       "  - id: 00000000-0000-4000-8000-000000000002\n    name: routing\n"
       "    reason_code: DLP.PII.US_BANK_ROUTING\n"

@@ -32,7 +32,7 @@ TEST_CASE("the outbox hands out not-uploaded events in id order, limit at a time
   CHECK(*(*box)->pending() == 5);
 }
 
-TEST_CASE("marked events leave the outbox; the next batch continues after them",
+TEST_CASE("marked events leave the outbox, the next batch continues after them",
           "[store][outbox]") {
   TempStateDir dir;
   seed(dir.path(), 5);

@@ -243,7 +243,7 @@ struct Pki {
 };
 }  // namespace
 
-TEST_CASE("mock serves HTTPS; verification on succeeds with the test CA", "[mock_upstream][tls]") {
+TEST_CASE("mock serves HTTPS, verification on succeeds with the test CA", "[mock_upstream][tls]") {
   Pki pki;
   MockProcess mock(pki.dir,
                    {"--tls-cert", pki.file("server.pem"), "--tls-key", pki.file("server.key")});

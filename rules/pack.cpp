@@ -28,7 +28,7 @@ constexpr std::array<std::string_view, 3> kLayerNames = {"pre-template", "post-t
 constexpr std::array<std::string_view, 6> kKindNames = {
     "pattern", "tool_permission", "model_permission", "egress_domains", "max_tokens", "body_size"};
 constexpr std::array<std::string_view, 3> kSpanNames = {"match", "token", "url"};
-constexpr std::array<std::string_view, 24> kValidatorNames = {"luhn",
+constexpr std::array<std::string_view, 27> kValidatorNames = {"luhn",
                                                               "credit_card",
                                                               "iban",
                                                               "us_ssn",
@@ -51,7 +51,10 @@ constexpr std::array<std::string_view, 24> kValidatorNames = {"luhn",
                                                               "db_connection_string",
                                                               "password_value",
                                                               "invisible_unicode",
-                                                              "base64_text"};
+                                                              "base64_text",
+                                                              "ipv6",
+                                                              "exfil_url",
+                                                              "not_negated"};
 
 template <class E, std::size_t N>
 std::optional<E> parse_enum(const std::array<std::string_view, N>& names, std::string_view text) {

@@ -73,6 +73,9 @@ enum class Validator {
   password_value,
   invisible_unicode,
   base64_text,
+  ipv6,
+  exfil_url,
+  not_negated,
 };
 
 std::string_view to_string(Scope s);

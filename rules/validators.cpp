@@ -286,7 +286,25 @@ constexpr std::string_view kBase62 =
 
 // --- the validators that need context or are only used through validate() ------------------
 
-bool email_valid(std::string_view s) {
+// True when text[start] sits in the userinfo of a `scheme://user:password@host` URL: the
+// "local part" there is a user name or a password, not a mailbox.
+bool in_url_userinfo(std::string_view text, std::size_t start) {
+  constexpr std::size_t kMaxLookBack = 256;
+  std::size_t lo = start > kMaxLookBack ? start - kMaxLookBack : 0;
+  for (std::size_t i = start; i > lo; --i) {
+    char c = text[i - 1];
+    if (std::isspace(static_cast<unsigned char>(c)) || c == '"' || c == '\'' || c == '<' ||
+        c == '>' || c == '/' || c == '@') {
+      // The authority starts right after "://"; anything else ends the look-back.
+      return c == '/' && i >= 3 && text[i - 2] == '/' && text[i - 3] == ':';
+    }
+  }
+  return false;
+}
+
+bool email_valid(std::string_view text, std::size_t start, std::size_t end) {
+  if (in_url_userinfo(text, start)) return false;
+  std::string_view s = text.substr(start, end - start);
   auto at = s.rfind('@');
   if (at == std::string_view::npos || at == 0) return false;
   std::string_view domain = s.substr(at + 1);
@@ -482,8 +500,10 @@ bool is_base64_char(char c) {
 bool aws_secret_valid(std::string_view text, std::size_t start, std::size_t end) {
   if (end - start < 40) return false;
   std::string_view key = text.substr(end - 40, 40);
-  if (end < text.size() && is_base64_char(text[end])) return false;  // part of a longer string
-  if (key.find("EXAMPLE") != std::string_view::npos) return false;   // AWS documentation keys
+  // Part of a longer string on either side: a digest, a base64 blob, a longer key.
+  if (end < text.size() && is_base64_char(text[end])) return false;
+  if (end > 40 && is_base64_char(text[end - 41])) return false;
+  if (key.find("EXAMPLE") != std::string_view::npos) return false;  // AWS documentation keys
   bool up = false, low = false, digit = false;
   for (char c : key) {
     up |= is_upper(c);
@@ -529,10 +549,18 @@ bool db_connection_string_valid(std::string_view s) {
 }
 
 bool password_value_valid(std::string_view s) {
-  // The match is `name [:=] value`; take the value after the first ':' or '='.
-  auto sep = s.find_first_of(":=");
-  if (sep == std::string_view::npos) return false;
-  std::string_view v = s.substr(sep + 1);
+  // The match is `name [:=] value` or, in prose, `name is value`; take the value after the
+  // first ':' or '=', else after " is " / " was ".
+  std::string_view v;
+  if (auto is = s.find(" is "); is != std::string_view::npos) {
+    v = s.substr(is + 4);
+  } else if (auto was = s.find(" was "); was != std::string_view::npos) {
+    v = s.substr(was + 5);
+  } else if (auto sep = s.find_first_of(":="); sep != std::string_view::npos) {
+    v = s.substr(sep + 1);
+  } else {
+    return false;
+  }
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.front() == '"' ||
                         v.front() == '\'' || v.front() == '=' || v.front() == ':')) {
     v.remove_prefix(1);
@@ -581,6 +609,153 @@ bool base64_text_valid(std::string_view s) {
   // Readable text: nearly all printable and with word breaks. Images, archives and keys are
   // binary and fail this.
   return printable * 100 >= n * 95 && spaces * 20 >= n;
+}
+
+bool is_hex(char c) {
+  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// RFC 4291 text form: up to eight groups of 1-4 hex digits, at most one "::", optionally an
+// IPv4 address in the last 32 bits.
+bool parse_ipv6(std::string_view s) {
+  int groups = 0, nonzero_width = 0;
+  bool compressed = false;
+  std::size_t i = 0;
+  if (s.substr(0, 2) == "::") {
+    compressed = true;
+    i = 2;
+  } else if (!s.empty() && s[0] == ':') {
+    return false;
+  }
+  while (i < s.size()) {
+    std::size_t j = i;
+    while (j < s.size() && is_hex(s[j]) && j - i < 5) ++j;
+    if (j == i || j - i > 4) return false;
+    if (j < s.size() && s[j] == '.') {  // trailing dotted IPv4 counts as two groups
+      if (!parse_ipv4(s.substr(i))) return false;
+      groups += 2;
+      i = s.size();
+      break;
+    }
+    ++groups;
+    if (s.substr(i, j - i).find_first_not_of('0') != std::string_view::npos) ++nonzero_width;
+    i = j;
+    if (i == s.size()) break;
+    if (s[i] != ':') return false;
+    if (i + 1 < s.size() && s[i + 1] == ':') {
+      if (compressed) return false;
+      compressed = true;
+      i += 2;
+    } else {
+      ++i;
+      if (i == s.size()) return false;  // trailing single ':'
+    }
+  }
+  if (groups > 8 || (!compressed && groups != 8) || (compressed && groups > 7)) return false;
+  // "::", "::1", "a::b": too little of an address to tell from code ("std::", "0::0") or a
+  // ratio; loopback and unspecified are not anyone's address anyway.
+  return groups >= 3 && nonzero_width >= 2;
+}
+
+bool is_ipv6_byte(char c) {
+  return is_hex(c) || c == ':' || c == '.';
+}
+
+bool ipv6_valid(std::string_view text, std::size_t start, std::size_t end) {
+  // The candidate must be the whole run: not inside a longer hex/colon string (MAC addresses,
+  // timestamps, C++ scopes) and not followed by more groups.
+  if (start > 0 && (is_ipv6_byte(text[start - 1]) || is_alnum(text[start - 1]))) return false;
+  if (end < text.size() && (is_hex(text[end]) || is_alnum(text[end]) ||
+                            (text[end] == ':' && end + 1 < text.size() &&
+                             (is_hex(text[end + 1]) || text[end + 1] == ':')))) {
+    return false;
+  }
+  std::string_view s = text.substr(start, end - start);
+  if (!s.empty() && s.back() == '.') s.remove_suffix(1);  // sentence end
+  return parse_ipv6(s);
+}
+
+// A path segment that carries data rather than names a file: random-looking mixed case
+// (base64, base62) or percent-encoding. CamelCase names ("ArchitectureOverview") are not
+// data: in them every capital starts a lowercase run.
+bool is_data_segment(std::string_view seg) {
+  auto dot = seg.rfind('.');
+  if (dot != std::string_view::npos && dot > 0 && seg.size() - dot <= 5) seg = seg.substr(0, dot);
+  if (seg.size() < 8) return false;
+  std::size_t percent = 0, upper = 0, lower = 0;
+  bool camel = true;
+  for (std::size_t i = 0; i < seg.size(); ++i) {
+    char c = seg[i];
+    if (c == '%' && i + 2 < seg.size() && is_hex(seg[i + 1]) && is_hex(seg[i + 2])) ++percent;
+    if (is_upper(c)) {
+      ++upper;
+      if (i + 1 >= seg.size() || !is_lower(seg[i + 1])) camel = false;
+    } else if (is_lower(c)) {
+      ++lower;
+    } else if (!is_digit(c) && c != '-' && c != '_' && c != '+' && c != '=') {
+      if (c != '%') return false;
+    }
+  }
+  if (percent >= 1) return true;
+  return upper >= 2 && lower >= 2 && !camel;
+}
+
+// The URL of an embedded image (Markdown or <img>) carries data to its host: a query value of
+// 8+ characters or a data-looking path segment. Fetching the image sends that data out.
+bool exfil_url_valid(std::string_view s) {
+  auto scheme = s.find("://");
+  if (scheme == std::string_view::npos) return false;
+  std::string_view rest = s.substr(scheme + 3);
+  auto path_start = rest.find_first_of("/?#");
+  if (path_start == std::string_view::npos) return false;
+  std::string_view path = rest.substr(path_start);
+  std::string_view query;
+  if (auto q = path.find('?'); q != std::string_view::npos) {
+    query = path.substr(q + 1);
+    path = path.substr(0, q);
+  }
+  if (auto h = query.find('#'); h != std::string_view::npos) query = query.substr(0, h);
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view param = query.substr(0, amp);
+    auto eq = param.find('=');
+    std::string_view value = eq == std::string_view::npos ? param : param.substr(eq + 1);
+    if (value.size() >= 8) return true;
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  while (!path.empty()) {
+    if (path.front() == '/') {
+      path.remove_prefix(1);
+      continue;
+    }
+    auto slash = path.find('/');
+    if (is_data_segment(path.substr(0, slash))) return true;
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash);
+  }
+  return false;
+}
+
+// Injection phrasings are imperatives; "don't ignore the previous instructions" and "never
+// disregard the rules" say the opposite.
+bool not_negated(std::string_view text, std::size_t start) {
+  constexpr std::size_t kLookBack = 16;
+  std::size_t lo = start > kLookBack ? start - kLookBack : 0;
+  std::string_view before = text.substr(lo, start - lo);
+  while (!before.empty() && std::isspace(static_cast<unsigned char>(before.back()))) {
+    before.remove_suffix(1);
+  }
+  for (std::string_view neg : {"n't", "n\xE2\x80\x99t"}) {  // don't, can't, won’t
+    if (ends_with_ci(before, neg)) return false;
+  }
+  for (std::string_view neg : {"not", "never", "nor"}) {
+    if (ends_with_ci(before, neg)) {
+      std::size_t at = before.size() - neg.size();
+      if (at == 0 || !is_alnum(before[at - 1])) return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -852,7 +1027,7 @@ bool validate(Validator v, std::string_view text, std::size_t start, std::size_t
     case Validator::aba_routing:
       return aba_routing_valid(m);
     case Validator::email:
-      return email_valid(m);
+      return email_valid(text, start, end);
     case Validator::phone:
       return phone_valid(m);
     case Validator::ipv4:
@@ -887,6 +1062,12 @@ bool validate(Validator v, std::string_view text, std::size_t start, std::size_t
       return invisible_unicode_valid(text, start);
     case Validator::base64_text:
       return base64_text_valid(m);
+    case Validator::ipv6:
+      return ipv6_valid(text, start, end);
+    case Validator::exfil_url:
+      return exfil_url_valid(m);
+    case Validator::not_negated:
+      return not_negated(text, start);
   }
   return false;
 }

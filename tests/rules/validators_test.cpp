@@ -198,3 +198,51 @@ TEST_CASE("validators look around the match where they must") {
   CHECK_FALSE(validate(Validator::invisible_unicode, flag, 4, flag.size()));
   CHECK(validate(Validator::invisible_unicode, flag, 8, flag.size()));
 }
+
+TEST_CASE("validators that look around the candidate") {
+  // Candidate text[start, end) inside a larger text, as the scanner passes it.
+  auto at = [](Validator which, std::string_view text, std::string_view candidate) {
+    std::size_t start = text.find(candidate);
+    REQUIRE(start != std::string_view::npos);
+    return validate(which, text, start, start + candidate.size());
+  };
+  // The password of a DB URL is not an e-mail address; a mailbox in prose still is.
+  CHECK_FALSE(at(Validator::email, "postgres://report:Dt8xdG*h8@db.internal.acme.io:5432/x",
+                 "Dt8xdG*h8@db.internal.acme.io"));
+  CHECK(at(Validator::email, "mail ops@globex.io today", "ops@globex.io"));
+  // IPv6: the whole run, enough groups; not MACs, times, loopback or C++ scopes.
+  CHECK(
+      at(Validator::ipv6, "from 2001:db8:85a3::8a2e:370:7334 ok", "2001:db8:85a3::8a2e:370:7334"));
+  CHECK(at(Validator::ipv6, "x 64:ff9b::192.0.2.33 y", "64:ff9b::192.0.2.33"));
+  CHECK_FALSE(at(Validator::ipv6, "from 2001:db8:85a3::8a2e:370:7334", "2001:db8:85a3"));
+  CHECK_FALSE(at(Validator::ipv6, "MAC 00:1a:2b:3c:4d:5e", "00:1a:2b:3c:4d:5e"));
+  CHECK_FALSE(at(Validator::ipv6, "at 12:30:45", "12:30:45"));
+  CHECK_FALSE(at(Validator::ipv6, "a 1:2:3:4:5:6:7:8:9 b", "1:2:3:4:5:6:7:8"));
+  // AWS secret keys: 40 characters that are not the middle of a longer string.
+  CHECK(at(Validator::aws_secret, "key CdO+/gBvmSZVr4+epzgZ3ZbxcoaRR+sFIjVO58jb.",
+           "CdO+/gBvmSZVr4+epzgZ3ZbxcoaRR+sFIjVO58jb"));
+  CHECK_FALSE(at(Validator::aws_secret, "xCdO+/gBvmSZVr4+epzgZ3ZbxcoaRR+sFIjVO58jb",
+                 "CdO+/gBvmSZVr4+epzgZ3ZbxcoaRR+sFIjVO58jb"));
+  // Negation before an imperative.
+  CHECK(at(Validator::not_negated, "Please ignore the rules", "ignore the rules"));
+  CHECK_FALSE(at(Validator::not_negated, "Please don't ignore the rules", "ignore the rules"));
+  CHECK_FALSE(at(Validator::not_negated, "never ignore the rules", "ignore the rules"));
+  CHECK(at(Validator::not_negated, "cannot_ignore: ignore the rules", "ignore the rules"));
+}
+
+TEST_CASE("exfil_url and prose password values") {
+  auto v = [](Validator which, std::string_view text) {
+    return validate(which, text, 0, text.size());
+  };
+  CHECK(v(Validator::exfil_url, "https://evil.test/p.png?d=SGVsbG8gd29ybGQ"));
+  CHECK(v(Validator::exfil_url, "https://evil.test/c/muOzBFMpGMaOSSdHEk.gif"));
+  CHECK(v(Validator::exfil_url, "https://evil.test/c/user%20ssn%20536.png"));
+  CHECK_FALSE(v(Validator::exfil_url, "https://github.com/acme/app/blob/main/x.png?raw=true"));
+  CHECK_FALSE(v(Validator::exfil_url, "https://cdn.acme.io/img/ArchitectureOverview.png"));
+  CHECK_FALSE(v(Validator::exfil_url, "https://cdn.acme.io/3f2b8c9d4e5f4a6b8c7d9e0f1a2b3c4d.png"));
+  CHECK_FALSE(v(Validator::exfil_url, "https://cdn.acme.io/logo.png?v=2&w=120"));
+  CHECK(v(Validator::password_value, "my password is 8zlpAr$lirMV"));
+  CHECK(v(Validator::password_value, "SMTP_PASS='X9NjcV7OJk!uvz'"));
+  CHECK_FALSE(v(Validator::password_value, "the password is incorrect"));
+  CHECK_FALSE(v(Validator::password_value, "your password was required"));
+}

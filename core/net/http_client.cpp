@@ -262,7 +262,10 @@ class UpstreamConnection final : public ParserSink {
   void on_bytes(std::string_view plain);
   void on_eof(int status);
 
-  void try_send_head();
+  // Sends the head once its framing is known, with the queued body bytes and then `tail`
+  // (bytes of the current write_body call, not copied when the head can leave now; appended to
+  // queued_ when it cannot).
+  void try_send_head(std::string_view tail = {});
   void send(const uv_buf_t* bufs, unsigned count);
   void on_write_done(int status);
   void maybe_drained();
@@ -914,8 +917,15 @@ void UpstreamConnection::settle_after_response() {
 
 // ---- UpstreamConnection: writing ----------------------------------------------------------
 
-void UpstreamConnection::try_send_head() {
-  if (head_sent_ || state_ != State::Active || exchange_ == nullptr) return;
+void UpstreamConnection::try_send_head(std::string_view tail) {
+  auto keep_tail = [&] {
+    if (!tail.empty()) queued_.append(tail);
+  };
+  if (head_sent_ || state_ != State::Active || exchange_ == nullptr) {
+    keep_tail();
+    return;
+  }
+  const std::size_t pending = queued_.size() + tail.size();
   if (framing_ == Framing::Undecided) {
     if (auto cl = head_.headers.get("Content-Length")) {
       std::uint64_t n = 0;
@@ -934,18 +944,18 @@ void UpstreamConnection::try_send_head() {
       framing_ = Framing::Chunked;
       head_.headers.set("Transfer-Encoding", "chunked");
     } else if (body_last_) {
-      if (!queued_.empty() || method_has_body_semantics(head_.method)) {
-        head_.headers.set("Content-Length", std::to_string(queued_.size()));
+      if (pending > 0 || method_has_body_semantics(head_.method)) {
+        head_.headers.set("Content-Length", std::to_string(pending));
         framing_ = Framing::Sized;
-        content_length_ = queued_.size();
+        content_length_ = pending;
       } else {
         framing_ = Framing::None;
       }
-    } else if (!queued_.empty()) {
+    } else if (pending > 0) {
       framing_ = Framing::Chunked;
       head_.headers.set("Transfer-Encoding", "chunked");
     } else {
-      return;  // wait for the first write_body to learn the framing
+      return;  // wait for the first write_body to learn the framing (pending is 0: no tail)
     }
   }
   std::string head;
@@ -960,33 +970,44 @@ void UpstreamConnection::try_send_head() {
                               "request body length differs from its Content-Length"));
     return;
   }
-  // The body is kept for a replay (try_replay) when this connection was reused and the
-  // request leaves whole; otherwise it lives only for this call.
-  replayable_ = reused_ && body_last_;
-  std::string scratch;
-  std::string& body = replayable_ ? replay_body_ : scratch;
-  body = std::move(queued_);
-  queued_.clear();
-  if (framing_ == Framing::None && !body.empty()) {
+  if (framing_ == Framing::None && pending > 0) {
     fail_later(UpstreamFailure::bad_request,
                upstream_error("upstream.bad_request", pool_->target_, "unexpected body"));
     return;
   }
-  std::array<uv_buf_t, 4> bufs{};
+  // The body is kept for a replay (try_replay) when this connection was reused and the
+  // request leaves whole; otherwise the queued bytes live only for this call and `tail` goes
+  // out from the caller's buffer (send() copies only what the kernel does not take).
+  replayable_ = reused_ && body_last_;
+  std::string scratch;
+  std::string& queued = replayable_ ? replay_body_ : scratch;
+  queued = std::move(queued_);
+  queued_.clear();
+  std::string_view rest = tail;
+  if (replayable_ && !tail.empty()) {
+    queued.append(tail);
+    rest = {};
+  }
+  std::array<uv_buf_t, 5> bufs{};
   unsigned n = 0;
   bufs[n++] = uv_buf_init(head.data(), static_cast<unsigned>(head.size()));
   char size_line[24];
-  if (framing_ == Framing::Chunked && !body.empty()) {
-    int len = std::snprintf(size_line, sizeof(size_line), "%zx\r\n", body.size());
+  if (framing_ == Framing::Chunked && pending > 0) {
+    int len = std::snprintf(size_line, sizeof(size_line), "%zx\r\n", pending);
     bufs[n++] = uv_buf_init(size_line, static_cast<unsigned>(len));
-    bufs[n++] = uv_buf_init(body.data(), static_cast<unsigned>(body.size()));
+  }
+  if (!queued.empty()) {
+    bufs[n++] = uv_buf_init(queued.data(), static_cast<unsigned>(queued.size()));
+  }
+  if (!rest.empty()) {
+    bufs[n++] = uv_buf_init(const_cast<char*>(rest.data()), static_cast<unsigned>(rest.size()));
+  }
+  if (framing_ == Framing::Chunked && pending > 0) {
     static const char kCrlf[] = "\r\n0\r\n\r\n";
     bufs[n++] = uv_buf_init(const_cast<char*>(kCrlf), body_last_ ? 7 : 2);
   } else if (framing_ == Framing::Chunked && body_last_) {
     static const char kEnd[] = "0\r\n\r\n";
     bufs[n++] = uv_buf_init(const_cast<char*>(kEnd), 5);
-  } else if (!body.empty()) {
-    bufs[n++] = uv_buf_init(body.data(), static_cast<unsigned>(body.size()));
   }
   send(bufs.data(), n);
 }
@@ -999,8 +1020,7 @@ void UpstreamConnection::write_body(std::string_view bytes, bool last) {
     set_deadline(Deadline::Response, pool_->target_.response_timeout);
   }
   if (!head_sent_) {
-    queued_.append(bytes);
-    try_send_head();
+    try_send_head(bytes);
   } else {
     replayable_ = false;
     replay_body_.clear();

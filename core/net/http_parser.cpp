@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cassert>
+#include <cstring>
 
 namespace edgeward::http {
 
@@ -87,6 +88,28 @@ void HttpParser::reset() {
 // the offset just past the blank line, or data.size() when the head continues.
 Status HttpParser::scan_head(std::string_view data, std::size_t& head_end) {
   for (std::size_t i = 0; i < data.size(); ++i) {
+    if (!prev_cr_ && line_len_ > 0) {
+      // Inside a line only CR and LF matter: skip the plain bytes before the next one with
+      // memchr (vectorised) instead of looking at each byte. Same checks, same order: plain
+      // bytes can only fail the size limit.
+      const char* p = data.data() + i;
+      const std::size_t left = data.size() - i;
+      const void* lf = std::memchr(p, '\n', left);
+      std::size_t plain =
+          lf != nullptr ? static_cast<std::size_t>(static_cast<const char*>(lf) - p) : left;
+      if (const void* cr = std::memchr(p, '\r', plain); cr != nullptr) {
+        plain = static_cast<std::size_t>(static_cast<const char*>(cr) - p);
+      }
+      if (plain > 0) {
+        if (head_bytes_ + plain > limits_.max_header_bytes) {
+          return make_error("http.header_too_large", "request head exceeds max_header_bytes");
+        }
+        head_bytes_ += plain;
+        line_len_ += plain;
+        i += plain;
+        if (i == data.size()) break;
+      }
+    }
     const char c = data[i];
     if (++head_bytes_ > limits_.max_header_bytes) {
       return make_error("http.header_too_large", "request head exceeds max_header_bytes");

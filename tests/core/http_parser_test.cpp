@@ -193,6 +193,35 @@ TEST_CASE("parser refuses a head larger than max_header_bytes", "[http_parser]")
   CHECK(sink.requests.empty());
 }
 
+TEST_CASE("parser takes a head of exactly max_header_bytes and refuses one byte more, at any split",
+          "[http_parser]") {
+  const std::string start = "GET / HTTP/1.1\r\nHost: a\r\nX-Big: ";
+  const std::string end = "\r\n\r\n";
+  const std::size_t limit = 96;
+  const std::string exact = start + std::string(limit - start.size() - end.size(), 'x') + end;
+  REQUIRE(exact.size() == limit);
+  const std::string over = start + std::string(limit + 1 - start.size() - end.size(), 'x') + end;
+  for (std::size_t step : {std::size_t{1}, std::size_t{5}, std::size_t{33}, exact.size()}) {
+    RecordingSink ok_sink;
+    HttpParser ok(ParseMode::Request, ok_sink, HttpParser::Limits{.max_header_bytes = limit});
+    CHECK(feed(ok, exact, step));
+    CHECK(ok_sink.requests.size() == 1);
+    RecordingSink big_sink;
+    HttpParser big(ParseMode::Request, big_sink, HttpParser::Limits{.max_header_bytes = limit});
+    Status st = feed(big, over, step);
+    REQUIRE_FALSE(st);
+    CHECK(st.error().code == "http.header_too_large");
+    // A bare CR or LF in the middle of a long value is found whatever the split.
+    for (const char* bad : {"\r", "\n"}) {
+      RecordingSink bad_sink;
+      HttpParser bp(ParseMode::Request, bad_sink);
+      Status b = feed(bp, start + "xxxxxxxxxx" + bad + "xxxxxxxxxx" + end, step);
+      REQUIRE_FALSE(b);
+      CHECK(b.error().code == (bad[0] == '\r' ? "http.bare_cr" : "http.bare_lf"));
+    }
+  }
+}
+
 TEST_CASE("parser stays failed after an error until reset", "[http_parser]") {
   RecordingSink sink;
   HttpParser p(ParseMode::Request, sink);

@@ -4,8 +4,8 @@
 // Two deployments: the embedded default pack active (every request and response inspected,
 // nothing matching), and rules unavailable with fail_mode open (forwarded uninspected). In
 // both, what the upstream receives is what the client sent, and what the client receives is
-// what the upstream sent, except for the documented rewrites (docs/operations.md, "What the
-// gateway changes in a forwarded message"):
+// what the upstream sent, except for the rewrites documented in docs/configuration.md
+// ("Upstreams and routing"):
 //   request:  hop-by-hop fields (Connection, Keep-Alive, Proxy-*, TE, Trailer,
 //             Transfer-Encoding, Upgrade, and every field named in Connection) and Expect
 //             removed; Host set to the upstream's; framing (Content-Length or chunked) chosen

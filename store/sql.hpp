@@ -83,7 +83,16 @@ CREATE TABLE agent_state (
 ) WITHOUT ROWID;
 )sql";
 
-inline constexpr const char* const kMigrations[] = {kMigrationV1};
+// Version 2: events_severity (severity, occurred_at) goes. It cost every insert a fifth B-tree
+// insert (~2.8 us of the writer's ~13 us per event, bench/store), and it was the slower plan
+// for `events list --severity S`: SQLite read every row of that severity in the window and
+// sorted them, where walking events_occurred_at newest first, checking severity on the index
+// entries, stops after `--limit` matches (docs/store.md has both query plans and timings).
+inline constexpr const char* kMigrationV2 = R"sql(
+DROP INDEX events_severity;
+)sql";
+
+inline constexpr const char* const kMigrations[] = {kMigrationV1, kMigrationV2};
 inline constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
 // ---- Events ----------------------------------------------------------------------------------
@@ -146,9 +155,9 @@ inline constexpr const char* kOutboxPending = "SELECT count(*) FROM events WHERE
 // Reads for the CLI. The queries are assembled from these fragments by EventQuery; each
 // condition is added only when its filter is given, so that SQLite can pick the matching index.
 //
-// `list` (newest first, limited) runs in two steps: the ids of the page from an index alone
-// (events_occurred_at covers time, severity and reason code; events_severity serves one
-// severity in time order), then the 50-odd rows by id. Without the first step SQLite would
+// `list` (newest first, limited) runs in two steps: the ids of the page from the
+// events_occurred_at index alone (it covers time, severity and reason code, walked newest first
+// and stopping at the limit), then the 50-odd rows by id. Without the first step SQLite would
 // read every matching row from the table before sorting and keeping the newest N.
 inline constexpr const char* kSelectEvents = "SELECT " EDGEWARD_EVENT_COLUMNS " FROM events";
 inline constexpr const char* kSelectIds = "SELECT id FROM events";

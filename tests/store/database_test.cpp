@@ -19,6 +19,61 @@ void force_user_version(const std::filesystem::path& dir, int version) {
   REQUIRE(db->exec("PRAGMA user_version = " + std::to_string(version)));
 }
 
+// Builds a version-1 database as edgeward 1 left it (its migration only), with `rows` events.
+void make_v1_database(const std::filesystem::path& dir, int rows) {
+  auto db = sqlite::Connection::open(database_path(dir), sqlite::OpenMode::kReadWriteCreate);
+  REQUIRE(db);
+  REQUIRE(db->exec("PRAGMA journal_mode = WAL"));
+  REQUIRE(db->exec(sql::kMigrations[0]));
+  REQUIRE(db->exec("PRAGMA user_version = 1"));
+  auto insert = sqlite::Statement::prepare(db->get(), sql::kInsertEvent);
+  REQUIRE(insert);
+  for (int i = 0; i < rows; ++i) {
+    sqlite::Statement::Run run(*insert);
+    const std::string uid = ids::event_uid();
+    const std::string request = ids::request_id();
+    const std::string at = "2026-11-23T01:02:03." + std::to_string(100 + i) + "Z";
+    const std::string_view text[] = {"6f1c2a4e-0d7b-4c1e-9a63-2b8f1e0c5d17",
+                                     "0b6f5e0a-6a43-4c61-9d1e-6f7a5f8d2c11",
+                                     "request",
+                                     "body",
+                                     "POST",
+                                     at,
+                                     "DLP.PII.IBAN",
+                                     i % 2 ? "high" : "low"};
+    for (int p = 0; p < 8; ++p) run.bind(p + 1, text[p]);
+    run.bind(9, std::int64_t{0});
+    run.bind(10, std::string_view("pre-template"));
+    run.bind(11, std::string_view(uid));
+    run.bind(12, std::string_view(request));
+    run.bind(13, std::string_view("block"));
+    run.bind(14, std::string_view("0123456789abcdef"));
+    run.bind(15, std::int64_t{3});
+    run.bind(16, std::string_view("gpt-4o"));
+    run.bind(17, std::string_view("openai"));
+    run.bind_null(18);
+    REQUIRE(run.step() == SQLITE_DONE);
+  }
+}
+
+std::string integrity(sqlite::Connection& db) {
+  auto st = sqlite::Statement::prepare(db.get(), "PRAGMA integrity_check");
+  REQUIRE(st);
+  sqlite::Statement::Run run(*st);
+  REQUIRE(run.step() == SQLITE_ROW);
+  return std::string(run.text(0));
+}
+
+std::set<std::string> index_names(sqlite::Connection& db) {
+  auto st = sqlite::Statement::prepare(
+      db.get(), "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'events'");
+  REQUIRE(st);
+  sqlite::Statement::Run run(*st);
+  std::set<std::string> out;
+  while (run.step() == SQLITE_ROW) out.emplace(run.text(0));
+  return out;
+}
+
 std::set<std::string> columns(sqlite::Connection& db, const char* table) {
   auto st = sqlite::Statement::prepare(db.get(), std::string("PRAGMA table_info(") + table + ")");
   REQUIRE(st);
@@ -30,12 +85,12 @@ std::set<std::string> columns(sqlite::Connection& db, const char* table) {
 
 }  // namespace
 
-TEST_CASE("opening read-write creates schema version 1 in WAL mode", "[store][schema]") {
+TEST_CASE("opening read-write creates schema version 2 in WAL mode", "[store][schema]") {
   TempStateDir dir;
   auto db = open_read_write(dir.path());
   REQUIRE(db);
   CHECK(*schema_version(*db) == schema_version_supported());
-  CHECK(schema_version_supported() == 1);
+  CHECK(schema_version_supported() == 2);
   auto mode = sqlite::Statement::prepare(db->get(), "PRAGMA journal_mode");
   REQUIRE(mode);
   sqlite::Statement::Run run(*mode);
@@ -54,6 +109,53 @@ TEST_CASE("reopening an up-to-date database migrates nothing and keeps its rows"
   auto db = open_read_write(dir.path());
   REQUIRE(db);
   CHECK(*db->query_int("SELECT count(*) FROM agent_state") == 1);
+}
+
+TEST_CASE("a version 1 database holding rows migrates to version 2 and keeps every row",
+          "[store][schema][migration]") {
+  TempStateDir dir;
+  make_v1_database(dir.path(), 40);
+  {
+    auto v1 = sqlite::Connection::open(database_path(dir.path()), sqlite::OpenMode::kReadOnly);
+    REQUIRE(v1);
+    REQUIRE(index_names(*v1).count("events_severity") == 1);
+  }
+  // The CLI does not read a version it would have to guess about; the daemon migrates first.
+  auto before = open_read_only(dir.path());
+  REQUIRE_FALSE(before);
+  CHECK(before.error().code == "store.older_schema");
+
+  auto db = open_read_write(dir.path());
+  REQUIRE(db);
+  CHECK(*schema_version(*db) == 2);
+  CHECK(*db->query_int("SELECT count(*) FROM events") == 40);
+  CHECK(*db->query_int("SELECT count(*) FROM events WHERE severity = 'high'") == 20);
+  CHECK(integrity(*db) == "ok");
+  CHECK(index_names(*db) == std::set<std::string>{"sqlite_autoindex_events_1", "events_occurred_at",
+                                                  "events_not_uploaded", "events_uploaded_age"});
+  // Ids keep growing past the migrated rows, even past a deleted newest one (AUTOINCREMENT's
+  // sequence survived), and the writer appends to the migrated table.
+  REQUIRE(db->exec("DELETE FROM events WHERE id = 40"));
+  db = Result<sqlite::Connection>(make_error("test.closed", "closed"));
+  {
+    auto writer = EventWriter::open(dir.path());
+    REQUIRE(writer);
+    REQUIRE((*writer)->submit(testing::make_event()));
+    REQUIRE((*writer)->shutdown());
+  }
+  auto ro = open_read_only(dir.path());
+  REQUIRE(ro);
+  CHECK(*schema_version(*ro) == 2);
+  CHECK(*ro->query_int("SELECT max(id) FROM events") == 41);
+  CHECK(*ro->query_int("SELECT count(*) FROM events") == 40);
+}
+
+TEST_CASE("a fresh database has the same indexes as a migrated one", "[store][schema][migration]") {
+  TempStateDir dir;
+  auto db = open_read_write(dir.path());
+  REQUIRE(db);
+  CHECK(index_names(*db) == std::set<std::string>{"sqlite_autoindex_events_1", "events_occurred_at",
+                                                  "events_not_uploaded", "events_uploaded_age"});
 }
 
 TEST_CASE("the events table has exactly the DESIGN §4 fields plus the uploaded flag",
@@ -156,8 +258,7 @@ TEST_CASE("read-only open refuses a file that is not an Edgeward database", "[st
   CHECK(db.error().code == "store.not_edgeward_db");
 }
 
-TEST_CASE("read-only open refuses an older schema until the daemon migrates it",
-          "[store][schema]") {
+TEST_CASE("read-only open refuses a database with no Edgeward schema", "[store][schema]") {
   TempStateDir dir;
   { REQUIRE(open_read_write(dir.path())); }
   force_user_version(dir.path(), 0);

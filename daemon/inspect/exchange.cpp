@@ -8,17 +8,7 @@
 
 namespace edgeward::inspect {
 
-// A finding with where it was found: a piece (index into the pieces), or the conversation.
-struct ExchangeInspector::Located {
-  rules::Finding finding;
-  std::size_t piece = 0;  // kConversation: the post-template join
-  MatchedIn matched_in = MatchedIn::kBody;
-  Layer layer = Layer::kPreTemplate;
-};
-
 namespace {
-constexpr std::size_t kConversation = static_cast<std::size_t>(-1);
-constexpr std::size_t kNoPiece = static_cast<std::size_t>(-2);
 
 char lower(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
@@ -106,8 +96,14 @@ ExchangeInspector::ExchangeInspector(std::shared_ptr<const rules::CompiledRules>
 
 void ExchangeInspector::scan_piece(const TextPiece& piece, std::size_t index, rules::Scope scope,
                                    std::vector<Located>& out) {
-  rules::Surface surface = to_rules(piece.matched_in);
-  if (!rules_->has_patterns(scope, surface) || piece.text.empty()) return;
+  scan_text(piece.text, piece.matched_in, piece.layer, piece.raw, index, scope, out);
+}
+
+void ExchangeInspector::scan_text(std::string_view text, MatchedIn matched_in, Layer piece_layer,
+                                  bool raw, std::size_t index, rules::Scope scope,
+                                  std::vector<Located>& out) {
+  rules::Surface surface = to_rules(matched_in);
+  if (!rules_->has_patterns(scope, surface) || text.empty()) return;
   // The raw-bytes fallback is seen by every rule covering the surface, whatever its layers.
   static constexpr rules::Layer kAllLayers[] = {
       rules::Layer::pre_template, rules::Layer::post_template, rules::Layer::tool_call};
@@ -115,25 +111,25 @@ void ExchangeInspector::scan_piece(const TextPiece& piece, std::size_t index, ru
   static constexpr rules::Layer kPost[] = {rules::Layer::post_template};
   static constexpr rules::Layer kTool[] = {rules::Layer::tool_call};
   std::span<const rules::Layer> layers =
-      piece.raw                             ? std::span<const rules::Layer>(kAllLayers)
-      : piece.layer == Layer::kToolCall     ? std::span<const rules::Layer>(kTool)
-      : piece.layer == Layer::kPostTemplate ? std::span<const rules::Layer>(kPost)
+      raw                                   ? std::span<const rules::Layer>(kAllLayers)
+      : piece_layer == Layer::kToolCall     ? std::span<const rules::Layer>(kTool)
+      : piece_layer == Layer::kPostTemplate ? std::span<const rules::Layer>(kPost)
                                             : std::span<const rules::Layer>(kPre);
   for (rules::Layer layer : layers) {
     scratch_.clear();
-    counters_.bytes_scanned += piece.text.size();
-    Status st = scanner_.scan(*rules_, scope, surface, layer, piece.text, scratch_);
+    counters_.bytes_scanned += text.size();
+    Status st = scanner_.scan(*rules_, scope, surface, layer, text, scratch_);
     if (!st.ok()) {
       // A failed scan cannot vouch for the text: a finding without a rule marks it, and the
       // caller fails closed.
-      out.push_back(Located{rules::Finding{}, kNoPiece, piece.matched_in, piece.layer});
+      out.push_back(Located{rules::Finding{}, kNoPiece, matched_in, piece_layer});
       return;
     }
     for (const rules::Finding& f : scratch_) {
       Layer l = layer == rules::Layer::tool_call       ? Layer::kToolCall
                 : layer == rules::Layer::post_template ? Layer::kPostTemplate
                                                        : Layer::kPreTemplate;
-      out.push_back(Located{f, index, piece.matched_in, piece.raw ? l : piece.layer});
+      out.push_back(Located{f, index, matched_in, raw ? l : piece_layer});
     }
   }
 }
@@ -207,9 +203,14 @@ RequestDecision ExchangeInspector::inspect_request(const http::Headers& headers,
     }
     return d;
   }
-  const rules::Scope scope = rules::Scope::request;
   ExtractedBody extracted = extract_request(facts_.route, body);
-  events_.set_model(extracted.model);
+  return decide_request(extracted, scan_request(extracted, headers, target, body.size()), body);
+}
+
+std::vector<ExchangeInspector::Located> ExchangeInspector::scan_request(
+    const ExtractedBody& extracted, const http::Headers& headers, std::string_view target,
+    std::uint64_t body_size) {
+  const rules::Scope scope = rules::Scope::request;
 
   // One pass over the conversation instead of two: when every body rule that looks at the
   // pre-template layer also looks at the post-template one, the texts that are in the
@@ -231,13 +232,9 @@ RequestDecision ExchangeInspector::inspect_request(const http::Headers& headers,
     scan_piece(extracted.pieces[i], i, scope, found);
   }
   if (!extracted.conversation.empty()) {
-    TextPiece conv;
-    conv.matched_in = MatchedIn::kBody;
-    conv.layer = Layer::kPostTemplate;
-    conv.text = std::move(extracted.conversation);
     std::size_t first = found.size();
-    scan_piece(conv, kConversation, scope, found);
-    extracted.conversation = std::move(conv.text);
+    scan_text(extracted.conversation, MatchedIn::kBody, Layer::kPostTemplate, false, kConversation,
+              scope, found);
     if (single_pass) {
       for (std::size_t k = first; k < found.size(); ++k) {
         Located& l = found[k];
@@ -265,8 +262,15 @@ RequestDecision ExchangeInspector::inspect_request(const http::Headers& headers,
   TextPiece url = extract_url(target);
   scan_piece(url, kNoPiece, scope, found);
   for (const TextPiece& h : extract_headers(headers)) scan_piece(h, kNoPiece, scope, found);
-  policy_checks(extracted, scope, body.size(), found);
+  policy_checks(extracted, scope, body_size, found);
+  return found;
+}
 
+RequestDecision ExchangeInspector::decide_request(const ExtractedBody& extracted,
+                                                  std::vector<Located> found,
+                                                  std::string_view body) {
+  RequestDecision d;
+  events_.set_model(extracted.model);
   // A scan that failed: fail closed like missing rules.
   for (const Located& l : found) {
     if (l.finding.rule_id.empty()) {

@@ -83,6 +83,25 @@ class ExchangeInspector {
   RequestDecision inspect_request(const http::Headers& headers, std::string_view target,
                                   std::string_view body);
 
+  // inspect_request in its three steps, public so that bench/inspect times exactly the code
+  // the hook runs: extract_request() (surfaces.hpp), then scan_request() (every surface and
+  // layer scanned, non-pattern checks), then decide_request() (priority order, events,
+  // answer or rewrite). Only valid with rules (has_rules()).
+  // A finding and where it was found: a piece (index into ExtractedBody::pieces), the joined
+  // conversation (kConversation) or a text outside the body (kNoPiece: url, headers, policy).
+  static constexpr std::size_t kConversation = static_cast<std::size_t>(-1);
+  static constexpr std::size_t kNoPiece = static_cast<std::size_t>(-2);
+  struct Located {
+    rules::Finding finding;
+    std::size_t piece = kNoPiece;
+    MatchedIn matched_in = MatchedIn::kBody;
+    Layer layer = Layer::kPreTemplate;
+  };
+  std::vector<Located> scan_request(const ExtractedBody& extracted, const http::Headers& headers,
+                                    std::string_view target, std::uint64_t body_size);
+  RequestDecision decide_request(const ExtractedBody& extracted, std::vector<Located> found,
+                                 std::string_view body);
+
   // The verdict on a whole (buffered) response body.
   ResponseDecision inspect_response(std::string_view body);
 
@@ -98,9 +117,10 @@ class ExchangeInspector {
   const rules::CompiledRules* rules() const { return rules_.get(); }
 
  private:
-  struct Located;  // a finding and the text it came from
   void scan_piece(const TextPiece& piece, std::size_t index, rules::Scope scope,
                   std::vector<Located>& out);
+  void scan_text(std::string_view text, MatchedIn matched_in, Layer piece_layer, bool raw,
+                 std::size_t index, rules::Scope scope, std::vector<Located>& out);
   void policy_checks(const ExtractedBody& body, rules::Scope scope, std::uint64_t body_size,
                      std::vector<Located>& out);
   Answer block_answer(const rules::Finding& f, std::string_view uid) const;

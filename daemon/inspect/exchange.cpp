@@ -31,6 +31,37 @@ bool post_covers_pre(const rules::CompiledRules& r) {
   return true;
 }
 
+// The `context.exclude` words of the rules that look at request bodies, and the widest window
+// they are looked for in: a word of another message near a text's edge in the joined
+// conversation can silence a candidate that the text, alone, reports.
+struct ExcludeWords {
+  std::size_t reach = 0;  // within + the longest word
+  std::vector<std::string_view> words;
+};
+
+ExcludeWords exclude_words(const rules::CompiledRules& r) {
+  ExcludeWords out;
+  for (const rules::Rule& rule : r.pack().rules) {
+    if (rule.kind != rules::RuleKind::pattern || !rule.detect.context) continue;
+    for (const std::string& w : rule.detect.context->exclude) {
+      out.words.push_back(w);
+      out.reach = std::max<std::size_t>(out.reach, rule.detect.context->within + w.size());
+    }
+  }
+  return out;
+}
+
+// True when an exclude word (case-insensitively, as a substring: a superset of the scanner's
+// whole-word test) occurs in `text`.
+bool mentions_any(std::string_view text, const std::vector<std::string_view>& words) {
+  std::string lowered(text);
+  for (char& c : lowered) c = lower(c);
+  for (std::string_view w : words) {
+    if (lowered.find(w) != std::string::npos) return true;
+  }
+  return false;
+}
+
 bool has_policy_kind(const rules::CompiledRules& r, rules::RuleKind kind) {
   for (std::uint32_t i : r.policy_rules()) {
     if (r.rule(i).kind == kind) return true;
@@ -226,9 +257,30 @@ std::vector<ExchangeInspector::Located> ExchangeInspector::scan_request(
     return single_pass && segment_of[i] != kNoPiece && !p.raw && p.matched_in == MatchedIn::kBody &&
            p.layer == Layer::kPreTemplate;
   };
+  // Context words must not cross message boundaries in the pre-template layer (each text is
+  // judged alone there; only the post-template layer is the joined text the model reads). A
+  // conversation finding is re-judged on its text alone below; the one thing that cannot be
+  // recovered from the joined scan is a candidate an exclude word of a neighbouring text
+  // silenced, so a text with such a word within reach of its edges is scanned on its own.
+  std::vector<bool> alone(extracted.pieces.size(), false);
+  if (single_pass) {
+    ExcludeWords ex = exclude_words(*rules_);
+    if (!ex.words.empty()) {
+      std::string_view conv = extracted.conversation;
+      for (const ConversationSegment& seg : extracted.segments) {
+        if (!joined_pre(seg.piece)) continue;
+        std::size_t b = seg.offset;
+        std::size_t e = seg.offset + extracted.pieces[seg.piece].text.size();
+        std::size_t lo = b > ex.reach ? b - ex.reach : 0;
+        std::size_t hi = std::min(conv.size(), e + ex.reach);
+        alone[seg.piece] = mentions_any(conv.substr(lo, b - lo), ex.words) ||
+                           mentions_any(conv.substr(e, hi - e), ex.words);
+      }
+    }
+  }
   std::vector<Located> found;
   for (std::size_t i = 0; i < extracted.pieces.size(); ++i) {
-    if (joined_pre(i)) continue;
+    if (joined_pre(i) && !alone[i]) continue;
     scan_piece(extracted.pieces[i], i, scope, found);
   }
   if (!extracted.conversation.empty()) {
@@ -246,12 +298,24 @@ std::vector<ExchangeInspector::Located> ExchangeInspector::scan_request(
         if (it == extracted.segments.begin()) continue;
         const ConversationSegment& seg = *(it - 1);
         const TextPiece& p = extracted.pieces[seg.piece];
-        if (!joined_pre(seg.piece) || l.finding.end > seg.offset + p.text.size()) continue;
+        if (!joined_pre(seg.piece) || alone[seg.piece] ||
+            l.finding.end > seg.offset + p.text.size()) {
+          continue;
+        }
         const rules::Rule& rule = rules_->rule(l.finding.rule_index);
         if (std::find(rule.layers.begin(), rule.layers.end(), rules::Layer::pre_template) ==
             rule.layers.end()) {
           continue;
         }
+        // Judged on its own text: a context word of another message does not count here. A
+        // candidate that needed one stays a post-template finding.
+        bool context = false;
+        if (rule.detect.context && !rules::accept_candidate(*rules_, l.finding.rule_index, p.text,
+                                                            0, l.finding.start - seg.offset,
+                                                            l.finding.end - seg.offset, context)) {
+          continue;
+        }
+        if (rule.detect.context) l.finding.context_matched = context;
         l.finding.start -= seg.offset;
         l.finding.end -= seg.offset;
         l.piece = seg.piece;

@@ -90,7 +90,8 @@ StreamStep StreamInspector::block_unparseable(std::string& out) {
 }
 
 bool StreamInspector::handle(std::vector<rules::Finding>& findings, MatchedIn in, Layer layer,
-                             std::vector<rules::Finding>* redactions, std::string& out) {
+                             std::vector<rules::Finding>* redactions, std::uint64_t released,
+                             std::string& out) {
   if (findings.empty()) return true;
   for (const rules::Finding& f : findings) {
     events_.record(*rules_, f, store::Scope::kResponse, in, layer);
@@ -107,6 +108,13 @@ bool StreamInspector::handle(std::vector<rules::Finding>& findings, MatchedIn in
       block(f, out);
       return false;
     }
+    if (f.start < released) {
+      // The match is longer than the hold-back: its beginning already reached the client.
+      // Redacting the rest would pass a partial secret off as redacted; end the stream as a
+      // block does, so the client sees an error rather than a truncated secret.
+      block(f, out);
+      return false;
+    }
     redactions->push_back(f);
   }
   return true;
@@ -119,7 +127,7 @@ bool StreamInspector::check_tools(const std::vector<std::string>& tools, std::st
   rules::check_tools(*rules_, rules::Scope::response, names, scratch_);
   std::vector<rules::Finding> found = std::move(scratch_);
   scratch_.clear();
-  return handle(found, MatchedIn::kTools, Layer::kToolCall, nullptr, out);
+  return handle(found, MatchedIn::kTools, Layer::kToolCall, nullptr, 0, out);
 }
 
 StreamInspector::Channel& StreamInspector::channel(const StreamDelta& d) {
@@ -156,7 +164,7 @@ bool StreamInspector::feed_channel(Channel& ch, std::string_view text, bool fina
   }
   std::vector<rules::Finding> found = std::move(scratch_);
   scratch_.clear();
-  return handle(found, ch.matched_in, ch.layer, &ch.redactions, out);
+  return handle(found, ch.matched_in, ch.layer, &ch.redactions, ch.released, out);
 }
 
 std::string StreamInspector::release(Channel& ch, bool final) {
@@ -231,7 +239,7 @@ bool StreamInspector::scan_others(std::vector<TextPiece>& others, std::string& p
     scratch_.clear();
     std::vector<rules::Finding> redactions;
     bool rewritable = p.span_kind == SpanKind::kJsonString;
-    if (!handle(found, p.matched_in, p.layer, rewritable ? &redactions : nullptr, out)) {
+    if (!handle(found, p.matched_in, p.layer, rewritable ? &redactions : nullptr, 0, out)) {
       return false;
     }
     if (!redactions.empty()) {

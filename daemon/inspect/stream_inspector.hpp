@@ -10,8 +10,8 @@
 // Rules:
 //  - Invariant: for matches no longer than the hold-back, the text the client receives on a
 //    channel, joined, equals rules::redact(full text, redact findings). A redact finding that
-//    started in text already released (a match longer than the hold-back) is redacted from
-//    where the hold-back allowed; documented in docs/inspection.md.
+//    starts in text already released (a match longer than the hold-back) ends the stream like
+//    a block: a partial secret is never passed off as redacted (docs/inspection.md).
 //  - Held text is flushed (its channel finished) before any event that ends it (finish_reason,
 //    content_block_stop, message_stop, [DONE], done:true), before an event of another part of
 //    the same choice (text, then a tool call), before any other non-delta event (pings and
@@ -78,8 +78,11 @@ class StreamInspector {
   bool flush_all(std::string& out, const std::vector<std::uint64_t>* groups);
   bool scan_others(std::vector<TextPiece>& others, std::string& payload, std::string& out);
   bool check_tools(const std::vector<std::string>& tools, std::string& out);
+  // Records the findings and acts: block ends the stream; redact goes to `redactions`, or ends
+  // the stream when the text cannot be rewritten (null) or the match starts before `released`
+  // (the channel's text already sent).
   bool handle(std::vector<rules::Finding>& findings, MatchedIn in, Layer layer,
-              std::vector<rules::Finding>* redactions, std::string& out);
+              std::vector<rules::Finding>* redactions, std::uint64_t released, std::string& out);
   void render(std::string_view event_name, std::string_view payload, std::string& out) const;
 
   std::shared_ptr<const rules::CompiledRules> rules_;

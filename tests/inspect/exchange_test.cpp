@@ -339,3 +339,61 @@ TEST_CASE("url_hosts finds http(s) hosts in text and markdown, lowercased, witho
       url_hosts("a ![x](https://Evil.Test:8443/p?q) b http://user:pw@Host.example/ c ftp://no");
   CHECK(h == std::vector<std::string>{"evil.test", "host.example"});
 }
+
+namespace {
+
+// A rule that needs a context word and one that an exclude word silences.
+constexpr const char* kContextPack = R"(apiVersion: edgeward/v1
+kind: RulePack
+name: context
+rules:
+  - id: 99999999-9999-4999-8999-999999999991
+    name: Order number
+    reason_code: POLICY.CUSTOM
+    action: block
+    detect:
+      patterns: ['order-[0-9]{6}']
+      context: { words: [invoice], within: 40, required: true }
+  - id: 99999999-9999-4999-8999-999999999992
+    name: Ticket number
+    reason_code: DLP.PII.PHONE
+    action: block
+    detect:
+      patterns: ['ticket-[0-9]{6}']
+      context: { exclude: [draft], within: 40 }
+)";
+
+Run run_context(const std::string& body) {
+  ExchangeInspector x(compiled(kContextPack), scanner(), InspectionPolicy{},
+                      facts(openai_chat(), "/v1/chat/completions"));
+  Run r;
+  r.decision = x.inspect_request({}, "/v1/chat/completions", body);
+  r.events = x.events().take();
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("context words do not cross message boundaries in the pre-template layer") {
+  // The required word is in the previous message: only the joined conversation (what the model
+  // reads) has it near the match, so the finding is post-template, not the text's own.
+  auto across = run_context(chat_body(R"([{"role":"user","content":"please check the invoice"},)"
+                                      R"({"role":"user","content":"order-123456 thanks"}])"));
+  REQUIRE(across.decision.kind == RequestDecision::Kind::answer);
+  CHECK(only_event(across).layer == store::Layer::kPostTemplate);
+  // In the same message it is the text's own finding.
+  auto inside =
+      run_context(chat_body(R"([{"role":"user","content":"order-123456 for the invoice"}])"));
+  REQUIRE(inside.decision.kind == RequestDecision::Kind::answer);
+  CHECK(only_event(inside).layer == store::Layer::kPreTemplate);
+  // An exclude word in the previous message silences the match in the conversation, but the
+  // text alone still reports it: the pre-template layer is not blinded by a neighbour.
+  auto excluded = run_context(chat_body(R"([{"role":"user","content":"this is a draft"},)"
+                                        R"({"role":"user","content":"ticket-123456 please"}])"));
+  REQUIRE(excluded.decision.kind == RequestDecision::Kind::answer);
+  CHECK(only_event(excluded).layer == store::Layer::kPreTemplate);
+  // And in the same message the exclude word silences it in every layer.
+  auto silenced =
+      run_context(chat_body(R"([{"role":"user","content":"draft: ticket-123456 please"}])"));
+  CHECK(silenced.decision.kind == RequestDecision::Kind::allow);
+}

@@ -201,6 +201,32 @@ TEST_CASE("redact rewrites a secret split across deltas before it leaves") {
   CHECK(r.events[0].action == store::Action::kRedact);
 }
 
+TEST_CASE("a redact match longer than the hold-back ends the stream instead of leaking its start") {
+  // Hold-back of 8 bytes; the key is 20 bytes and arrives 4 bytes a delta, so its beginning
+  // must leave before the match is complete.
+  std::vector<std::string> chunks = {sse_chunk("my key ")};
+  std::string key = "sk-test-abcdef123456";
+  for (std::size_t i = 0; i < key.size(); i += 4) chunks.push_back(sse_chunk(key.substr(i, 4)));
+  chunks.push_back(sse_chunk(" and the rest of the answer"));
+  chunks.push_back(sse_finish());
+  auto r = run_stream(compiled(kRedactPack), openai_chat(), StreamFormat::kSse, chunks, 8);
+  CHECK(r.ended);
+  bool error = false;
+  std::string text = joined_content(r.out, &error);
+  CHECK(error);
+  // What left is a prefix of the text before the match completed, never redacted as if whole.
+  CHECK(text.find("[REDACTED") == std::string::npos);
+  CHECK(text.find("123456") == std::string::npos);
+  CHECK(r.out.find("the rest") == std::string::npos);
+  REQUIRE_FALSE(r.events.empty());
+  CHECK(r.events[0].action == store::Action::kBlock);
+  // Within the hold-back the same key is redacted and the stream goes on.
+  auto held = run_stream(compiled(kRedactPack), openai_chat(), StreamFormat::kSse, chunks, 64);
+  CHECK_FALSE(held.ended);
+  CHECK(joined_content(held.out) ==
+        "my key [REDACTED:DLP.SECRET.OPENAI_API_KEY] and the rest of the answer");
+}
+
 TEST_CASE("ollama NDJSON streams are inspected line by line") {
   Route route{Dialect::kOllama, Endpoint::kOllamaChat};
   auto line = [](std::string_view content, bool done) {

@@ -304,6 +304,7 @@ void ProxyExchange::forward(bool body_known) {
   if (body_known) h.remove("Content-Length");  // the client side frames the new body
   phase_ = Phase::Forwarding;
   exchange_ = upstream_.pool->start(head_, *this);
+  exchange_->set_request_low_watermark(app_.settings().low_watermark);
   if (body_known) {
     exchange_->write_body(body_, true);
     body_.clear();
@@ -359,6 +360,7 @@ void ProxyExchange::on_request_end() {
         head_.headers.set(extra.name, extra.value);
       }
       exchange_ = upstream_.pool->start(head_, *this);
+      exchange_->set_request_low_watermark(app_.settings().low_watermark);
       exchange_->write_body(body_, true);
       body_.clear();
       body_.shrink_to_fit();

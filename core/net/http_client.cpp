@@ -348,6 +348,7 @@ class UpstreamExchange final : public Exchange {
   std::size_t pending_write_bytes() const override {
     return conn_ != nullptr ? conn_->pending_write_bytes() : 0;
   }
+  void set_request_low_watermark(std::size_t bytes) override { low_watermark_ = bytes; }
   void pause_response() override {
     if (conn_ != nullptr && !finished_) conn_->pause_response();
   }
@@ -371,6 +372,7 @@ class UpstreamExchange final : public Exchange {
   ExchangeHandler* handler_;
   UpstreamConnection* conn_ = nullptr;
   bool finished_ = false;
+  std::size_t low_watermark_ = 0;  // see set_request_low_watermark
 };
 
 ExchangeHandler* UpstreamConnection::handler() const {
@@ -1056,7 +1058,9 @@ void UpstreamConnection::write_body(std::string_view bytes, bool last) {
     }
     if (n > 0) send(bufs.data(), n);
   }
-  if (pending_write_bytes() > 0) drained_wanted_ = true;
+  if (exchange_ != nullptr && pending_write_bytes() > exchange_->low_watermark_) {
+    drained_wanted_ = true;
+  }
 }
 
 namespace {
@@ -1162,7 +1166,10 @@ void UpstreamConnection::on_write_done(int status) {
 }
 
 void UpstreamConnection::maybe_drained() {
-  if (!drained_wanted_ || exchange_ == nullptr || pending_write_bytes() > 0) return;
+  if (!drained_wanted_ || exchange_ == nullptr ||
+      pending_write_bytes() > exchange_->low_watermark_) {
+    return;
+  }
   drained_wanted_ = false;
   handler()->on_request_body_drained();
 }

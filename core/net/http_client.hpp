@@ -99,7 +99,8 @@ class ExchangeHandler {
   // on_response_head means the response is truncated. Terminal: nothing fires after it.
   virtual void on_failure(UpstreamFailure failure, const Error& error) = 0;
 
-  // pending_write_bytes() fell to zero after a write_body call had left it above zero: the
+  // pending_write_bytes() fell to the exchange's request low watermark (0 unless
+  // set_request_low_watermark said otherwise) after a write_body call had left it above: the
   // caller may resume reading its client. Default: ignore.
   virtual void on_request_body_drained() {}
 };
@@ -124,6 +125,11 @@ class Exchange {
   // connecting, plus the libuv write queue (uv_stream_get_write_queue_size), plus TLS output
   // not yet written. The caller compares this with its high watermark to pause its client.
   virtual std::size_t pending_write_bytes() const = 0;
+
+  // on_request_body_drained fires once pending_write_bytes() is at or below `bytes` (default 0:
+  // everything written). A caller that pauses its client above a high watermark passes its low
+  // watermark here, so that reading resumes with hysteresis instead of at empty.
+  virtual void set_request_low_watermark(std::size_t bytes) = 0;
 
   // Stops reading the upstream socket (response backpressure): no on_response_body fires until
   // resume_response. Not counted: two pauses need one resume. The response timeout does not run

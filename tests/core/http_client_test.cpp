@@ -593,6 +593,38 @@ TEST_CASE("pending_write_bytes reports what the kernel did not take, then draine
   CHECK(server.requests[0].size() > big.size());
 }
 
+TEST_CASE("request body drained fires at the low watermark, before the queue is empty",
+          "[http_client]") {
+  uv::UvLoop loop;
+  TestServer server(loop.get(),
+                    [](const std::string& req) { return ok(std::to_string(req.size())); });
+  UpstreamPool pool(loop.get(), plain_target(server.port));
+  struct AtLow : Recorder {
+    Exchange* ex = nullptr;
+    std::vector<std::size_t> pending_at_drain;
+    void on_request_body_drained() override {
+      Recorder::on_request_body_drained();
+      pending_at_drain.push_back(ex->pending_write_bytes());
+    }
+  } rec;
+  constexpr std::size_t kPiece = 256u << 10, kPieces = 128, kLow = 8u << 20;  // 32 MiB in all
+  RequestHead h = post();
+  h.headers.add("Content-Length", std::to_string(kPiece * kPieces));
+  auto ex = pool.start(h, rec);
+  rec.ex = ex.get();
+  ex->set_request_low_watermark(kLow);
+  REQUIRE(run_until(loop.get(), [&] { return server.connections == 1; }));
+  const std::string piece(kPiece, 'x');
+  for (std::size_t i = 0; i < kPieces; ++i) ex->write_body(piece, i + 1 == kPieces);
+  REQUIRE(ex->pending_write_bytes() > kLow);  // loopback buffers hold far less than 24 MiB
+  REQUIRE(run_until(
+      loop.get(), [&] { return rec.done(); }, 20000));
+  CHECK(rec.ended);
+  REQUIRE(rec.pending_at_drain.size() == 1);
+  CHECK(rec.pending_at_drain[0] <= kLow);
+  CHECK(rec.pending_at_drain[0] > 0);
+}
+
 TEST_CASE("an idle connection older than idle_expiry is closed, not reused", "[http_client]") {
   uv::UvLoop loop;
   TestServer server(loop.get(), [](const std::string&) { return ok("x"); });

@@ -193,54 +193,6 @@ std::string sse_events() {
   return out;
 }
 
-// edgewardd in front of a RawUpstream routed at "/".
-class RawGateway {
- public:
-  // `extra_yaml`: top-level config keys. `wait_rules`: also wait for /readyz (rules loaded).
-  RawGateway(const std::string& extra_yaml, bool wait_rules) {
-    if (!upstream.ok()) return;
-    for (int attempt = 0; attempt < 3 && !ready_; ++attempt) {
-      port = free_port();
-      admin_port = free_port();
-      const std::string config = dir.file("edgeward.yaml");
-      std::ofstream(config) << "listen: 127.0.0.1:" << port << "\n"
-                            << "admin_listen: 127.0.0.1:" << admin_port << "\n"
-                            << "workers: 2\n"
-                            << "state_dir: " << dir.path << "\n"
-                            << "upstreams:\n"
-                            << "  - name: raw\n"
-                            << "    url: http://127.0.0.1:" << upstream.port() << "\n"
-                            << "    routes: [\"/\"]\n"
-                            << extra_yaml;
-      edgewardd_ = std::make_unique<Process>(
-          std::vector<std::string>{EDGEWARDD_PATH, "--config", config}, dir.file("edgewardd.log"));
-      ready_ = wait_ready(admin_port, "/healthz", *edgewardd_, 30s) &&
-               (!wait_rules || wait_ready(admin_port, "/readyz", *edgewardd_, 120s)) &&
-               ClientSocket(port).ok();
-    }
-  }
-  bool ready() const { return ready_; }
-  std::string log() const { return slurp(dir.file("edgewardd.log")); }
-  std::string rules_state() {
-    std::string body = body_of(http_once(admin_port, "GET", "/status"));
-    auto p = body.find("\"rules\":");
-    return p == std::string::npos ? body : body.substr(p, 120);
-  }
-
-  RawUpstream upstream;
-  TempDir dir;
-  std::uint16_t port = 0, admin_port = 0;
-
- private:
-  std::unique_ptr<Process> edgewardd_;
-  bool ready_ = false;
-};
-
-std::string rules_unavailable_yaml(const TempDir& dir) {
-  std::ofstream(dir.file("not-a-blob")) << "not a signed blob\n";
-  return "fail_mode: open\nrules: { file: " + dir.file("not-a-blob") + " }\n";
-}
-
 // Sends `wire` in three pieces (the head split from its body, the body split in two) so that
 // the gateway sees the request across several reads.
 void send_in_pieces(ClientSocket& c, const std::string& wire) {

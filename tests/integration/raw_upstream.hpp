@@ -1,6 +1,7 @@
 #pragma once
 // A scripted upstream inside the test process that records the exact bytes it receives and
-// sends the exact bytes it is told to: the oracle for byte-exact forwarding tests.
+// sends the exact bytes it is told to (the oracle for byte-exact forwarding tests), and
+// RawGateway: the real edgewardd in front of one.
 //
 // Rules:
 //  - It listens on 127.0.0.1 (port 0, read back with port()); one thread serves every
@@ -29,6 +30,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "tests/integration/harness.hpp"
 
 namespace edgeward::testing {
 
@@ -78,10 +81,15 @@ inline std::optional<std::size_t> raw_request_length(const std::string& data) {
 
 class RawUpstream {
  public:
-  RawUpstream() {
+  // `receive_buffer`: SO_RCVBUF of the accepted sockets (0: the kernel's default), small to
+  // make the gateway's writes block soon while reading is paused.
+  explicit RawUpstream(int receive_buffer = 0) {
     listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     ::setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (receive_buffer > 0) {
+      ::setsockopt(listener_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    }
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -112,6 +120,9 @@ class RawUpstream {
     std::lock_guard lock(mu_);
     replies_.push_back(std::move(reply));
   }
+  // While paused, connections are accepted but not read: a stalled upstream.
+  void pause_reading(bool paused) { paused_ = paused; }
+
   std::vector<RawRequest> requests() {
     std::lock_guard lock(mu_);
     return requests_;
@@ -130,7 +141,9 @@ class RawUpstream {
   void run() {
     while (!stop_) {
       std::vector<pollfd> fds{{listener_, POLLIN, 0}};
-      for (auto& [fd, buf] : conns_) fds.push_back({fd, POLLIN, 0});
+      if (!paused_) {
+        for (auto& [fd, buf] : conns_) fds.push_back({fd, POLLIN, 0});
+      }
       if (::poll(fds.data(), fds.size(), 20) <= 0) continue;
       if (fds[0].revents & POLLIN) {
         int c = ::accept(listener_, nullptr, nullptr);
@@ -180,11 +193,72 @@ class RawUpstream {
   int listener_ = -1;
   std::uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> paused_{false};
   std::thread thread_;
   std::map<int, std::string> conns_;  // the server thread's only
   std::mutex mu_;
   std::deque<RawReply> replies_;
   std::vector<RawRequest> requests_;
 };
+
+// edgewardd in front of a RawUpstream routed at "/".
+class RawGateway {
+ public:
+  // `extra_yaml`: top-level config keys. `wait_rules`: also wait for /readyz (rules loaded).
+  RawGateway(const std::string& extra_yaml, bool wait_rules, int upstream_receive_buffer = 0)
+      : upstream(upstream_receive_buffer) {
+    if (!upstream.ok()) return;
+    for (int attempt = 0; attempt < 3 && !ready_; ++attempt) {
+      port = free_port();
+      admin_port = free_port();
+      const std::string config = dir.file("edgeward.yaml");
+      std::ofstream(config) << "listen: 127.0.0.1:" << port << "\n"
+                            << "admin_listen: 127.0.0.1:" << admin_port << "\n"
+                            << "workers: 2\n"
+                            << "state_dir: " << dir.path << "\n"
+                            << "upstreams:\n"
+                            << "  - name: raw\n"
+                            << "    url: http://127.0.0.1:" << upstream.port() << "\n"
+                            << "    routes: [\"/\"]\n"
+                            << extra_yaml;
+      edgewardd_ = std::make_unique<Process>(
+          std::vector<std::string>{EDGEWARDD_PATH, "--config", config}, dir.file("edgewardd.log"));
+      ready_ = wait_ready(admin_port, "/healthz", *edgewardd_, std::chrono::seconds(30)) &&
+               (!wait_rules ||
+                wait_ready(admin_port, "/readyz", *edgewardd_, std::chrono::seconds(120))) &&
+               ClientSocket(port).ok();
+    }
+  }
+  bool ready() const { return ready_; }
+  std::string log() const { return slurp(dir.file("edgewardd.log")); }
+  // A metric's value from /metrics (the first line starting with `series`), or -1.
+  double metric(const std::string& series) {
+    std::string text = body_of(http_once(admin_port, "GET", "/metrics"));
+    auto p = text.find("\n" + series + " ");
+    if (p == std::string::npos) return -1;
+    return std::atof(text.c_str() + p + series.size() + 2);
+  }
+  Process& edgewardd() { return *edgewardd_; }
+  std::string rules_state() {
+    std::string body = body_of(http_once(admin_port, "GET", "/status"));
+    auto p = body.find("\"rules\":");
+    return p == std::string::npos ? body : body.substr(p, 120);
+  }
+
+  RawUpstream upstream;
+  TempDir dir;
+  std::uint16_t port = 0, admin_port = 0;
+
+ private:
+  std::unique_ptr<Process> edgewardd_;
+  bool ready_ = false;
+};
+
+// Config lines that make the rules unavailable (a rules file that is not a signed blob) with
+// fail_mode open: requests are forwarded uninspected.
+inline std::string rules_unavailable_yaml(const TempDir& dir) {
+  std::ofstream(dir.file("not-a-blob")) << "not a signed blob\n";
+  return "fail_mode: open\nrules: { file: " + dir.file("not-a-blob") + " }\n";
+}
 
 }  // namespace edgeward::testing

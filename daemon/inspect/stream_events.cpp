@@ -323,7 +323,87 @@ struct Slot {
   std::string buffer;
 };
 
+// Collects every string below `v` with its path (generic_strings).
+bool collect_strings(const char* base, sj::value& v, std::string& path,
+                     std::vector<GenericString>& out) {
+  sj::json_type t;
+  if (v.type().get(t)) return false;
+  switch (t) {
+    case sj::json_type::string: {
+      std::string_view token = v.raw_json_token();
+      std::string_view text;
+      if (v.get_string().get(text)) return false;
+      GenericString g;
+      g.path = path;
+      g.span_begin = static_cast<std::size_t>(token.data() - base);
+      g.span_end = g.span_begin + json_string_literal_length(token);
+      g.text.assign(text);
+      out.push_back(std::move(g));
+      return true;
+    }
+    case sj::json_type::object: {
+      sj::object o;
+      if (v.get_object().get(o)) return false;
+      for (auto f : o) {
+        sj::field field;
+        std::string_view key;
+        if (std::move(f).get(field) || field.unescaped_key().get(key)) return false;
+        std::size_t mark = path.size();
+        if (!path.empty()) path.push_back('.');
+        path.append(key);
+        bool ok = collect_strings(base, field.value(), path, out);
+        path.resize(mark);
+        if (!ok) return false;
+      }
+      return true;
+    }
+    case sj::json_type::array: {
+      sj::array a;
+      if (v.get_array().get(a)) return false;
+      std::size_t index = 0;
+      for (auto e : a) {
+        sj::value item;
+        if (e.get(item)) return false;
+        std::size_t mark = path.size();
+        if (!path.empty()) path.push_back('.');
+        path.append(std::to_string(index++));
+        bool ok = collect_strings(base, item, path, out);
+        path.resize(mark);
+        if (!ok) return false;
+      }
+      return true;
+    }
+    case sj::json_type::number: {
+      sj::number n;
+      return !v.get_number().get(n);
+    }
+    case sj::json_type::boolean: {
+      bool b;
+      return !v.get_bool().get(b);
+    }
+    case sj::json_type::null: {
+      bool is_null = false;
+      return !v.is_null().get(is_null) && is_null;
+    }
+  }
+  return false;
+}
+
 }  // namespace
+
+bool generic_strings(std::string_view payload, std::vector<GenericString>& out) {
+  thread_local Slot slot;
+  slot.buffer.reserve(payload.size() + simdjson::SIMDJSON_PADDING);
+  slot.buffer.assign(payload.data(), payload.size());
+  simdjson::padded_string_view input(slot.buffer.data(), slot.buffer.size(),
+                                     slot.buffer.capacity());
+  sj::document doc;
+  sj::value root;
+  if (slot.parser.iterate(input).get(doc) || doc.get_value().get(root)) return false;
+  std::string path;
+  if (!collect_strings(slot.buffer.data(), root, path, out)) return false;
+  return doc.current_location().error() == simdjson::OUT_OF_BOUNDS;
+}
 
 StreamEventInfo parse_stream_event(Route route, std::string_view event_name,
                                    std::string_view payload) {

@@ -62,4 +62,18 @@ struct StreamEventInfo {
 StreamEventInfo parse_stream_event(Route route, std::string_view event_name,
                                    std::string_view payload);
 
+// One string value of a generic event. Its `path` (keys and array indexes, "token.text",
+// "choices.0.text") names the text it continues across events: the strings of one path, event
+// after event, are one stream.
+struct GenericString {
+  std::string path;
+  std::size_t span_begin = 0;  // the JSON string literal in the payload, quotes included
+  std::size_t span_end = 0;
+  std::string text;  // unescaped
+};
+
+// Every string value of a JSON payload (keys excluded), in document order. False when the
+// payload is not one JSON value.
+bool generic_strings(std::string_view payload, std::vector<GenericString>& out);
+
 }  // namespace edgeward::inspect

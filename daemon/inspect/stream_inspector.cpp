@@ -1,6 +1,7 @@
 #include "daemon/inspect/stream_inspector.hpp"
 
 #include <algorithm>
+#include <array>
 #include <optional>
 
 #include "daemon/inspect/body_rewrite.hpp"
@@ -34,6 +35,10 @@ struct StreamInspector::Channel {
   std::string tmpl_payload;
   std::size_t tmpl_begin = 0;
   std::size_t tmpl_end = 0;
+  // Generic streams: the JSON path of the strings, and the findings (rule, start, end) the
+  // event-by-event scan already acted on, so the stream does not act on them twice.
+  std::string path;
+  std::vector<std::array<std::uint64_t, 3>> handled;
 };
 
 StreamInspector::StreamInspector(std::shared_ptr<const rules::CompiledRules> rules,
@@ -44,7 +49,8 @@ StreamInspector::StreamInspector(std::shared_ptr<const rules::CompiledRules> rul
       route_(route),
       format_(format),
       holdback_(holdback_bytes),
-      events_(events) {}
+      events_(events),
+      generic_(route.dialect == Dialect::kGeneric || route.endpoint == Endpoint::kUnknown) {}
 
 StreamInspector::~StreamInspector() = default;
 
@@ -257,8 +263,124 @@ bool StreamInspector::scan_others(std::vector<TextPiece>& others, std::string& p
   return true;
 }
 
+namespace {
+// Paths followed as streams in one generic stream; strings of further paths are still scanned
+// event by event (a stream per path costs a Hyperscan stream state each).
+constexpr std::size_t kMaxGenericPaths = 64;
+}  // namespace
+
+StreamInspector::Channel* StreamInspector::generic_channel(const std::string& path) {
+  for (auto& ch : generic_channels_) {
+    if (ch->path == path) return ch.get();
+  }
+  if (generic_channels_.size() >= kMaxGenericPaths) return nullptr;
+  auto ch = std::make_unique<Channel>();
+  ch->path = path;
+  if (rules_ && rules_->has_patterns(rules::Scope::response, rules::Surface::body)) {
+    auto s = scanner_.open_stream(rules_, rules::Scope::response, rules::Surface::body,
+                                  rules::Layer::pre_template);
+    if (s.ok()) ch->stream.emplace(std::move(s).value());
+  }
+  generic_channels_.push_back(std::move(ch));
+  return generic_channels_.back().get();
+}
+
+StreamStep StreamInspector::on_generic_payload(std::string_view event_name,
+                                               std::string_view payload, std::string_view raw,
+                                               std::string& out) {
+  std::vector<GenericString> strings;
+  if (!generic_strings(payload, strings)) return block_unparseable(out);
+  std::vector<StringReplacement> replacements;
+  for (GenericString& g : strings) {
+    if (g.text.empty()) continue;
+    Channel* ch = generic_channel(g.path);
+    const std::uint64_t base = ch != nullptr ? ch->seen : 0;
+    // The event alone, as a buffered body would be: its own matches are redacted in place.
+    std::vector<rules::Finding> redactions;
+    if (rules_->has_patterns(rules::Scope::response, rules::Surface::body)) {
+      scratch_.clear();
+      bytes_scanned_ += g.text.size();
+      Status st = scanner_.scan(*rules_, rules::Scope::response, rules::Surface::body,
+                                rules::Layer::pre_template, g.text, scratch_);
+      if (!st.ok()) return block_unparseable(out);
+      std::vector<rules::Finding> found = std::move(scratch_);
+      scratch_.clear();
+      if (!handle(found, MatchedIn::kBody, Layer::kPreTemplate, &redactions, 0, out)) {
+        return StreamStep::kEnd;
+      }
+      if (ch != nullptr) {
+        for (const rules::Finding& f : found) {
+          ch->handled.push_back({f.rule_index, base + f.start, base + f.end});
+        }
+      }
+    }
+    if (ch != nullptr) {
+      ch->seen += g.text.size();
+      if (ch->stream) {
+        scratch_.clear();
+        if (!scanner_.feed(*ch->stream, g.text, scratch_).ok()) return block_unparseable(out);
+        std::vector<rules::Finding> found = std::move(scratch_);
+        scratch_.clear();
+        // What the event-by-event scan did not see: matches across events (or needing context
+        // from an earlier event). One that starts in an earlier event cannot be redacted any
+        // more: handle() ends the stream for it.
+        std::erase_if(found, [&](const rules::Finding& f) {
+          return std::find(ch->handled.begin(), ch->handled.end(),
+                           std::array<std::uint64_t, 3>{f.rule_index, f.start, f.end}) !=
+                 ch->handled.end();
+        });
+        std::vector<rules::Finding> late;
+        if (!handle(found, MatchedIn::kBody, Layer::kPreTemplate, &late, base, out)) {
+          return StreamStep::kEnd;
+        }
+        for (rules::Finding& f : late) {
+          f.start -= base;
+          f.end -= base;
+          redactions.push_back(f);
+        }
+      }
+      // Old entries can no longer be reported by the stream (its history is bounded).
+      if (ch->handled.size() > 256) ch->handled.erase(ch->handled.begin(), ch->handled.end() - 128);
+    }
+    if (!redactions.empty()) {
+      replacements.push_back({g.span_begin, g.span_end, rules::redact(g.text, redactions)});
+    }
+  }
+  if (replacements.empty()) {
+    out.append(raw);
+    return StreamStep::kContinue;
+  }
+  auto rewritten = rewrite_json_strings(payload, std::move(replacements));
+  if (!rewritten.ok()) return block_unparseable(out);
+  render(event_name, *rewritten, out);
+  return StreamStep::kContinue;
+}
+
+bool StreamInspector::finish_generic(std::string& out) {
+  for (auto& ch : generic_channels_) {
+    if (!ch->stream || ch->finished) continue;
+    ch->finished = true;
+    scratch_.clear();
+    if (!scanner_.finish(*ch->stream, scratch_).ok()) {
+      block_unparseable(out);
+      return false;
+    }
+    std::vector<rules::Finding> found = std::move(scratch_);
+    scratch_.clear();
+    std::erase_if(found, [&](const rules::Finding& f) {
+      return std::find(ch->handled.begin(), ch->handled.end(),
+                       std::array<std::uint64_t, 3>{f.rule_index, f.start, f.end}) !=
+             ch->handled.end();
+    });
+    std::vector<rules::Finding> late;
+    if (!handle(found, MatchedIn::kBody, Layer::kPreTemplate, &late, ch->seen, out)) return false;
+  }
+  return true;
+}
+
 StreamStep StreamInspector::on_payload(std::string_view event_name, std::string_view payload,
                                        std::string_view raw, std::string& out) {
+  if (generic_ && payload != "[DONE]") return on_generic_payload(event_name, payload, raw, out);
   StreamEventInfo info = parse_stream_event(route_, event_name, payload);
   if (!info.json_ok) return block_unparseable(out);
   if (!check_tools(info.tools_called, out)) return StreamStep::kEnd;
@@ -381,6 +503,7 @@ StreamStep StreamInspector::finish(std::string& out) {
     }
   }
   if (!flush_all(out, nullptr)) return StreamStep::kEnd;
+  if (!finish_generic(out)) return StreamStep::kEnd;
   return StreamStep::kContinue;
 }
 

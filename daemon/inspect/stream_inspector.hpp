@@ -20,6 +20,11 @@
 //    emitted and everything after is dropped; the held text of a blocked channel never leaves.
 //  - A payload that does not parse (not JSON, an event over the size bound) ends the stream the
 //    same way: an unparseable stream is never passed through.
+//  - Generic streams (generic dialect, unknown endpoints) have no known deltas: each event is
+//    scanned whole (redact rewrites its strings) and, besides, the strings of each JSON path
+//    are fed event after event to a stream of their own, so a match split across events is
+//    found. Events are not held back: such a match ends the stream (block, or redact, whose
+//    start already left) when its last part arrives.
 //  - Single-threaded; the Scanner is the worker thread's.
 
 #include <cstdint>
@@ -66,6 +71,11 @@ class StreamInspector {
 
   StreamStep on_payload(std::string_view event_name, std::string_view payload, std::string_view raw,
                         std::string& out);
+  // Generic streams (no dialect knows their deltas): every string path is a stream of its own.
+  StreamStep on_generic_payload(std::string_view event_name, std::string_view payload,
+                                std::string_view raw, std::string& out);
+  bool finish_generic(std::string& out);
+  Channel* generic_channel(const std::string& path);
   StreamStep block(const rules::Finding& f, std::string& out);
   StreamStep block_unparseable(std::string& out);
   Channel& channel(const StreamDelta& d);
@@ -94,6 +104,8 @@ class StreamInspector {
   SseParser sse_;
   NdjsonSplitter ndjson_;
   std::vector<std::unique_ptr<Channel>> channels_;
+  bool generic_ = false;  // generic dialect or an unknown endpoint: whole events, by path
+  std::vector<std::unique_ptr<Channel>> generic_channels_;
   std::vector<rules::Finding> scratch_;
   bool ended_ = false;
   std::string block_reason_;

@@ -227,6 +227,36 @@ TEST_CASE("a redact match longer than the hold-back ends the stream instead of l
         "my key [REDACTED:DLP.SECRET.OPENAI_API_KEY] and the rest of the answer");
 }
 
+TEST_CASE("generic streams find a secret split across two events of the same field") {
+  Route generic{Dialect::kGeneric, Endpoint::kUnknown};
+  auto event = [](std::string_view text) {
+    std::string data = R"({"id":"evt-1","token":{"text":)";
+    json::append_json_string(data, text);
+    return "data: " + data + "}}\n\n";
+  };
+  auto split = run_stream(test_rules(), generic, StreamFormat::kSse,
+                          {event("the key is AKIAQWERTY"), event("UIOPASDFGH ok"), event("more")});
+  CHECK(split.ended);
+  CHECK(split.out.find("blocked by edgeward: DLP.SECRET.AWS_ACCESS_KEY") != std::string::npos);
+  CHECK(split.out.find("more") == std::string::npos);
+  REQUIRE(split.events.size() == 1);
+  CHECK(split.events[0].action == store::Action::kBlock);
+  // A secret inside one event is still redacted in place and the stream goes on; other
+  // fields (the id repeated in every event) do not join into the text's stream.
+  auto whole = run_stream(compiled(kRedactPack), generic, StreamFormat::kSse,
+                          {event("a sk-test-abcdef123456 b"), event("c")});
+  CHECK_FALSE(whole.ended);
+  CHECK(whole.out.find("abcdef123456") == std::string::npos);
+  CHECK(whole.out.find("[REDACTED:DLP.SECRET.OPENAI_API_KEY]") != std::string::npos);
+  CHECK(whole.out.find("\"evt-1\"") != std::string::npos);
+  // NDJSON generic lines, the redact key split: its start already left, so the stream ends.
+  auto lines = run_stream(compiled(kRedactPack), generic, StreamFormat::kNdjson,
+                          {"{\"text\":\"x sk-test-abc\"}\n", "{\"text\":\"def123456 y\"}\n"});
+  CHECK(lines.ended);
+  CHECK(lines.out.find("def123456") == std::string::npos);
+  CHECK(lines.out.find("\"error\"") != std::string::npos);
+}
+
 TEST_CASE("ollama NDJSON streams are inspected line by line") {
   Route route{Dialect::kOllama, Endpoint::kOllamaChat};
   auto line = [](std::string_view content, bool done) {

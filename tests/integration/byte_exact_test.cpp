@@ -344,6 +344,7 @@ void sse_is_byte_exact(RawGateway& g) {
 TEST_CASE("byte-exact: sized and chunked request bodies with the default pack active",
           "[integration][byte_exact]") {
   RawGateway g("", true);
+  REQUIRE(g.rules_state().find("\"state\":\"active\"") != std::string::npos);
   requests_are_byte_exact(g);
 }
 
@@ -358,6 +359,7 @@ TEST_CASE("byte-exact: sized and chunked request bodies with rules unavailable, 
 TEST_CASE("byte-exact: sized JSON and chunked responses with the default pack active",
           "[integration][byte_exact]") {
   RawGateway g("", true);
+  REQUIRE(g.rules_state().find("\"state\":\"active\"") != std::string::npos);
   sized_and_chunked_responses_are_byte_exact(g);
 }
 
@@ -375,6 +377,7 @@ TEST_CASE("byte-exact: sized JSON and chunked responses with rules unavailable, 
 TEST_CASE("byte-exact: an SSE stream with the default pack active and holdback_bytes 0",
           "[integration][byte_exact]") {
   RawGateway g("streaming: { holdback_bytes: 0 }\n", true);
+  REQUIRE(g.rules_state().find("\"state\":\"active\"") != std::string::npos);
   sse_is_byte_exact(g);
 }
 

@@ -27,6 +27,7 @@
 #include "store/event_writer.hpp"
 #include "store/sql.hpp"
 #include "store/sqlite.hpp"
+#include "store/wal_checkpointer.hpp"
 
 namespace edgeward::store {
 
@@ -94,10 +95,13 @@ bool is_constraint(int rc) {
 class SqliteEventWriter final : public EventWriter {
  public:
   SqliteEventWriter(sqlite::Connection db, WriterStatements statements,
-                    const WriterOptions& options, std::int64_t row_count)
+                    sqlite::Connection checkpoint_db, const WriterOptions& options,
+                    std::int64_t row_count)
       : options_(options),
         db_(std::move(db)),
         stmt_(std::move(statements)),
+        checkpointer_(db_.get(), std::move(checkpoint_db),
+                      {options.checkpoint_pages, options.wal_limit_pages}),
         retention_(options.retention),
         row_count_(row_count) {
     pending_.reserve(options_.batch_size);
@@ -170,6 +174,7 @@ class SqliteEventWriter final : public EventWriter {
       cv_.notify_all();
       thread_.join();
     }
+    checkpointer_.stop();
     if (gave_up_ > 0) {
       return make_error("store.shutdown_incomplete",
                         std::to_string(gave_up_) +
@@ -228,6 +233,7 @@ class SqliteEventWriter final : public EventWriter {
         }
         done += n;
         inserted_since_prune += static_cast<std::int64_t>(n);
+        checkpointer_.after_commit();
       }
       backlog.erase(backlog.begin(), backlog.begin() + static_cast<std::ptrdiff_t>(done));
 
@@ -249,6 +255,7 @@ class SqliteEventWriter final : public EventWriter {
       }
       const auto now = Clock::now();
       const bool more = prune_step(policy, now >= next_retention, inserted_since_prune);
+      checkpointer_.after_commit();
       inserted_since_prune = 0;
       if (now >= next_retention) {
         // A full prune batch means more may be waiting: come back soon rather than in a second.
@@ -411,6 +418,7 @@ class SqliteEventWriter final : public EventWriter {
   const WriterOptions options_;
   sqlite::Connection db_;  // before the statements: destroyed after them
   WriterStatements stmt_;
+  WalCheckpointer checkpointer_;  // after db_: stopped and destroyed before it closes
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -436,10 +444,12 @@ Result<std::unique_ptr<EventWriter>> EventWriter::open(const std::filesystem::pa
                                                        const WriterOptions& options) {
   if (options.queue_capacity == 0 || options.batch_size == 0 || options.retention.max_rows < 0 ||
       options.retention.prune_batch <= 0 || options.flush_interval.count() < 0 ||
-      options.retry_initial.count() <= 0 || options.retry_max < options.retry_initial) {
+      options.retry_initial.count() <= 0 || options.retry_max < options.retry_initial ||
+      options.checkpoint_pages <= 0 || options.wal_limit_pages < options.checkpoint_pages) {
     return make_error("store.bad_options",
                       "writer options: queue_capacity, batch_size, prune_batch and retry_initial "
-                      "must be positive, max_rows non-negative, retry_max >= retry_initial");
+                      "must be positive, max_rows non-negative, retry_max >= retry_initial, "
+                      "checkpoint_pages positive, wal_limit_pages >= checkpoint_pages");
   }
   // A short busy timeout: the writer must come back to its loop (and its retry/backoff
   // accounting) rather than sit inside SQLite while another process holds the lock.
@@ -449,8 +459,11 @@ Result<std::unique_ptr<EventWriter>> EventWriter::open(const std::filesystem::pa
   if (!rows) return rows.error();
   auto statements = WriterStatements::prepare(db->get());
   if (!statements) return statements.error();
-  return std::unique_ptr<EventWriter>(
-      new SqliteEventWriter(std::move(*db), std::move(*statements), options, *rows));
+  // The checkpoint thread's own connection (store/wal_checkpointer.hpp).
+  auto checkpoint_db = open_read_write(state_dir, options.synchronous, 100);
+  if (!checkpoint_db) return checkpoint_db.error();
+  return std::unique_ptr<EventWriter>(new SqliteEventWriter(
+      std::move(*db), std::move(*statements), std::move(*checkpoint_db), options, *rows));
 }
 
 }  // namespace edgeward::store

@@ -74,6 +74,11 @@ struct WriterOptions {
   std::chrono::milliseconds shutdown_timeout{5000};
   Synchronous synchronous = Synchronous::kFull;
   RetentionPolicy retention;
+  // WAL size, in 4 KiB pages, past which a checkpoint thread copies it into the database file
+  // (off the writer's commit path), and past which the writer checkpoints itself so that the
+  // WAL stays bounded under a sustained burst (docs/store.md, "Checkpoints").
+  int checkpoint_pages = 4000;
+  int wal_limit_pages = 16000;
 };
 
 // Monotonic counters since open(), except `queued` (a gauge). Read from any thread.

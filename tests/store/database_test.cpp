@@ -150,6 +150,50 @@ TEST_CASE("a version 1 database holding rows migrates to version 2 and keeps eve
   CHECK(*ro->query_int("SELECT count(*) FROM events") == 40);
 }
 
+TEST_CASE("after migration the schema still refuses values outside each DESIGN §4 set",
+          "[store][schema][migration]") {
+  TempStateDir dir;
+  make_v1_database(dir.path(), 1);
+  auto db = open_read_write(dir.path());
+  REQUIRE(db);
+  const std::string good =
+      "INSERT INTO events (rule_id, scope, matched_in, request_method, occurred_at, reason_code, "
+      "severity, retry, layer, uid, request_id, action, path_hash, rule_version, model, "
+      "upstream) VALUES ('r', 'request', 'body', 'POST', 't', 'X.Y', 'high', 0, 'tool-call', ";
+  const std::string tail = ", 'req', 'block', '0123456789abcdef', 1, '', '')";
+  CHECK(db->exec(good + "'u1'" + tail));
+  for (const auto& [from, to] :
+       std::initializer_list<std::pair<std::string, std::string>>{{"'request'", "'requests'"},
+                                                                  {"'body'", "'bodies'"},
+                                                                  {"'high'", "'severe'"},
+                                                                  {"'tool-call'", "'tool'"},
+                                                                  {"0, 't", "2, 't"},
+                                                                  {"'block'", "'drop'"}}) {
+    std::string bad = good + "'u2'" + tail;
+    bad.replace(bad.find(from), from.size(), to);
+    CHECK_FALSE(db->exec(bad).ok());
+  }
+  CHECK(*db->query_int("SELECT count(*) FROM events") == 2);
+}
+
+TEST_CASE("the writer's INSERT checks each row without building temporary tables",
+          "[store][schema][migration]") {
+  // An `IN (list)` of more than two constants in a CHECK builds a temporary b-tree per row
+  // (sql.hpp, kMigrationV2); the constraints must stay comparisons.
+  TempStateDir dir;
+  auto db = open_read_write(dir.path());
+  REQUIRE(db);
+  auto plan = sqlite::Statement::prepare(db->get(), std::string("EXPLAIN ") + sql::kInsertEvent);
+  REQUIRE(plan);
+  sqlite::Statement::Run run(*plan);
+  int ops = 0;
+  while (run.step() == SQLITE_ROW) {
+    ++ops;
+    CHECK(run.text(1) != "OpenEphemeral");
+  }
+  CHECK(ops > 20);
+}
+
 TEST_CASE("a fresh database has the same indexes as a migrated one", "[store][schema][migration]") {
   TempStateDir dir;
   auto db = open_read_write(dir.path());

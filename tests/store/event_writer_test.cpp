@@ -490,3 +490,45 @@ TEST_CASE("open refuses a missing state dir", "[store][writer]") {
   REQUIRE_FALSE(w);
   CHECK(w.error().code == "store.state_dir");
 }
+
+TEST_CASE("the WAL stays bounded while a sustained burst never lets the writer pause",
+          "[store][writer][checkpoint]") {
+  TempStateDir dir;
+  WriterOptions options;
+  options.batch_size = 256;
+  options.queue_capacity = 30'000;
+  options.checkpoint_pages = 50;
+  options.wal_limit_pages = 200;
+  auto w = open_writer(dir.path(), options);
+  constexpr std::uint64_t kEvents = 20'000;
+  // Queued all at once, the events are written back to back: the checkpoint thread alone
+  // never sees the pause it needs to let the WAL restart.
+  for (std::uint64_t i = 0; i < kEvents; ++i) REQUIRE(w->submit(make_event()));
+  REQUIRE(eventually([&] { return w->counters().committed == kEvents; }, 30s));
+  auto wal = database_path(dir.path());
+  wal += "-wal";
+  // The WAL file keeps its largest size (it is not truncated when it restarts). Unbounded, it
+  // would hold every page written: ~650 bytes per event, ~3,200 pages here. Bounded: the limit
+  // plus the batch that crossed it (a 256-event batch touches well under 100 pages).
+  const auto pages = std::filesystem::file_size(wal) / (4096 + 24);
+  CHECK(pages <= 200 + 100);
+  REQUIRE(w->shutdown());
+  CHECK(count_rows(dir.path()) == static_cast<std::int64_t>(kEvents));
+  auto db = open_read_only(dir.path());
+  REQUIRE(db);
+  auto check = sqlite::Statement::prepare(db->get(), "PRAGMA integrity_check");
+  REQUIRE(check);
+  sqlite::Statement::Run run(*check);
+  REQUIRE(run.step() == SQLITE_ROW);
+  CHECK(run.text(0) == "ok");
+}
+
+TEST_CASE("open refuses a WAL limit below the checkpoint threshold", "[store][writer]") {
+  TempStateDir dir;
+  WriterOptions options;
+  options.checkpoint_pages = 1000;
+  options.wal_limit_pages = 999;
+  auto w = EventWriter::open(dir.path(), options);
+  REQUIRE_FALSE(w);
+  CHECK(w.error().code == "store.bad_options");
+}

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/args.hpp"
 #include "cli/command.hpp"
 #include "cli/table.hpp"
 #include "core/json.hpp"
@@ -124,73 +125,80 @@ Result<std::int64_t> parse_limit(const std::string& text) {
   return v;
 }
 
+// Stores `r`'s value in `out`, or returns its error (for the flag table below).
+template <class T>
+Status assign(Result<T> r, T& out) {
+  if (!r) return r.error();
+  out = std::move(*r);
+  return ok_status();
+}
+
 Options parse_options(const std::vector<std::string>& args) {
   Options o;
   if (args.empty()) throw UsageError{"missing subcommand (list, tail, show, export, stats)"};
   o.sub = args[0];
   const auto now = timefmt::now();
   std::string until_text, since_text;
-  for (std::size_t i = 1; i < args.size(); ++i) {
-    std::string arg = args[i];
-    std::string value;
-    bool has_inline = false;
-    if (arg.rfind("--", 0) == 0) {
-      if (const auto eq = arg.find('='); eq != std::string::npos) {
-        value = arg.substr(eq + 1);
-        arg = arg.substr(0, eq);
-        has_inline = true;
-      }
-    }
-    auto need_value = [&]() -> std::string {
-      if (has_inline) return value;
-      if (i + 1 >= args.size()) throw UsageError{arg + " needs a value"};
-      return args[++i];
-    };
-    if (arg == "--json") {
-      o.json = true;
-    } else if (arg == "--state-dir") {
-      o.state_dir = need_value();
-    } else if (arg == "--severity") {
-      auto s = parse_severities(need_value());
-      if (!s) throw UsageError{s.error().message};
-      o.filter.severities = std::move(*s);
-    } else if (arg == "--reason") {
-      auto r = parse_reason_prefix(need_value());
-      if (!r) throw UsageError{r.error().message};
-      o.filter.reason_prefix = std::move(*r);
-    } else if (arg == "--since") {
-      since_text = need_value();
-      auto t = parse_time_bound("--since", since_text, now);
-      if (!t) throw UsageError{t.error().message};
-      o.filter.since = *t;
-      o.since_given = true;
-    } else if (arg == "--until") {
-      until_text = need_value();
-      auto t = parse_time_bound("--until", until_text, now);
-      if (!t) throw UsageError{t.error().message};
-      o.filter.until = *t;
-    } else if (arg == "--limit") {
-      auto l = parse_limit(need_value());
-      if (!l) throw UsageError{l.error().message};
-      o.filter.limit = *l;
-      o.limit_given = true;
-    } else if (arg == "--format") {
-      o.format = need_value();
-    } else if (arg == "--interval") {
-      const std::string text = need_value();
-      auto d = units::parse_duration(text);
-      if (!d || d->count() <= 0) {
-        throw UsageError{"bad --interval '" + text + "': expected a positive duration (500ms, 2s)"};
-      }
-      o.interval = *d;
-    } else if (arg == "--help" || arg == "-h") {
-      throw UsageError{""};
-    } else if (arg.size() > 1 && arg[0] == '-') {
-      throw UsageError{"unknown option '" + arg + "'"};
-    } else {
-      o.positional.push_back(arg);
-    }
-  }
+  using Kind = FlagSpec::Kind;
+  const std::vector<FlagSpec> flags = {
+      {"--json", Kind::kSwitch,
+       [&](const std::string&) {
+         o.json = true;
+         return ok_status();
+       }},
+      {"--state-dir", Kind::kValue,
+       [&](const std::string& v) {
+         o.state_dir = v;
+         return ok_status();
+       }},
+      {"--severity", Kind::kValue,
+       [&](const std::string& v) { return assign(parse_severities(v), o.filter.severities); }},
+      {"--reason", Kind::kValue,
+       [&](const std::string& v) {
+         return assign(parse_reason_prefix(v), o.filter.reason_prefix);
+       }},
+      {"--since", Kind::kValue,
+       [&](const std::string& v) {
+         since_text = v;
+         o.since_given = true;
+         timefmt::TimePoint t;
+         if (auto st = assign(parse_time_bound("--since", v, now), t); !st) return st;
+         o.filter.since = t;
+         return ok_status();
+       }},
+      {"--until", Kind::kValue,
+       [&](const std::string& v) {
+         until_text = v;
+         timefmt::TimePoint t;
+         if (auto st = assign(parse_time_bound("--until", v, now), t); !st) return st;
+         o.filter.until = t;
+         return ok_status();
+       }},
+      {"--limit", Kind::kValue,
+       [&](const std::string& v) {
+         o.limit_given = true;
+         return assign(parse_limit(v), o.filter.limit);
+       }},
+      {"--format", Kind::kValue,
+       [&](const std::string& v) {
+         o.format = v;
+         return ok_status();
+       }},
+      {"--interval", Kind::kValue,
+       [&](const std::string& v) -> Status {
+         auto d = units::parse_duration(v);
+         if (!d || d->count() <= 0) {
+           return make_error("cli.bad_interval", "bad --interval '" + v +
+                                                     "': expected a positive duration (500ms, 2s)");
+         }
+         o.interval = *d;
+         return ok_status();
+       }},
+  };
+  auto parsed = read_args(args, 1, flags, /*positional_allowed=*/true);
+  if (!parsed) throw UsageError{parsed.error().message};
+  if (parsed->help) throw UsageError{""};
+  o.positional = std::move(parsed->positional);
   if (o.filter.since && o.filter.until && *o.filter.since >= *o.filter.until) {
     throw UsageError{"--since " + since_text + " is not before --until " + until_text};
   }

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/args.hpp"
 #include "cli/command.hpp"
 #include "cli/table.hpp"
 #include "core/json.hpp"
@@ -344,43 +345,42 @@ struct Options {
 
 Options parse_options(const std::vector<std::string>& args) {
   Options o;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string arg = args[i];
-    std::string value;
-    bool has_inline = false;
-    if (arg.rfind("--", 0) == 0) {
-      if (const auto eq = arg.find('='); eq != std::string::npos) {
-        value = arg.substr(eq + 1);
-        arg = arg.substr(0, eq);
-        has_inline = true;
-      }
-    }
-    auto need_value = [&]() -> std::string {
-      if (has_inline) return value;
-      if (i + 1 >= args.size()) throw UsageError{arg + " needs a value"};
-      return args[++i];
-    };
-    if (arg == "--json") {
-      o.json = true;
-    } else if (arg == "--admin") {
-      o.admin = need_value();
-    } else if (arg == "--state-dir") {
-      o.state_dir = need_value();
-    } else if (arg == "--config") {
-      o.config = need_value();
-    } else if (arg == "--timeout") {
-      const std::string text = need_value();
-      auto d = units::parse_duration(text);
-      if (!d || d->count() <= 0) {
-        throw UsageError{"bad --timeout '" + text + "': expected a positive duration (500ms, 2s)"};
-      }
-      o.timeout = *d;
-    } else if (arg == "--help" || arg == "-h") {
-      throw UsageError{""};
-    } else {
-      throw UsageError{"unknown argument '" + arg + "'"};
-    }
-  }
+  using Kind = FlagSpec::Kind;
+  const std::vector<FlagSpec> flags = {
+      {"--json", Kind::kSwitch,
+       [&](const std::string&) {
+         o.json = true;
+         return ok_status();
+       }},
+      {"--admin", Kind::kValue,
+       [&](const std::string& v) {
+         o.admin = v;
+         return ok_status();
+       }},
+      {"--state-dir", Kind::kValue,
+       [&](const std::string& v) {
+         o.state_dir = v;
+         return ok_status();
+       }},
+      {"--config", Kind::kValue,
+       [&](const std::string& v) {
+         o.config = v;
+         return ok_status();
+       }},
+      {"--timeout", Kind::kValue,
+       [&](const std::string& v) -> Status {
+         auto d = units::parse_duration(v);
+         if (!d || d->count() <= 0) {
+           return make_error("cli.bad_timeout",
+                             "bad --timeout '" + v + "': expected a positive duration (500ms, 2s)");
+         }
+         o.timeout = *d;
+         return ok_status();
+       }},
+  };
+  auto parsed = read_args(args, 0, flags, /*positional_allowed=*/false);
+  if (!parsed) throw UsageError{parsed.error().message};
+  if (parsed->help) throw UsageError{""};
   return o;
 }
 

@@ -475,5 +475,5 @@ TEST_CASE("status refuses bad arguments", "[cli][status][errors]") {
         std::string::npos);
   r = run_cli({"status", "--frob"}, scratch.path());
   CHECK(r.code == 2);
-  CHECK(r.err == "edgeward status: unknown argument '--frob'\n");
+  CHECK(r.err == "edgeward status: unknown option '--frob'\n");
 }

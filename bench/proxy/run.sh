@@ -19,7 +19,10 @@
 # Environment: WORKERS (event loops of edgewardd = nginx worker_processes, default 1),
 # DURATION (per run, default 5s), WARMUP (default 1s), SIZES (default "2048 16384"),
 # CONCURRENCY (default "1 32"), EDGEWARDD_PACK_YAML (extra YAML lines for the edgewardd+pack
-# instance, default none), PACK=0 (skip the edgewardd+pack row).
+# instance, default none), PACK=0 (skip the edgewardd+pack row), REPEAT (default 1: runs of every
+# cell, the targets alternating within each round; the table then shows the median of each
+# figure and a p99 range column, min-max over the rounds, so a tail is judged on more than one
+# sample).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -31,6 +34,7 @@ DURATION=${DURATION:-5s}
 WARMUP=${WARMUP:-1s}
 SIZES=${SIZES:-"2048 16384"}
 CONCURRENCY=${CONCURRENCY:-"1 32"}
+REPEAT=${REPEAT:-1}
 
 mock_bin=$build/tests/tools/edgeward-mock-upstream
 edgewardd_bin=$build/daemon/edgewardd
@@ -176,25 +180,39 @@ if [[ $have_edgewardd == 1 && ${PACK:-1} != 0 ]] &&
   have_pack=1
 fi
 
-# ---- runs -------------------------------------------------------------------------------------
-declare -A rps p50 p99 errs
-for size in $SIZES; do
-  for conc in $CONCURRENCY; do
-    for t in "${targets[@]}"; do
-      name=${t%%:*}
-      port=${t##*:}
-      url="http://127.0.0.1:$port/v1/chat/completions"
-      BODY_BYTES=$size wrk -t1 -c"$conc" -d"$WARMUP" -s "$here/post.lua" "$url" >/dev/null
-      line=$(BODY_BYTES=$size wrk -t1 -c"$conc" -d"$DURATION" -s "$here/post.lua" "$url" |
-        grep '^RESULT' || true)
-      read -r _ r a b e _ <<<"${line:-RESULT 0 0 0 -1 0}"
-      key="$name/$size/$conc"
-      rps[$key]=$r
-      p50[$key]=$a
-      p99[$key]=$b
-      errs[$key]=$e
+# ---- runs ------------------------------------------------------------------------------------
+declare -A rps p50 p99 errs p99min p99max
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END {
+  if (NR == 0) { print 0 } else if (NR % 2) { print v[(NR + 1) / 2] } else { print (v[NR / 2] + v[NR / 2 + 1]) / 2 } }'; }
+declare -A all_rps all_p50 all_p99 all_errs
+for round in $(seq "$REPEAT"); do
+  for size in $SIZES; do
+    for conc in $CONCURRENCY; do
+      for t in "${targets[@]}"; do
+        name=${t%%:*}
+        port=${t##*:}
+        url="http://127.0.0.1:$port/v1/chat/completions"
+        BODY_BYTES=$size wrk -t1 -c"$conc" -d"$WARMUP" -s "$here/post.lua" "$url" >/dev/null
+        line=$(BODY_BYTES=$size wrk -t1 -c"$conc" -d"$DURATION" -s "$here/post.lua" "$url" |
+          grep '^RESULT' || true)
+        read -r _ r a b e _ <<<"${line:-RESULT 0 0 0 -1 0}"
+        key="$name/$size/$conc"
+        all_rps[$key]+=" $r"
+        all_p50[$key]+=" $a"
+        all_p99[$key]+=" $b"
+        all_errs[$key]+=" $e"
+      done
     done
   done
+  [[ $REPEAT -gt 1 ]] && echo "bench/proxy: round $round/$REPEAT done, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+done
+for key in "${!all_rps[@]}"; do
+  rps[$key]=$(median <<<"${all_rps[$key]}")
+  p50[$key]=$(median <<<"${all_p50[$key]}")
+  p99[$key]=$(median <<<"${all_p99[$key]}")
+  errs[$key]=$(tr ' ' '\n' <<<"${all_errs[$key]}" | awk '{ s += $1 } END { print s + 0 }')
+  p99min[$key]=$(tr ' ' '\n' <<<"${all_p99[$key]}" | grep -v '^$' | sort -g | head -n1)
+  p99max[$key]=$(tr ' ' '\n' <<<"${all_p99[$key]}" | grep -v '^$' | sort -g | tail -n1)
 done
 
 # ---- report -----------------------------------------------------------------------------------
@@ -202,19 +220,28 @@ ms() { awk -v us="$1" 'BEGIN { printf "%.3f", us / 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
 
 echo
-echo "bench/proxy: workers=$WORKERS duration=$DURATION (warm-up $WARMUP) wrk -t1, loopback, $(nproc) cores"
+echo "bench/proxy: workers=$WORKERS duration=$DURATION (warm-up $WARMUP) wrk -t1, loopback, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+[[ $REPEAT -gt 1 ]] && echo "(medians of $REPEAT alternating rounds; p99 range: min-max over the rounds)"
 echo
-echo "| target | body | conc | req/s | p50 ms | p99 ms | errors | req/s vs nginx | p99 vs nginx |"
-echo "|---|---|---|---|---|---|---|---|---|"
+if [[ $REPEAT -gt 1 ]]; then
+  echo "| target | body | conc | req/s | p50 ms | p99 ms | p99 range ms | errors | req/s vs nginx | p99 vs nginx |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
+else
+  echo "| target | body | conc | req/s | p50 ms | p99 ms | errors | req/s vs nginx | p99 vs nginx |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+fi
 for size in $SIZES; do
   for conc in $CONCURRENCY; do
     for t in "${targets[@]}"; do
       name=${t%%:*}
       key="$name/$size/$conc"
       nkey="nginx/$size/$conc"
-      printf '| %s | %s KiB | %s | %.0f | %s | %s | %s | %s | %s |\n' "$name" $((size / 1024)) \
-        "$conc" "${rps[$key]}" "$(ms "${p50[$key]}")" "$(ms "${p99[$key]}")" "${errs[$key]}" \
-        "$(ratio "${rps[$key]}" "${rps[$nkey]}")" "$(ratio "${p99[$key]}" "${p99[$nkey]}")"
+      range=""
+      [[ $REPEAT -gt 1 ]] && range=" $(ms "${p99min[$key]}")-$(ms "${p99max[$key]}") |"
+      printf '| %s | %s KiB | %s | %.0f | %s | %s |%s %s | %s | %s |\n' "$name" $((size / 1024)) \
+        "$conc" "${rps[$key]}" "$(ms "${p50[$key]}")" "$(ms "${p99[$key]}")" "$range" \
+        "${errs[$key]}" "$(ratio "${rps[$key]}" "${rps[$nkey]}")" \
+        "$(ratio "${p99[$key]}" "${p99[$nkey]}")"
     done
   done
 done

@@ -79,10 +79,16 @@ void Worker::apply(const Config& config) {
     log::error("worker.routes_failed", {{"worker", index_}, {"error", routes.error()}});
     return;
   }
+  const http::ServerLimits limits = server_limits(config);
   ProxySettings settings;
   settings.max_response_body = config.limits.max_response_body;
+  // One pair of watermarks for both directions. The server reports a drained response only
+  // after its own high watermark was crossed, so the proxy must pause at that same level (a
+  // lower one would wait for a drain report that never comes).
+  settings.high_watermark = limits.write_high_watermark;
+  settings.low_watermark = limits.write_low_watermark;
   app_->set_routes(std::move(*routes), settings);
-  server_->set_limits(server_limits(config));
+  server_->set_limits(limits);
 }
 
 void Worker::reload(std::shared_ptr<const Config> config) {

@@ -34,7 +34,9 @@ void WalCheckpointer::after_commit() {
     // The thread has not kept up, or never gets the pause it needs to finish: copy the rest
     // here, while the writer writes nothing, so that its next transaction restarts the WAL.
     // Waits for a run of the thread in progress (SQLite allows one checkpoint at a time); that
-    // wait is the backpressure that bounds the WAL.
+    // wait is the backpressure that bounds the WAL. Until the next write restarts the WAL, a
+    // call here (an idle writer also calls after retention steps) finds nothing to copy and
+    // returns at once, without syncing.
     std::lock_guard<std::mutex> one_at_a_time(checkpoint_mu_);
     int log = 0, copied = 0;
     if (sqlite3_wal_checkpoint_v2(writer_db_, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &copied) ==

@@ -532,3 +532,21 @@ TEST_CASE("open refuses a WAL limit below the checkpoint threshold", "[store][wr
   REQUIRE_FALSE(w);
   CHECK(w.error().code == "store.bad_options");
 }
+
+TEST_CASE("a stopped writer leaves its WAL file empty, so later readers have nothing to replay",
+          "[store][writer][checkpoint]") {
+  TempStateDir dir;
+  auto w = open_writer(dir.path());
+  for (int i = 0; i < 2000; ++i) REQUIRE(w->submit(make_event()));
+  REQUIRE(w->shutdown());
+  w.reset();
+  auto wal = database_path(dir.path());
+  wal += "-wal";
+  auto shm = database_path(dir.path());
+  shm += "-shm";
+  // Both are kept, for readers who cannot create files in the state dir (docs/store.md).
+  REQUIRE(std::filesystem::exists(wal));
+  CHECK(std::filesystem::exists(shm));
+  CHECK(std::filesystem::file_size(wal) == 0);
+  CHECK(count_rows(dir.path()) == 2000);
+}

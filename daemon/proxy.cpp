@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cassert>
 #include <charconv>
-#include <cstdio>
 
 #include "core/log.hpp"
 
@@ -388,10 +387,19 @@ void ProxyExchange::on_client_gone() {
 }
 
 void ProxyExchange::add_server_timing(http::Headers& headers) {
+  // to_chars rather than snprintf("%.3f"): the same text at a fraction of the cost, on every
+  // response.
+  static constexpr std::string_view kPrefix = "edgeward;dur=";
   char buf[64];
   const double ms = std::chrono::duration<double, std::milli>(inspect_time_).count();
-  std::snprintf(buf, sizeof buf, "edgeward;dur=%.3f", ms);
-  headers.add("Server-Timing", buf);
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, ms, std::chars_format::fixed, 3);
+  if (ec != std::errc()) {  // a value too long for the buffer: whole milliseconds then
+    end = std::to_chars(buf, buf + sizeof buf, static_cast<long long>(ms)).ptr;
+  }
+  std::string value;
+  value.reserve(kPrefix.size() + static_cast<std::size_t>(end - buf));
+  value.append(kPrefix).append(buf, end);
+  headers.add("Server-Timing", std::move(value));
 }
 
 void ProxyExchange::answer(http::ResponseHead& head, std::string_view body) {

@@ -251,7 +251,15 @@ void check_forwarded_response(const std::string& upstream_head, const std::strin
   Fields forwarded = without(seen.fields, {"server-timing", "content-length", "transfer-encoding"});
   CHECK(lines(forwarded) == lines(expected));
   CHECK(count_named(seen.fields, "server-timing") == 1);
-  CHECK(value_of(seen.fields, "server-timing").rfind("edgeward;dur=", 0) == 0);
+  // edgeward;dur=<milliseconds with three decimals>
+  const std::string timing = value_of(seen.fields, "server-timing");
+  REQUIRE(timing.rfind("edgeward;dur=", 0) == 0);
+  const std::string ms = timing.substr(13);
+  const auto dot = ms.find('.');
+  CHECK(dot != std::string::npos);
+  CHECK(dot > 0);
+  CHECK(ms.size() == dot + 4);
+  CHECK(ms.find_first_not_of("0123456789.") == std::string::npos);
   CHECK(body_of(received) == upstream_body);
 }
 

@@ -661,16 +661,20 @@ bool is_ipv6_byte(char c) {
   return is_hex(c) || c == ':' || c == '.';
 }
 
+// The candidate ends inside an address or at its end (the rule's pattern is anchored on the
+// colons, its span reaches back over the run); the address is the hex/colon/dot run that ends
+// at `end`. It must be the whole run: not followed by more groups, not preceded by a letter
+// (C++ scopes, MAC addresses and times fail the parse).
 bool ipv6_valid(std::string_view text, std::size_t start, std::size_t end) {
-  // The candidate must be the whole run: not inside a longer hex/colon string (MAC addresses,
-  // timestamps, C++ scopes) and not followed by more groups.
-  if (start > 0 && (is_ipv6_byte(text[start - 1]) || is_alnum(text[start - 1]))) return false;
-  if (end < text.size() && (is_hex(text[end]) || is_alnum(text[end]) ||
-                            (text[end] == ':' && end + 1 < text.size() &&
-                             (is_hex(text[end + 1]) || text[end + 1] == ':')))) {
+  if (end < text.size() &&
+      (is_alnum(text[end]) || text[end] == ':' ||
+       (text[end] == '.' && end + 1 < text.size() && is_digit(text[end + 1])))) {
     return false;
   }
-  std::string_view s = text.substr(start, end - start);
+  std::size_t b = end;
+  while (b > start && is_ipv6_byte(text[b - 1])) --b;
+  if (b > 0 && (is_alnum(text[b - 1]) || is_ipv6_byte(text[b - 1]))) return false;
+  std::string_view s = text.substr(b, end - b);
   if (!s.empty() && s.back() == '.') s.remove_suffix(1);  // sentence end
   return parse_ipv6(s);
 }

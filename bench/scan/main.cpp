@@ -144,9 +144,11 @@ int main(int argc, char** argv) {
   }
   const std::size_t bytes = mib << 20;
   bool per_rule = false;
+  bool leave_one_out = false;
   std::string pack_file;
   for (int i = 1; i < argc; ++i) {
     per_rule |= std::strcmp(argv[i], "--per-rule") == 0;
+    leave_one_out |= std::strcmp(argv[i], "--leave-one-out") == 0;
     if (std::strcmp(argv[i], "--pack") == 0 && i + 1 < argc) pack_file = argv[i + 1];
   }
   std::string pack_text(default_pack_yaml());
@@ -158,6 +160,31 @@ int main(int argc, char** argv) {
     std::size_t n;
     while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) pack_text.append(buf, n);
     std::fclose(f);
+  }
+  if (leave_one_out) {
+    // The whole pack without one rule at a time: what each rule costs in the combined database
+    // (Hyperscan's engines interact, so a rule cheap alone can slow the set down).
+    auto pack = parse_pack(pack_text, "<pack>");
+    if (!pack.ok()) return 2;
+    std::string text = prose(bytes, 0);
+    Scanner scanner;
+    std::vector<Finding> out;
+    for (std::size_t skip = 0; skip <= pack->rules.size(); ++skip) {
+      Pack rest = *pack;
+      if (skip < pack->rules.size()) rest.rules.erase(rest.rules.begin() + static_cast<long>(skip));
+      const double t0 = process_cpu_seconds();
+      auto compiled = compile_rules(std::move(rest));
+      double ms = (process_cpu_seconds() - t0) * 1000.0;
+      if (!compiled.ok()) continue;
+      double mbs = throughput(bytes, seconds, [&] {
+        out.clear();
+        (void)scanner.scan(**compiled, Scope::request, Surface::body, Layer::pre_template, text,
+                           out);
+      });
+      std::printf("%8.0f MB/s %7.0f ms  without %s\n", mbs, ms,
+                  skip < pack->rules.size() ? pack->rules[skip].name.c_str() : "(nothing)");
+    }
+    return 0;
   }
   if (per_rule) {
     // Each pattern rule compiled alone: which rules cost compile time and scan speed.

@@ -12,6 +12,9 @@
 // `pending_`; the bound on both together is WriterOptions::queue_capacity, enforced in submit()
 // through the `queued_` gauge. Shutdown: Writing until everything is committed, or until
 // shutdown_timeout passes while writes keep failing, then the rest is counted as dropped.
+//
+// After every commit (Writing, Pruning) the writer hands the WAL size to its WalCheckpointer,
+// which copies the WAL back on its own thread (store/wal_checkpointer.hpp).
 
 #include <pthread.h>
 
@@ -212,7 +215,7 @@ class SqliteEventWriter final : public EventWriter {
         return false;
       }
       if (pending_.empty()) first_pending_ = Clock::now();
-      pending_.emplace_back(queued);
+      pending_.push_back(std::move(queued));
       // Wake the writer only on the transitions it waits for: first event, full batch.
       wake = pending_.size() == 1 || pending_.size() == options_.batch_size;
     }

@@ -3,7 +3,9 @@
 #
 # The "Event store" figures of docs/benchmarks.md:
 #   1. insert rate through EventWriter (1,000,000 events, 2 producer threads), synchronous=FULL
-#      (the default) and NORMAL;
+#      (the default) and NORMAL, with the CPU per event of the writer thread (edgeward-store)
+#      and of the checkpoint thread (edgeward-ckpt): on a busy machine the CPU figures are the
+#      ones to compare, the wall rate depends on how much of a core the writer got;
 #   2. a 1,000,000-row store spread over 30 days, then `events list --severity high --since 1h`
 #      timed as the query function (open + query, in-process) and as the whole `edgeward` CLI
 #      process, 30 runs each (min / median / max), like hyperfine would, with `edgeward --version`

@@ -4,8 +4,8 @@
 //   store_bench insert STATE_DIR [N] [PRODUCERS] [normal]
 //       N events (default 1,000,000) submitted from PRODUCERS threads (default 2) into a fresh
 //       store; events are built before the clock starts. Prints submit cost, events/s until
-//       the last one is committed, and CPU per event (whole process, and per store thread). Default
-//       synchronous=FULL (the writer's default); "normal" measures synchronous=NORMAL.
+//       the last one is committed, and CPU per event (whole process, and per store thread).
+//       Default synchronous=FULL (the writer's default); "normal" measures synchronous=NORMAL.
 //   store_bench fill STATE_DIR N DAYS
 //       N events spread over the last DAYS days, random severity and reason code.
 //   store_bench query STATE_DIR SEVERITY SINCE [REPS]

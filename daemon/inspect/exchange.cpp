@@ -1,6 +1,7 @@
 #include "daemon/inspect/exchange.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "daemon/inspect/body_rewrite.hpp"
 #include "rules/policy.hpp"
@@ -31,33 +32,71 @@ bool post_covers_pre(const rules::CompiledRules& r) {
   return true;
 }
 
-// The `context.exclude` words of the rules that look at request bodies, and the widest window
-// they are looked for in: a word of another message near a text's edge in the joined
-// conversation can silence a candidate that the text, alone, reports.
-struct ExcludeWords {
-  std::size_t reach = 0;  // within + the longest word
-  std::vector<std::string_view> words;
+// The `context.exclude` words of each rule that looks at the pre-template layer of request
+// bodies: a word of another message near a text's edge in the joined conversation can silence
+// a candidate that the text, alone, reports.
+struct ExcludeRule {
+  std::size_t within = 0;
+  std::vector<std::string_view> words;  // lowercase; a phrase is cut at its first space
 };
 
-ExcludeWords exclude_words(const rules::CompiledRules& r) {
-  ExcludeWords out;
+std::vector<ExcludeRule> exclude_rules(const rules::CompiledRules& r) {
+  std::vector<ExcludeRule> out;
+  auto has = [](const auto& v, auto x) { return std::find(v.begin(), v.end(), x) != v.end(); };
   for (const rules::Rule& rule : r.pack().rules) {
-    if (rule.kind != rules::RuleKind::pattern || !rule.detect.context) continue;
-    for (const std::string& w : rule.detect.context->exclude) {
-      out.words.push_back(w);
-      out.reach = std::max<std::size_t>(out.reach, rule.detect.context->within + w.size());
+    if (rule.kind != rules::RuleKind::pattern || !rule.detect.context ||
+        rule.detect.context->exclude.empty() || !has(rule.scope, rules::Scope::request) ||
+        !has(rule.matched_in, rules::Surface::body) ||
+        !has(rule.layers, rules::Layer::pre_template)) {
+      continue;
     }
+    ExcludeRule e;
+    e.within = rule.detect.context->within;
+    for (const std::string& w : rule.detect.context->exclude) {
+      // The scanner lets a space match any whitespace run: the first word is the safe probe.
+      std::string_view probe = std::string_view(w).substr(0, w.find(' '));
+      if (probe.empty()) continue;
+      e.words.push_back(probe);
+    }
+    if (!e.words.empty()) out.push_back(std::move(e));
   }
   return out;
 }
 
-// True when an exclude word (case-insensitively, as a substring: a superset of the scanner's
-// whole-word test) occurs in `text`.
-bool mentions_any(std::string_view text, const std::vector<std::string_view>& words) {
-  std::string lowered(text);
-  for (char& c : lowered) c = lower(c);
-  for (std::string_view w : words) {
-    if (lowered.find(w) != std::string::npos) return true;
+bool is_word_byte(char c) {
+  unsigned char u = static_cast<unsigned char>(c);
+  return std::isalnum(u) || c == '_';
+}
+
+// True when `word` occurs in `text` as a whole word, case-insensitively, starting in
+// [from, to). (The scanner also counts a word that its context window cuts out of a longer one,
+// "ver" of "over" exactly `within` bytes away; such a cut is not a word of the text and does
+// not make us scan a text alone.)
+bool word_starts_in(std::string_view text, std::size_t from, std::size_t to,
+                    std::string_view word) {
+  for (std::size_t i = from; i < to && i + word.size() <= text.size(); ++i) {
+    std::size_t k = 0;
+    while (k < word.size() && lower(text[i + k]) == word[k]) ++k;
+    if (k == word.size() && (i == 0 || !is_word_byte(text[i - 1])) &&
+        (i + k == text.size() || !is_word_byte(text[i + k]))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Whether an exclude word outside the text [b, e) of `conv` could fall in the context window of
+// a candidate inside it: the text must then be scanned alone for its pre-template findings.
+bool exclude_word_near(std::string_view conv, std::size_t b, std::size_t e,
+                       const std::vector<ExcludeRule>& rules) {
+  for (const ExcludeRule& r : rules) {
+    for (std::string_view w : r.words) {
+      // Before: words starting in the window that reaches back from the text's start.
+      if (word_starts_in(conv, b > r.within ? b - r.within : 0, b, w)) return true;
+      // After: words that end beyond the text's end, within the window after it.
+      std::size_t lo = e >= w.size() ? e - w.size() + 1 : 0;
+      if (word_starts_in(conv, lo, std::min(conv.size(), e + r.within), w)) return true;
+    }
   }
   return false;
 }
@@ -264,17 +303,13 @@ std::vector<ExchangeInspector::Located> ExchangeInspector::scan_request(
   // silenced, so a text with such a word within reach of its edges is scanned on its own.
   std::vector<bool> alone(extracted.pieces.size(), false);
   if (single_pass) {
-    ExcludeWords ex = exclude_words(*rules_);
-    if (!ex.words.empty()) {
-      std::string_view conv = extracted.conversation;
+    std::vector<ExcludeRule> ex = exclude_rules(*rules_);
+    if (!ex.empty()) {
       for (const ConversationSegment& seg : extracted.segments) {
         if (!joined_pre(seg.piece)) continue;
-        std::size_t b = seg.offset;
-        std::size_t e = seg.offset + extracted.pieces[seg.piece].text.size();
-        std::size_t lo = b > ex.reach ? b - ex.reach : 0;
-        std::size_t hi = std::min(conv.size(), e + ex.reach);
-        alone[seg.piece] = mentions_any(conv.substr(lo, b - lo), ex.words) ||
-                           mentions_any(conv.substr(e, hi - e), ex.words);
+        alone[seg.piece] =
+            exclude_word_near(extracted.conversation, seg.offset,
+                              seg.offset + extracted.pieces[seg.piece].text.size(), ex);
       }
     }
   }
@@ -325,7 +360,11 @@ std::vector<ExchangeInspector::Located> ExchangeInspector::scan_request(
   }
   TextPiece url = extract_url(target);
   scan_piece(url, kNoPiece, scope, found);
-  for (const TextPiece& h : extract_headers(headers)) scan_piece(h, kNoPiece, scope, found);
+  // Header values are scanned where they are (extract_headers() would copy each one).
+  for (const http::Header& h : headers.list()) {
+    if (is_credential_header(h.name)) continue;
+    scan_text(h.value, MatchedIn::kHeaders, Layer::kPreTemplate, false, kNoPiece, scope, found);
+  }
   policy_checks(extracted, scope, body_size, found);
   return found;
 }

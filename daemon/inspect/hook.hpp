@@ -15,13 +15,16 @@
 //  - Thread-safety: begin(), ready(), write_status() from any thread; reload() from the main
 //    thread only.
 
+#include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -103,7 +106,17 @@ class InspectionEngine final : public daemon::InspectionHook,
     double seconds = 0;
     std::uint64_t bytes_scanned = 0;
     bool stream_blocked = false;
+    double request_seconds = -1;  // the request's inspection alone; -1: not inspected
+    std::size_t request_body_bytes = 0;
   };
+
+  // Body size classes of edgeward_inspection_request_duration_seconds{body_size}.
+  struct BodySizeClass {
+    std::string_view label;
+    std::size_t max_bytes;
+  };
+  static constexpr std::array<BodySizeClass, 5> kBodySizeClasses{
+      {{"1KiB", 1024}, {"4KiB", 4096}, {"16KiB", 16384}, {"64KiB", 65536}, {"larger", SIZE_MAX}}};
   void report(const ExchangeReport& r, std::vector<store::Event>&& events);
 
  private:
@@ -142,6 +155,7 @@ class InspectionEngine final : public daemon::InspectionHook,
   Counter* events_dropped_;
   Counter* streams_blocked_;
   Histogram* inspect_seconds_;
+  std::array<Histogram*, kBodySizeClasses.size()> request_seconds_{};
   Gauge* rules_version_;
   Gauge* rules_loaded_;
   // decisions by (reason code, action), registered up front for every code of the taxonomy.

@@ -519,6 +519,14 @@ class Walker {
 
   // Joins the turns into the post-template conversation, leading (system) turns first.
   void build_conversation() {
+    // One allocation: the join is as long as the texts plus a role and two separators each.
+    std::size_t size = 0;
+    for (const Turn& t : turns_) {
+      for (std::size_t i = t.first; i < t.last && i < out_.pieces.size(); ++i) {
+        if (conversational_[i]) size += t.role.size() + 3 + out_.pieces[i].text.size();
+      }
+    }
+    out_.conversation.reserve(size);
     auto append_turn = [&](const Turn& turn) {
       for (std::size_t i = turn.first; i < turn.last && i < out_.pieces.size(); ++i) {
         if (!conversational_[i]) continue;

@@ -423,6 +423,19 @@ TEST_CASE("inspect: the embedded pack starts fast and reports inspection time in
   CHECK(status_of(r) == 200);
   CHECK(g.metric("edgeward_inspection_duration_seconds_count") >= 1);
   CHECK(g.metric("edgeward_rules_loaded") == 1);
+  // The request's own inspection time, by body size: a 16 KiB request lands in the 16KiB
+  // class (bodies over 4 KiB up to 16 KiB), the small one in the 1KiB class.
+  std::string prose;
+  while (prose.size() < 15000) prose += "please summarise the following ticket for our team ";
+  std::string big = chat(R"([{"role":"user","content":")" + prose + R"("}])");
+  REQUIRE(big.size() > 4096);
+  REQUIRE(big.size() <= 16384);
+  CHECK(status_of(post(g.port, "/v1/chat/completions", big)) == 200);
+  CHECK(g.metric("edgeward_inspection_request_duration_seconds_count{body_size=\"1KiB\"}") >= 1);
+  CHECK(g.metric("edgeward_inspection_request_duration_seconds_count{body_size=\"16KiB\"}") == 1);
+  double sum = g.metric("edgeward_inspection_request_duration_seconds_sum{body_size=\"16KiB\"}");
+  CHECK(sum > 0);
+  CHECK(sum < 0.5);
 }
 
 TEST_CASE("inspect: a restart loads the blob's compiled databases from the store",

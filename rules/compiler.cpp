@@ -20,7 +20,8 @@ namespace {
 
 std::atomic<std::uint64_t> g_generation{1};
 
-constexpr std::string_view kCacheMagic = "EWHSDB01";
+// 02: wide repeats of token/url patterns compiled unbounded (relax_wide_repeats).
+constexpr std::string_view kCacheMagic = "EWHSDB02";
 
 Action effective(const Rule& r, const CompileOptions& o) {
   if (r.action == Action::monitor) return Action::monitor;
@@ -31,6 +32,63 @@ Action effective(const Rule& r, const CompileOptions& o) {
 std::string pattern_path(const CompiledRulesData& d, const PatternEntry& e) {
   return "rules[" + std::to_string(e.rule) + "].detect.patterns[" + std::to_string(e.pattern) +
          "] (rule " + d.pack.rules[e.rule].id + ")";
+}
+
+// Wide bounded repeats (`[^\s)]{1,1024}`) are what makes Hyperscan compiles slow: it unrolls
+// them into counting automata, and with SOM they may not compile at all. Where the span is
+// recovered from the text (token/url) the bound adds nothing Hyperscan must enforce: the
+// recovered span never reaches back further than the pattern's width as written (max_width,
+// taken from the bounded form) and the rule's validator judges the candidate. So such
+// repeats are compiled unbounded: `{m,n}` with n >= kRelaxFrom becomes `{m,}`. A rule that
+// needs a bound on what precedes its token says so with context words (they are checked within
+// `within` bytes of the span).
+constexpr unsigned long kRelaxFrom = 32;
+
+std::string relax_wide_repeats(std::string_view expr) {
+  std::string out;
+  out.reserve(expr.size());
+  bool in_class = false;
+  for (std::size_t i = 0; i < expr.size(); ++i) {
+    const char c = expr[i];
+    if (c == '\\' && i + 1 < expr.size()) {  // an escape: copy both bytes
+      out += c;
+      out += expr[++i];
+      continue;
+    }
+    if (in_class) {
+      if (c == ']') in_class = false;
+      out += c;
+      continue;
+    }
+    if (c == '[') {
+      in_class = true;
+      out += c;
+      // "[]...]" and "[^]...]": a leading ']' is a literal, not the end of the class.
+      if (i + 1 < expr.size() && expr[i + 1] == '^') out += expr[++i];
+      if (i + 1 < expr.size() && expr[i + 1] == ']') out += expr[++i];
+      continue;
+    }
+    if (c == '{') {
+      std::size_t j = i + 1;
+      while (j < expr.size() && expr[j] >= '0' && expr[j] <= '9') ++j;
+      const std::size_t comma = j;
+      if (j > i + 1 && j < expr.size() && expr[j] == ',') {
+        ++j;
+        const std::size_t hi_start = j;
+        while (j < expr.size() && expr[j] >= '0' && expr[j] <= '9') ++j;
+        if (j > hi_start && j < expr.size() && expr[j] == '}' &&
+            std::strtoul(std::string(expr.substr(hi_start, j - hi_start)).c_str(), nullptr, 10) >=
+                kRelaxFrom) {
+          out.append(expr.substr(i, comma - i + 1));  // "{m,"
+          out += '}';
+          i = j;
+          continue;
+        }
+      }
+    }
+    out += c;
+  }
+  return out;
 }
 
 // Builds everything but the Hyperscan databases: the pattern table, per-rule data and the
@@ -92,6 +150,7 @@ Result<std::unique_ptr<CompiledRulesData>> layout(Pack pack, const CompileOption
       if (e.max_width == UINT_MAX || e.max_width > kMaxPatternWidth) {
         return make_error("rules.compile_failed", pattern_path(*d, e) + ": unbounded pattern");
       }
+      if (e.span != SpanMode::match) e.expression = relax_wide_repeats(e.expression);
       d->rule_max_width[i] = std::max(d->rule_max_width[i], e.max_width);
       d->entries.push_back(e);
     }

@@ -401,3 +401,23 @@ TEST_CASE("policy rules: tools, models, domains, limits") {
   CHECK(glob_match("a*b*c", "axxbyyc"));
   CHECK_FALSE(glob_match("a*b", "axxbc"));
 }
+
+TEST_CASE("wide repeats of token spans compile unbounded; the span stays within the width") {
+  // The compiler drops the {8,600} bound for Hyperscan; the recovered span never reaches back
+  // further than the pattern's width as written, and a character class in a bracket with a
+  // literal ']' or an escaped '{' is not mistaken for a repeat.
+  auto rules = compile(
+      "  - id: 00000000-0000-4000-8000-000000000009\n    name: tok\n"
+      "    reason_code: DLP.SECRET.JWT\n    action: redact\n    priority: 10\n"
+      "    detect:\n      span: token\n"
+      "      patterns: ['tk_[A-Za-z0-9]{8,600}[]\\{]']\n");
+  auto found = scan(*rules, "use tk_abcdefgh12] now");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].start == 4);
+  CHECK(found[0].end == 17);
+  CHECK(scan(*rules, "use tk_abc] now").empty());
+  const std::string long_token = "tk_" + std::string(700, 'a') + "{";
+  auto wide = scan(*rules, long_token);
+  REQUIRE(wide.size() == 1);
+  CHECK(wide[0].end - wide[0].start <= 604);
+}

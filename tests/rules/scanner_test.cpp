@@ -402,7 +402,7 @@ TEST_CASE("policy rules: tools, models, domains, limits") {
   CHECK_FALSE(glob_match("a*b", "axxbc"));
 }
 
-TEST_CASE("wide repeats of token spans compile unbounded; the span stays within the width") {
+TEST_CASE("wide repeats of token spans compile unbounded and the span stays within the width") {
   // The compiler drops the {8,600} bound for Hyperscan; the recovered span never reaches back
   // further than the pattern's width as written, and a character class in a bracket with a
   // literal ']' or an escaped '{' is not mistaken for a repeat.

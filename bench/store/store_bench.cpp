@@ -91,10 +91,15 @@ double cpu_seconds() {
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
-// CPU seconds used so far by this process's threads named `name` (the store names its threads:
-// edgeward-store, edgeward-ckpt), from /proc/self/task/*/schedstat (nanoseconds on CPU).
-double named_thread_cpu_seconds(const std::string& name) {
-  double total = 0;
+// Scheduler figures of this process's threads named `name` (the store names its threads:
+// edgeward-store, edgeward-ckpt), from /proc/self/task/*/schedstat: seconds on a CPU, and
+// seconds spent runnable but waiting for a CPU (taken by other processes on a busy machine).
+struct SchedSeconds {
+  double on_cpu = 0;
+  double runqueue = 0;
+};
+SchedSeconds named_thread_sched(const std::string& name) {
+  SchedSeconds total;
   std::error_code ec;
   for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
     std::ifstream comm(task.path() / "comm");
@@ -102,9 +107,10 @@ double named_thread_cpu_seconds(const std::string& name) {
     std::getline(comm, c);
     if (c != name) continue;
     std::ifstream sched(task.path() / "schedstat");
-    double ns = 0;
-    sched >> ns;
-    total += ns / 1e9;
+    double on_cpu_ns = 0, runqueue_ns = 0;
+    sched >> on_cpu_ns >> runqueue_ns;
+    total.on_cpu += on_cpu_ns / 1e9;
+    total.runqueue += runqueue_ns / 1e9;
   }
   return total;
 }
@@ -144,8 +150,9 @@ int insert(const std::string& dir, std::size_t n, int producers, bool normal) {
   const double total = seconds(Clock::now() - start);
   const double cpu = cpu_seconds() - cpu_start;
   // Read before shutdown() ends the threads.
-  const double store_cpu = named_thread_cpu_seconds("edgeward-store");
-  const double ckpt_cpu = named_thread_cpu_seconds("edgeward-ckpt");
+  const SchedSeconds store = named_thread_sched("edgeward-store");
+  const double store_cpu = store.on_cpu;
+  const double ckpt_cpu = named_thread_sched("edgeward-ckpt").on_cpu;
   const auto c = w.counters();
   if (auto st = w.shutdown(); !st) return 2;
   const double submit_ns = *std::max_element(submit_s.begin(), submit_s.end()) * 1e9 /
@@ -171,6 +178,12 @@ int insert(const std::string& dir, std::size_t n, int producers, bool normal) {
       "edgeward-ckpt (checkpoints) %.2f us/event\n",
       store_cpu * 1e6 / static_cast<double>(n), static_cast<double>(n) / store_cpu,
       ckpt_cpu * 1e6 / static_cast<double>(n));
+  // The writer's wall time minus the time it was runnable but had no CPU: what the run would
+  // have taken had the machine been otherwise idle (an estimate; fsync waits stay in).
+  std::printf(
+      "    the writer waited %.2f s of the %.2f s for a CPU (load from other processes); "
+      "without that wait: %.0f events/s\n",
+      store.runqueue, total, static_cast<double>(n) / std::max(total - store.runqueue, 1e-9));
   return 0;
 }
 

@@ -41,6 +41,10 @@ Status migrate(sqlite::Connection& db, const fs::path& path) {
   // The common case (already current) needs no write lock, so that opening never waits for
   // another connection's write transaction.
   if (auto v = schema_version(db); v && *v == sql::kSchemaVersion) return ok_status();
+  // Migration 2 edits a CHECK constraint in sqlite_schema (sql.hpp, kMigrationV2), which SQLite
+  // refuses in "defensive" mode; a SQLite built or configured with it on would otherwise fail
+  // the migration and the daemon would not start.
+  sqlite3_db_config(db.get(), SQLITE_DBCONFIG_DEFENSIVE, 0, nullptr);
   for (;;) {
     // Each step re-reads the version inside its write transaction: another process may have
     // migrated between our read and our BEGIN.

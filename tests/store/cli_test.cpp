@@ -204,6 +204,24 @@ TEST_CASE("events commands explain a missing state dir, a missing database and a
                    std::to_string(schema_version_supported())) == 0);
 }
 
+TEST_CASE("events commands ask to start the daemon once on an older schema",
+          "[cli][events][errors]") {
+  // What an admin meets between upgrading the package and restarting edgewardd.
+  TempStateDir scratch;
+  TempStateDir dir;
+  {
+    auto db = open_read_write(dir.path());
+    REQUIRE(db);
+    REQUIRE(db->exec("PRAGMA user_version = 1"));
+  }
+  auto r = run_cli({"events", "list", "--state-dir", dir.path().string()}, scratch.path());
+  CHECK(r.code == 2);
+  CHECK(r.err == "edgeward events: " + (dir.path() / "edgeward.db").string() +
+                     " has schema version 1; start edgewardd once to migrate it to version " +
+                     std::to_string(schema_version_supported()) + "\n");
+  CHECK(r.out.empty());
+}
+
 TEST_CASE("events show prints one event, or every event of a request", "[cli][events]") {
   CliFixture f;
   auto r = f.run({"events", "show", f.uids[1]});

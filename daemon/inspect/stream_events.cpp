@@ -323,6 +323,21 @@ struct Slot {
   std::string buffer;
 };
 
+// The calling thread's parser (one document at a time: a document lives until the next call).
+Slot& thread_slot() {
+  thread_local Slot slot;
+  return slot;
+}
+
+// Starts parsing `payload`, copied into the slot's buffer with simdjson's padding after it.
+simdjson::error_code iterate(Slot& slot, std::string_view payload, sj::document& doc) {
+  slot.buffer.reserve(payload.size() + simdjson::SIMDJSON_PADDING);
+  slot.buffer.assign(payload.data(), payload.size());
+  simdjson::padded_string_view input(slot.buffer.data(), slot.buffer.size(),
+                                     slot.buffer.capacity());
+  return slot.parser.iterate(input).get(doc);
+}
+
 // Collects every string below `v` with its path (generic_strings).
 bool collect_strings(const char* base, sj::value& v, std::string& path,
                      std::vector<GenericString>& out) {
@@ -392,14 +407,10 @@ bool collect_strings(const char* base, sj::value& v, std::string& path,
 }  // namespace
 
 bool generic_strings(std::string_view payload, std::vector<GenericString>& out) {
-  thread_local Slot slot;
-  slot.buffer.reserve(payload.size() + simdjson::SIMDJSON_PADDING);
-  slot.buffer.assign(payload.data(), payload.size());
-  simdjson::padded_string_view input(slot.buffer.data(), slot.buffer.size(),
-                                     slot.buffer.capacity());
+  Slot& slot = thread_slot();
   sj::document doc;
   sj::value root;
-  if (slot.parser.iterate(input).get(doc) || doc.get_value().get(root)) return false;
+  if (iterate(slot, payload, doc) || doc.get_value().get(root)) return false;
   std::string path;
   if (!collect_strings(slot.buffer.data(), root, path, out)) return false;
   return doc.current_location().error() == simdjson::OUT_OF_BOUNDS;
@@ -412,14 +423,10 @@ StreamEventInfo parse_stream_event(Route route, std::string_view event_name,
     info.ends_all = true;
     return info;
   }
-  thread_local Slot slot;
-  slot.buffer.reserve(payload.size() + simdjson::SIMDJSON_PADDING);
-  slot.buffer.assign(payload.data(), payload.size());
-  simdjson::padded_string_view input(slot.buffer.data(), slot.buffer.size(),
-                                     slot.buffer.capacity());
+  Slot& slot = thread_slot();
   sj::document doc;
   sj::object top;
-  if (slot.parser.iterate(input).get(doc) || doc.get_object().get(top)) {
+  if (iterate(slot, payload, doc) || doc.get_object().get(top)) {
     info.json_ok = false;
     return info;
   }

@@ -269,6 +269,15 @@ namespace {
 constexpr std::size_t kMaxGenericPaths = 64;
 }  // namespace
 
+// Drops the stream findings the event-by-event scan of a generic channel already acted on.
+void StreamInspector::drop_handled(const Channel& ch, std::vector<rules::Finding>& found) {
+  std::erase_if(found, [&](const rules::Finding& f) {
+    return std::find(ch.handled.begin(), ch.handled.end(),
+                     std::array<std::uint64_t, 3>{f.rule_index, f.start, f.end}) !=
+           ch.handled.end();
+  });
+}
+
 StreamInspector::Channel* StreamInspector::generic_channel(const std::string& path) {
   for (auto& ch : generic_channels_) {
     if (ch->path == path) return ch.get();
@@ -324,11 +333,7 @@ StreamStep StreamInspector::on_generic_payload(std::string_view event_name,
         // What the event-by-event scan did not see: matches across events (or needing context
         // from an earlier event). One that starts in an earlier event cannot be redacted any
         // more: handle() ends the stream for it.
-        std::erase_if(found, [&](const rules::Finding& f) {
-          return std::find(ch->handled.begin(), ch->handled.end(),
-                           std::array<std::uint64_t, 3>{f.rule_index, f.start, f.end}) !=
-                 ch->handled.end();
-        });
+        drop_handled(*ch, found);
         std::vector<rules::Finding> late;
         if (!handle(found, MatchedIn::kBody, Layer::kPreTemplate, &late, base, out)) {
           return StreamStep::kEnd;
@@ -367,11 +372,7 @@ bool StreamInspector::finish_generic(std::string& out) {
     }
     std::vector<rules::Finding> found = std::move(scratch_);
     scratch_.clear();
-    std::erase_if(found, [&](const rules::Finding& f) {
-      return std::find(ch->handled.begin(), ch->handled.end(),
-                       std::array<std::uint64_t, 3>{f.rule_index, f.start, f.end}) !=
-             ch->handled.end();
-    });
+    drop_handled(*ch, found);
     std::vector<rules::Finding> late;
     if (!handle(found, MatchedIn::kBody, Layer::kPreTemplate, &late, ch->seen, out)) return false;
   }

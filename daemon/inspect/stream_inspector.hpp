@@ -76,6 +76,7 @@ class StreamInspector {
                                 std::string_view raw, std::string& out);
   bool finish_generic(std::string& out);
   Channel* generic_channel(const std::string& path);
+  static void drop_handled(const Channel& ch, std::vector<rules::Finding>& found);
   StreamStep block(const rules::Finding& f, std::string& out);
   StreamStep block_unparseable(std::string& out);
   Channel& channel(const StreamDelta& d);

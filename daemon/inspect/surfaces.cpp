@@ -35,6 +35,34 @@ bool is_id_field(std::string_view key) {
          key == "index" || key == "is_error" || key == "status";
 }
 
+// Calls fn(key, value) for each field of the object `v` (keys unescaped, so an escaped
+// spelling cannot hide a known field); false when `v` is not a valid object or fn says false.
+template <class Fn>
+bool for_each_field(sj::value& v, Fn&& fn) {
+  sj::object o;
+  if (v.get_object().get(o)) return false;
+  for (auto f : o) {
+    sj::field field;
+    std::string_view key;
+    if (std::move(f).get(field) || field.unescaped_key().get(key)) return false;
+    if (!fn(key, field.value())) return false;
+  }
+  return true;
+}
+
+// Calls fn(item) for each element of the array `v`; false when `v` is not a valid array or fn
+// says false.
+template <class Fn>
+bool for_each_item(sj::value& v, Fn&& fn) {
+  sj::array a;
+  if (v.get_array().get(a)) return false;
+  for (auto e : a) {
+    sj::value item;
+    if (e.get(item) || !fn(item)) return false;
+  }
+  return true;
+}
+
 // Extraction state over one parsed document. Every member function returns false when the
 // document turns out to be malformed (the caller then falls back to raw bytes).
 class Walker {
@@ -104,15 +132,9 @@ class Walker {
       case sj::json_type::string:
         return string_piece(v, in, layer, false);
       case sj::json_type::object: {
-        sj::object o;
-        if (v.get_object().get(o)) return false;
-        for (auto f : o) {
-          sj::field field;
-          std::string_view key;
-          if (std::move(f).get(field) || field.unescaped_key().get(key)) return false;
-          if (!walk_generic(field.value(), in, layer)) return false;
-        }
-        return true;
+        return for_each_field(v, [&](std::string_view /*key*/, sj::value& val) {
+          return walk_generic(val, in, layer);
+        });
       }
       case sj::json_type::array: {
         sj::array a;
@@ -243,11 +265,7 @@ class Walker {
     if (t == sj::json_type::string)
       return string_piece(v, MatchedIn::kBody, Layer::kPreTemplate, true);
     if (t == sj::json_type::array) {
-      sj::array a;
-      if (v.get_array().get(a)) return false;
-      for (auto e : a) {
-        sj::value item;
-        if (e.get(item)) return false;
+      return for_each_item(v, [&](sj::value& item) {
         sj::json_type it;
         if (item.type().get(it)) return false;
         if (it == sj::json_type::object) {
@@ -258,8 +276,8 @@ class Walker {
         } else if (!walk_generic(item, MatchedIn::kBody, Layer::kPreTemplate)) {
           return false;
         }
-      }
-      return true;
+        return true;
+      });
     }
     if (t == sj::json_type::object) {
       std::string inner = role;
@@ -280,33 +298,24 @@ class Walker {
     sj::json_type t;
     if (v.type().get(t)) return false;
     if (t != sj::json_type::array) return walk_generic(v, MatchedIn::kTools, Layer::kToolCall);
-    sj::array a;
-    if (v.get_array().get(a)) return false;
-    for (auto e : a) {
-      sj::value item;
-      if (e.get(item)) return false;
+    return for_each_item(v, [&](sj::value& item) {
       sj::json_type it;
       if (item.type().get(it)) return false;
       if (it != sj::json_type::object) {
         if (!walk_generic(item, MatchedIn::kTools, Layer::kToolCall)) return false;
-        continue;
+        return true;
       }
-      sj::object o;
-      if (item.get_object().get(o)) return false;
-      for (auto f : o) {
-        sj::field field;
-        std::string_view key;
-        if (std::move(f).get(field) || field.unescaped_key().get(key)) return false;
+      return for_each_field(item, [&](std::string_view key, sj::value& val) {
         if (key == "function") {
-          if (!call_object(field.value())) return false;
+          if (!call_object(val)) return false;
         } else if (key == "id" || key == "type" || key == "index") {
-          if (!skip_value(field.value())) return false;
-        } else if (!walk_generic(field.value(), MatchedIn::kTools, Layer::kToolCall)) {
+          if (!skip_value(val)) return false;
+        } else if (!walk_generic(val, MatchedIn::kTools, Layer::kToolCall)) {
           return false;
         }
-      }
-    }
-    return true;
+        return true;
+      });
+    });
   }
 
   // {name, arguments}: a call of a tool; arguments are a JSON string (OpenAI) or an object
@@ -315,13 +324,7 @@ class Walker {
     sj::json_type t;
     if (v.type().get(t)) return false;
     if (t != sj::json_type::object) return walk_generic(v, MatchedIn::kTools, Layer::kToolCall);
-    sj::object o;
-    if (v.get_object().get(o)) return false;
-    for (auto f : o) {
-      sj::field field;
-      std::string_view key;
-      if (std::move(f).get(field) || field.unescaped_key().get(key)) return false;
-      sj::value val = field.value();
+    return for_each_field(v, [&](std::string_view key, sj::value& val) {
       if (key == "name") {
         sj::json_type nt;
         if (val.type().get(nt)) return false;
@@ -337,8 +340,8 @@ class Walker {
       } else if (!walk_generic(val, MatchedIn::kTools, Layer::kToolCall)) {
         return false;
       }
-    }
-    return true;
+      return true;
+    });
   }
 
   // Anthropic `source` of an image/document block: base64 `data` is skipped unless the source
@@ -401,13 +404,7 @@ class Walker {
     sj::json_type t;
     if (v.type().get(t)) return false;
     if (t != sj::json_type::object) return walk_generic(v, MatchedIn::kTools, Layer::kToolCall);
-    sj::object o;
-    if (v.get_object().get(o)) return false;
-    for (auto f : o) {
-      sj::field field;
-      std::string_view key;
-      if (std::move(f).get(field) || field.unescaped_key().get(key)) return false;
-      sj::value val = field.value();
+    return for_each_field(v, [&](std::string_view key, sj::value& val) {
       if (key == "function") {
         if (!tool_definition(val)) return false;
       } else if (key == "name") {
@@ -427,8 +424,8 @@ class Walker {
       } else if (!walk_generic(val, MatchedIn::kTools, Layer::kToolCall)) {
         return false;
       }
-    }
-    return true;
+      return true;
+    });
   }
 
   // A top-level text field (completions `prompt`, Anthropic `system`, Responses `input`…): a
@@ -454,11 +451,7 @@ class Walker {
     sj::json_type t;
     if (v.type().get(t)) return false;
     if (t != sj::json_type::array) return walk_generic(v, MatchedIn::kBody, Layer::kPreTemplate);
-    sj::array a;
-    if (v.get_array().get(a)) return false;
-    for (auto e : a) {
-      sj::value item;
-      if (e.get(item)) return false;
+    return for_each_item(v, [&](sj::value& item) {
       sj::json_type it;
       if (item.type().get(it)) return false;
       if (it == sj::json_type::object) {
@@ -471,8 +464,8 @@ class Walker {
       } else if (!walk_generic(item, MatchedIn::kBody, Layer::kPreTemplate)) {
         return false;
       }
-    }
-    return true;
+      return true;
+    });
   }
 
   // Ollama `options`: num_predict is the token limit; the rest are sampling numbers.
@@ -480,19 +473,14 @@ class Walker {
     sj::json_type t;
     if (v.type().get(t)) return false;
     if (t != sj::json_type::object) return walk_generic(v, MatchedIn::kBody, Layer::kPreTemplate);
-    sj::object o;
-    if (v.get_object().get(o)) return false;
-    for (auto f : o) {
-      sj::field field;
-      std::string_view key;
-      if (std::move(f).get(field) || field.unescaped_key().get(key)) return false;
+    return for_each_field(v, [&](std::string_view key, sj::value& val) {
       if (key == "num_predict") {
-        if (!get_uint(field.value(), out_.max_tokens)) return false;
-      } else if (!walk_generic(field.value(), MatchedIn::kBody, Layer::kPreTemplate)) {
+        if (!get_uint(val, out_.max_tokens)) return false;
+      } else if (!walk_generic(val, MatchedIn::kBody, Layer::kPreTemplate)) {
         return false;
       }
-    }
-    return true;
+      return true;
+    });
   }
 
   // ---- bookkeeping --------------------------------------------------------------------------
@@ -632,24 +620,14 @@ bool response_choices(Walker& w, sj::value& v) {
   sj::json_type t;
   if (v.type().get(t)) return false;
   if (t != sj::json_type::array) return w.skip_value(v);
-  sj::array a;
-  if (v.get_array().get(a)) return false;
-  for (auto e : a) {
-    sj::value item;
-    if (e.get(item)) return false;
+  return for_each_item(v, [&](sj::value& item) {
     sj::json_type it;
     if (item.type().get(it)) return false;
     if (it != sj::json_type::object) {
       if (!w.skip_value(item)) return false;
-      continue;
+      return true;
     }
-    sj::object o;
-    if (item.get_object().get(o)) return false;
-    for (auto f : o) {
-      sj::field field;
-      std::string_view key;
-      if (std::move(f).get(field) || field.unescaped_key().get(key)) return false;
-      sj::value val = field.value();
+    return for_each_field(item, [&](std::string_view key, sj::value& val) {
       if (key == "message" || key == "delta") {
         std::string role = "assistant";
         if (!w.message_like(val, role, true)) return false;
@@ -658,9 +636,9 @@ bool response_choices(Walker& w, sj::value& v) {
       } else if (!w.skip_value(val)) {
         return false;
       }
-    }
-  }
-  return true;
+      return true;
+    });
+  });
 }
 
 // Top-level fields of a buffered response body, per dialect. Only model output is text here:

@@ -549,8 +549,9 @@ bool db_connection_string_valid(std::string_view s) {
 }
 
 bool password_value_valid(std::string_view s) {
-  // The match is `name [:=] value` or, in prose, `name is value`; take the value after the
-  // first ':' or '=', else after " is " / " was ".
+  // The match is `name [:=] value`, `key="…Password" value="…"`, prose `name is value` or
+  // `login with user / value`: the value is after " is " / " was ", else after the first ':'
+  // or '=', else after the first '/'.
   std::string_view v;
   if (auto is = s.find(" is "); is != std::string_view::npos) {
     v = s.substr(is + 4);
@@ -558,6 +559,8 @@ bool password_value_valid(std::string_view s) {
     v = s.substr(was + 5);
   } else if (auto sep = s.find_first_of(":="); sep != std::string_view::npos) {
     v = s.substr(sep + 1);
+  } else if (auto slash = s.find('/'); slash != std::string_view::npos) {
+    v = s.substr(slash + 1);  // "login with admin / value"
   } else {
     return false;
   }

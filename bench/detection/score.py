@@ -11,7 +11,7 @@ are listed with their false positives only.
 
 Usage:
   python3 bench/detection/score.py --edgeward build/cli/edgeward [--seed N] [--per-class N]
-         [--set tuned|heldout] [--examples K] [--markdown]
+         [--set tuned|heldout|heldout2] [--examples K] [--markdown]
 Exit status: 0 when every target is met (checksum-validated classes >= 0.97, the rest >= 0.9;
 with --gate checksum only the former count), 1 when one is missed, 2 when the scanner could not
 be run.
@@ -84,9 +84,9 @@ def main():
                          "(scan scans a request body, so they are expected to be missed)")
     ap.add_argument("--examples", type=int, default=3, help="examples shown per miss/false-positive group")
     ap.add_argument("--markdown", action="store_true", help="print the summary table as Markdown")
-    ap.add_argument("--set", choices=["tuned", "heldout"], default="tuned",
-                    help="tuned: the set the default pack was tuned on (default); heldout: new "
-                         "phrasings and look-alikes never used for tuning (generate.py)")
+    ap.add_argument("--set", choices=["tuned", "heldout", "heldout2"], default="tuned",
+                    help="tuned: the set the default pack was tuned on (default); heldout: round 1 "
+                         "of new phrasings and look-alikes; heldout2: round 2 (generate.py)")
     ap.add_argument("--gate", choices=["all", "checksum"], default="all",
                     help="which targets decide the exit status (checksum: only the validated classes, "
                          "as the CI regression test uses it)")
@@ -94,6 +94,8 @@ def main():
 
     if args.set == "heldout":
         records = generate.build_heldout(args.seed, args.per_class)
+    elif args.set == "heldout2":
+        records = generate.build_heldout2(args.seed, args.per_class)
     else:
         records = generate.build(args.seed, args.per_class, args.other_surfaces)
     predicted = run_scan(args.edgeward, records, args.layer)

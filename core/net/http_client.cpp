@@ -26,6 +26,8 @@
 #include "core/net/http_client.hpp"
 
 #include <arpa/inet.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 
 #include <algorithm>
 #include <array>
@@ -228,6 +230,9 @@ class UpstreamConnection final : public ParserSink {
   // Exchange API (called by UpstreamExchange; never fires handler callbacks synchronously).
   void write_body(std::string_view bytes, bool last);
   std::size_t pending_write_bytes() const;
+  // Bytes in the kernel's send queue not yet acknowledged by the upstream (SIOCOUTQ); one
+  // system call, used only when a response deadline expires.
+  std::size_t kernel_unacked() const;
   void pause_response();
   void resume_response();
   void abandon();  // the exchange was aborted or destroyed
@@ -301,6 +306,9 @@ class UpstreamConnection final : public ParserSink {
 
   std::uint64_t deadline_ = 0;
   Deadline deadline_kind_ = Deadline::None;
+  // Unsent request bytes at the last Response deadline check (see on_deadline); reset when new
+  // bytes are queued.
+  std::size_t unsent_at_check_ = static_cast<std::size_t>(-1);
 
   // The current exchange.
   UpstreamExchange* exchange_ = nullptr;
@@ -545,6 +553,7 @@ void UpstreamConnection::begin_exchange(UpstreamExchange* ex, RequestHead head, 
   ex->conn_ = this;
   head_ = std::move(head);
   head_.version_minor = 1;  // we speak HTTP/1.1 upstream whatever the client spoke
+  unsent_at_check_ = static_cast<std::size_t>(-1);
   head_sent_ = false;
   framing_ = Framing::Undecided;
   content_length_ = 0;
@@ -1017,6 +1026,7 @@ void UpstreamConnection::try_send_head(std::string_view tail) {
 void UpstreamConnection::write_body(std::string_view bytes, bool last) {
   if (body_last_ || state_ == State::Closing) return;
   body_written_ += bytes.size();
+  if (!bytes.empty()) unsent_at_check_ = static_cast<std::size_t>(-1);
   body_last_ = last;
   if (deadline_kind_ == Deadline::Response) {
     set_deadline(Deadline::Response, pool_->target_.response_timeout);
@@ -1183,6 +1193,15 @@ std::size_t UpstreamConnection::pending_write_bytes() const {
   return n;
 }
 
+std::size_t UpstreamConnection::kernel_unacked() const {
+  if (!tcp_open_ || state_ == State::Closing) return 0;
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) != 0) return 0;
+  int queued = 0;
+  if (::ioctl(fd, SIOCOUTQ, &queued) != 0 || queued < 0) return 0;
+  return static_cast<std::size_t>(queued);
+}
+
 // ---- UpstreamConnection: flow control, deferral, deadlines, failure, close ------------
 
 void UpstreamConnection::pause_response() {
@@ -1256,6 +1275,16 @@ void UpstreamConnection::on_deadline(std::uint64_t now) {
            upstream_error("upstream.connect_timeout", t, "connect timed out"));
       break;
     case Deadline::Response:
+      // An upstream still taking request bytes is not silent: its answer is not due before it
+      // has read the request. While bytes are unsent or unacknowledged (our queue, the TLS
+      // output, the kernel's send queue), the deadline fails only after a whole period in
+      // which that amount did not shrink; the first check after new bytes sets the baseline.
+      if (const std::size_t unsent = pending_write_bytes() + kernel_unacked();
+          unsent > 0 && unsent < unsent_at_check_) {
+        unsent_at_check_ = unsent;
+        set_deadline(Deadline::Response, t.response_timeout);
+        break;
+      }
       fail(UpstreamFailure::response_timeout,
            upstream_error("upstream.response_timeout", t, "response timed out"));
       break;

@@ -48,7 +48,9 @@ struct UpstreamTarget {
   TlsClientOptions tls;
   std::chrono::milliseconds connect_timeout{5000};  // DNS + TCP connect + TLS handshake
   // Time to the first byte of the response head after the request was sent, and the longest
-  // silence between two reads of the response (head or body) after that.
+  // silence between two reads of the response (head or body) after that. While request bytes
+  // are still queued for the upstream, the deadline only expires when none of them was written
+  // in that time (a slow reader of a large body is not a hung upstream).
   std::chrono::milliseconds response_timeout{600000};
   std::size_t max_idle = 64;                     // idle keep-alive connections kept; 0 = no reuse
   std::chrono::milliseconds idle_expiry{30000};  // an idle connection older than this is closed

@@ -1,9 +1,14 @@
 // UpstreamPool / Exchange against an in-process loopback server on the same event loop.
 #include "core/net/http_client.hpp"
 
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include <cstdlib>
 #include <filesystem>
@@ -598,7 +603,10 @@ TEST_CASE("request body drained fires at the low watermark, before the queue is 
   uv::UvLoop loop;
   TestServer server(loop.get(),
                     [](const std::string& req) { return ok(std::to_string(req.size())); });
-  UpstreamPool pool(loop.get(), plain_target(server.port));
+  // A generous response timeout: draining 32 MiB on a loaded machine is not what this tests.
+  UpstreamTarget target = plain_target(server.port);
+  target.response_timeout = std::chrono::milliseconds(20000);
+  UpstreamPool pool(loop.get(), target);
   struct AtLow : Recorder {
     Exchange* ex = nullptr;
     std::vector<std::size_t> pending_at_drain;
@@ -623,6 +631,62 @@ TEST_CASE("request body drained fires at the low watermark, before the queue is 
   REQUIRE(rec.pending_at_drain.size() == 1);
   CHECK(rec.pending_at_drain[0] <= kLow);
   CHECK(rec.pending_at_drain[0] > 0);
+}
+
+TEST_CASE("the response timeout does not run out while the upstream is still reading the body",
+          "[http_client]") {
+  // A plain-socket upstream with a small receive buffer that takes at most 64 KiB every 40 ms
+  // (4 MiB take about 2.5 s, five response_timeouts), then answers.
+  constexpr std::size_t kBody = 4u << 20, kPiece = 64u << 10;
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  int small = 64 * 1024;
+  ::setsockopt(listener, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(listener, 4) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
+  std::atomic<bool> stop{false};
+  std::thread reader([&] {
+    pollfd p{listener, POLLIN, 0};
+    if (::poll(&p, 1, 10000) <= 0) return;
+    int c = ::accept(listener, nullptr, nullptr);
+    std::string got;
+    std::vector<char> buf(kPiece);
+    std::size_t want = std::string::npos;
+    while (!stop && (want == std::string::npos || got.size() < want)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(40));
+      ssize_t n = ::recv(c, buf.data(), buf.size(), MSG_DONTWAIT);
+      if (n == 0) break;
+      if (n > 0) got.append(buf.data(), static_cast<std::size_t>(n));
+      if (auto e = got.find("\r\n\r\n"); e != std::string::npos) want = e + 4 + kBody;
+    }
+    const std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    (void)!::send(c, answer.data(), answer.size(), MSG_NOSIGNAL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    ::close(c);
+  });
+  uv::UvLoop loop;
+  UpstreamTarget t = plain_target(ntohs(a.sin_port));
+  t.response_timeout = std::chrono::milliseconds(500);
+  UpstreamPool pool(loop.get(), t);
+  Recorder rec;
+  RequestHead h = post();
+  h.headers.add("Content-Length", std::to_string(kBody));
+  auto ex = pool.start(h, rec);
+  const std::string piece(kPiece, 'x');
+  for (std::size_t i = 0; i < kBody / kPiece; ++i) ex->write_body(piece, i + 1 == kBody / kPiece);
+  const bool done = run_until(
+      loop.get(), [&] { return rec.done(); }, 20000);
+  stop = true;
+  reader.join();
+  ::close(listener);
+  REQUIRE(done);
+  INFO((rec.failure ? std::string(to_string(*rec.failure)) : std::string("no failure")));
+  CHECK(rec.ended);
+  CHECK(rec.body == "ok");
 }
 
 TEST_CASE("an idle connection older than idle_expiry is closed, not reused", "[http_client]") {

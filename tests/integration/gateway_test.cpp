@@ -78,7 +78,8 @@ TEST_CASE("gateway flushes each SSE event of a chat completion stream as it arri
           "[integration]") {
   // With the inspection engine linked the text of the deltas may be held back (up to
   // streaming.holdback_bytes) and re-cut, so the joined text is compared, not the bytes; the
-  // byte-exact SSE path without inspection is pinned by tests/daemon/proxy_test.cpp.
+  // byte-exact SSE paths (no inspection, or holdback_bytes 0) are pinned by
+  // tests/integration/byte_exact_test.cpp.
   Gateway g;
   REQUIRE(g.ready());
   const std::string body =

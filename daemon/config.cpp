@@ -106,7 +106,8 @@ const Schema<UpstreamConfig>& upstream_schema() {
        "DNS + TCP connect + TLS handshake bound (then 502/504)."},
       {"response_timeout", Duration{.min = milliseconds(1)}, "10m",
        &UpstreamConfig::response_timeout,
-       "Longest wait for the response head, and longest silence within the body (then 504)."},
+       "Longest wait for the response head, and longest silence within the body (then 504); while "
+       "request bytes are still being sent, only a period without write progress counts."},
       // No schema check here: the loader would quote the value (a secret) in its message;
       // load_config checks these lines itself without echoing them.
       {"headers", StringList{.type = "\"Name: value\""}, "[]", &UpstreamConfig::header_lines,

@@ -37,6 +37,7 @@ bool post_covers_pre(const rules::CompiledRules& r) {
 // a candidate that the text, alone, reports.
 struct ExcludeRule {
   std::size_t within = 0;
+  std::size_t longest = 0;              // the longest word
   std::vector<std::string_view> words;  // lowercase; a phrase is cut at its first space
 };
 
@@ -57,6 +58,7 @@ std::vector<ExcludeRule> exclude_rules(const rules::CompiledRules& r) {
       std::string_view probe = std::string_view(w).substr(0, w.find(' '));
       if (probe.empty()) continue;
       e.words.push_back(probe);
+      e.longest = std::max(e.longest, probe.size());
     }
     if (!e.words.empty()) out.push_back(std::move(e));
   }
@@ -68,37 +70,56 @@ bool is_word_byte(char c) {
   return std::isalnum(u) || c == '_';
 }
 
-// True when `word` occurs in `text` as a whole word, case-insensitively, starting in
-// [from, to). (The scanner also counts a word that its context window cuts out of a longer one,
-// "ver" of "over" exactly `within` bytes away; such a cut is not a word of the text and does
-// not make us scan a text alone.)
-bool word_starts_in(std::string_view text, std::size_t from, std::size_t to,
-                    std::string_view word) {
-  for (std::size_t i = from; i < to && i + word.size() <= text.size(); ++i) {
-    std::size_t k = 0;
-    while (k < word.size() && lower(text[i + k]) == word[k]) ++k;
-    if (k == word.size() && (i == 0 || !is_word_byte(text[i - 1])) &&
-        (i + k == text.size() || !is_word_byte(text[i + k]))) {
-      return true;
-    }
-  }
-  return false;
+// True when the `size` bytes at `pos` of `text` are a whole word (the scanner's word bytes).
+// (The scanner also counts a word its context window cuts out of a longer one, "ver" of "over"
+// exactly `within` bytes away; such a cut is not a word of the text and does not make us scan
+// a text alone.)
+bool whole_word(std::string_view text, std::size_t pos, std::size_t size) {
+  return (pos == 0 || !is_word_byte(text[pos - 1])) &&
+         (pos + size >= text.size() || !is_word_byte(text[pos + size]));
 }
 
 // Whether an exclude word outside the text [b, e) of `conv` could fall in the context window of
 // a candidate inside it: the text must then be scanned alone for its pre-template findings.
 bool exclude_word_near(std::string_view conv, std::size_t b, std::size_t e,
-                       const std::vector<ExcludeRule>& rules) {
+                       const std::vector<ExcludeRule>& rules, std::string& low) {
+  auto lowered = [&](std::size_t lo, std::size_t hi) {
+    low.assign(conv.substr(lo, hi - lo));
+    for (char& c : low) c = lower(c);
+  };
   for (const ExcludeRule& r : rules) {
+    // Before: words starting in the window that reaches back from the text's start.
+    std::size_t lo = b > r.within ? b - r.within : 0;
+    lowered(lo, std::min(conv.size(), b + r.longest));
     for (std::string_view w : r.words) {
-      // Before: words starting in the window that reaches back from the text's start.
-      if (word_starts_in(conv, b > r.within ? b - r.within : 0, b, w)) return true;
-      // After: words that end beyond the text's end, within the window after it.
-      std::size_t lo = e >= w.size() ? e - w.size() + 1 : 0;
-      if (word_starts_in(conv, lo, std::min(conv.size(), e + r.within), w)) return true;
+      for (std::size_t p = low.find(w); p != std::string::npos && lo + p < b;
+           p = low.find(w, p + 1)) {
+        if (whole_word(conv, lo + p, w.size())) return true;
+      }
+    }
+    // After: words that end beyond the text's end and start within the window after it.
+    lo = e > r.longest ? e - r.longest : 0;
+    lowered(lo, std::min(conv.size(), e + r.within + r.longest));
+    for (std::string_view w : r.words) {
+      for (std::size_t p = low.find(w); p != std::string::npos && lo + p < e + r.within;
+           p = low.find(w, p + 1)) {
+        if (lo + p + w.size() > e && whole_word(conv, lo + p, w.size())) return true;
+      }
     }
   }
   return false;
+}
+
+// exclude_rules() of the thread's current rule set, computed once per set (the views point into
+// that set's pack, which the exchange holds).
+const std::vector<ExcludeRule>& cached_exclude_rules(const rules::CompiledRules& r) {
+  thread_local std::uint64_t generation = 0;
+  thread_local std::vector<ExcludeRule> cached;
+  if (generation != r.generation()) {
+    cached = exclude_rules(r);
+    generation = r.generation();
+  }
+  return cached;
 }
 
 bool has_policy_kind(const rules::CompiledRules& r, rules::RuleKind kind) {
@@ -303,13 +324,14 @@ std::vector<ExchangeInspector::Located> ExchangeInspector::scan_request(
   // silenced, so a text with such a word within reach of its edges is scanned on its own.
   std::vector<bool> alone(extracted.pieces.size(), false);
   if (single_pass) {
-    std::vector<ExcludeRule> ex = exclude_rules(*rules_);
+    const std::vector<ExcludeRule>& ex = cached_exclude_rules(*rules_);
     if (!ex.empty()) {
+      std::string low;
       for (const ConversationSegment& seg : extracted.segments) {
         if (!joined_pre(seg.piece)) continue;
         alone[seg.piece] =
             exclude_word_near(extracted.conversation, seg.offset,
-                              seg.offset + extracted.pieces[seg.piece].text.size(), ex);
+                              seg.offset + extracted.pieces[seg.piece].text.size(), ex, low);
       }
     }
   }

@@ -776,7 +776,10 @@ bool Rule::applies_to(Scope s, Surface f, Layer l) const {
 
 std::string PackError::to_string(std::string_view source_name) const {
   std::string out(source_name);
-  if (line > 0) out += ":" + std::to_string(line);
+  if (line > 0) {
+    out += ':';
+    out += std::to_string(line);
+  }
   out += ": ";
   if (!path.empty()) {
     out += path;

@@ -2,7 +2,31 @@
 
 #include <algorithm>
 
+#include "core/units.hpp"
+
 namespace edgeward::cli {
+
+FlagSpec switch_flag(std::string name, bool& target) {
+  return FlagSpec{std::move(name), FlagSpec::Kind::kSwitch, [&target](const std::string&) {
+                    target = true;
+                    return ok_status();
+                  }};
+}
+
+FlagSpec positive_duration_flag(std::string name, std::chrono::milliseconds& target) {
+  std::string flag = name;
+  return FlagSpec{std::move(name), FlagSpec::Kind::kValue,
+                  [&target, flag = std::move(flag)](const std::string& v) -> Status {
+                    auto d = units::parse_duration(v);
+                    if (!d || d->count() <= 0) {
+                      return make_error(
+                          "cli.bad_value",
+                          "bad " + flag + " '" + v + "': expected a positive duration (500ms, 2s)");
+                    }
+                    target = *d;
+                    return ok_status();
+                  }};
+}
 
 Result<ParsedArgs> read_args(const std::vector<std::string>& args, std::size_t first,
                              const std::vector<FlagSpec>& flags, bool positional_allowed) {

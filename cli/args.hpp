@@ -17,6 +17,7 @@
 //      cli.bad_value            whatever `apply` returned, e.g. "bad --limit 'ten': …"
 //      cli.unexpected_argument  "unexpected argument 'x'" (when positionals are not allowed)
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -39,6 +40,22 @@ struct ParsedArgs {
   std::vector<std::string> positional;  // the words that are not flags, in order
   bool help = false;                    // --help or -h was read (reading stopped there)
 };
+
+// The common flag shapes, so a command's table says what each flag is, not how to store it.
+// A switch that sets `target` to true.
+FlagSpec switch_flag(std::string name, bool& target);
+// A value stored as given: `target` is anything assignable from a std::string (a string, a
+// path, an optional of either).
+template <class T>
+FlagSpec value_flag(std::string name, T& target) {
+  return FlagSpec{std::move(name), FlagSpec::Kind::kValue, [&target](const std::string& v) {
+                    target = v;
+                    return ok_status();
+                  }};
+}
+// A positive duration ("500ms", "2s"); anything else is cli.bad_value
+// "bad --name 'v': expected a positive duration (500ms, 2s)".
+FlagSpec positive_duration_flag(std::string name, std::chrono::milliseconds& target);
 
 // Reads args[first…] against `flags`.
 Result<ParsedArgs> read_args(const std::vector<std::string>& args, std::size_t first,

@@ -141,16 +141,8 @@ Options parse_options(const std::vector<std::string>& args) {
   std::string until_text, since_text;
   using Kind = FlagSpec::Kind;
   const std::vector<FlagSpec> flags = {
-      {"--json", Kind::kSwitch,
-       [&](const std::string&) {
-         o.json = true;
-         return ok_status();
-       }},
-      {"--state-dir", Kind::kValue,
-       [&](const std::string& v) {
-         o.state_dir = v;
-         return ok_status();
-       }},
+      switch_flag("--json", o.json),
+      value_flag("--state-dir", o.state_dir),
       {"--severity", Kind::kValue,
        [&](const std::string& v) { return assign(parse_severities(v), o.filter.severities); }},
       {"--reason", Kind::kValue,
@@ -179,21 +171,8 @@ Options parse_options(const std::vector<std::string>& args) {
          o.limit_given = true;
          return assign(parse_limit(v), o.filter.limit);
        }},
-      {"--format", Kind::kValue,
-       [&](const std::string& v) {
-         o.format = v;
-         return ok_status();
-       }},
-      {"--interval", Kind::kValue,
-       [&](const std::string& v) -> Status {
-         auto d = units::parse_duration(v);
-         if (!d || d->count() <= 0) {
-           return make_error("cli.bad_interval", "bad --interval '" + v +
-                                                     "': expected a positive duration (500ms, 2s)");
-         }
-         o.interval = *d;
-         return ok_status();
-       }},
+      value_flag("--format", o.format),
+      positive_duration_flag("--interval", o.interval),
   };
   auto parsed = read_args(args, 1, flags, /*positional_allowed=*/true);
   if (!parsed) throw UsageError{parsed.error().message};

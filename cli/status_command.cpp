@@ -33,7 +33,6 @@
 #include "cli/table.hpp"
 #include "core/json.hpp"
 #include "core/time.hpp"
-#include "core/units.hpp"
 #include "store/event_json.hpp"
 #include "store/event_query.hpp"
 
@@ -345,38 +344,12 @@ struct Options {
 
 Options parse_options(const std::vector<std::string>& args) {
   Options o;
-  using Kind = FlagSpec::Kind;
   const std::vector<FlagSpec> flags = {
-      {"--json", Kind::kSwitch,
-       [&](const std::string&) {
-         o.json = true;
-         return ok_status();
-       }},
-      {"--admin", Kind::kValue,
-       [&](const std::string& v) {
-         o.admin = v;
-         return ok_status();
-       }},
-      {"--state-dir", Kind::kValue,
-       [&](const std::string& v) {
-         o.state_dir = v;
-         return ok_status();
-       }},
-      {"--config", Kind::kValue,
-       [&](const std::string& v) {
-         o.config = v;
-         return ok_status();
-       }},
-      {"--timeout", Kind::kValue,
-       [&](const std::string& v) -> Status {
-         auto d = units::parse_duration(v);
-         if (!d || d->count() <= 0) {
-           return make_error("cli.bad_timeout",
-                             "bad --timeout '" + v + "': expected a positive duration (500ms, 2s)");
-         }
-         o.timeout = *d;
-         return ok_status();
-       }},
+      switch_flag("--json", o.json),
+      value_flag("--admin", o.admin),
+      value_flag("--state-dir", o.state_dir),
+      value_flag("--config", o.config),
+      positive_duration_flag("--timeout", o.timeout),
   };
   auto parsed = read_args(args, 0, flags, /*positional_allowed=*/false);
   if (!parsed) throw UsageError{parsed.error().message};

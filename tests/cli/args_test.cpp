@@ -1,6 +1,10 @@
 #include "cli/args.hpp"
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
 
 using namespace edgeward;
 using namespace edgeward::cli;
@@ -139,4 +143,35 @@ TEST_CASE("reading starts at the given word (after a subcommand)", "[cli][args]"
   auto p = read_args(args, 1, r.flags(), false);
   REQUIRE(p);
   CHECK(r.limits == std::vector<std::string>{"3"});
+}
+
+TEST_CASE("flag builders store a switch, a value as given and a positive duration", "[cli][args]") {
+  bool json = false;
+  std::optional<std::string> admin;
+  std::chrono::milliseconds timeout{2000};
+  const std::vector<FlagSpec> flags = {
+      switch_flag("--json", json),
+      value_flag("--admin", admin),
+      positive_duration_flag("--timeout", timeout),
+  };
+  auto parsed =
+      read_args({"--json", "--admin=127.0.0.1:9088", "--timeout", "500ms"}, 0, flags, false);
+  REQUIRE(parsed);
+  CHECK(json);
+  REQUIRE(admin);
+  CHECK(*admin == "127.0.0.1:9088");
+  CHECK(timeout == std::chrono::milliseconds(500));
+}
+
+TEST_CASE("a duration flag refuses zero, negatives and words, naming the flag", "[cli][args]") {
+  std::chrono::milliseconds interval{500};
+  const std::vector<FlagSpec> flags = {positive_duration_flag("--interval", interval)};
+  for (const char* bad : {"0s", "soon", "-1s"}) {
+    auto parsed = read_args({"--interval", bad}, 0, flags, false);
+    REQUIRE_FALSE(parsed);
+    CHECK(parsed.error().code == "cli.bad_value");
+    CHECK(parsed.error().message ==
+          std::string("bad --interval '") + bad + "': expected a positive duration (500ms, 2s)");
+  }
+  CHECK(interval == std::chrono::milliseconds(500));
 }

@@ -4,6 +4,8 @@
 
 #include <optional>
 
+#include "daemon/inspect/json_scalar.hpp"
+
 namespace edgeward::inspect {
 
 namespace sj = simdjson::ondemand;
@@ -388,18 +390,10 @@ bool collect_strings(const char* base, sj::value& v, std::string& path,
       }
       return true;
     }
-    case sj::json_type::number: {
-      sj::number n;
-      return !v.get_number().get(n);
-    }
-    case sj::json_type::boolean: {
-      bool b;
-      return !v.get_bool().get(b);
-    }
-    case sj::json_type::null: {
-      bool is_null = false;
-      return !v.is_null().get(is_null) && is_null;
-    }
+    case sj::json_type::number:
+    case sj::json_type::boolean:
+    case sj::json_type::null:
+      return consume_json_scalar(v, t);
   }
   return false;
 }

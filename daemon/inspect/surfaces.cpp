@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "daemon/inspect/json_scalar.hpp"
+
 namespace edgeward::inspect {
 
 namespace sj = simdjson::ondemand;
@@ -105,24 +107,7 @@ class Walker {
     return true;
   }
 
-  bool skip_scalar(sj::value& v, sj::json_type t) {
-    switch (t) {
-      case sj::json_type::number: {
-        sj::number n;
-        return !v.get_number().get(n);
-      }
-      case sj::json_type::boolean: {
-        bool b;
-        return !v.get_bool().get(b);
-      }
-      case sj::json_type::null: {
-        bool is_null = false;
-        return !v.is_null().get(is_null) && is_null;
-      }
-      default:
-        return false;
-    }
-  }
+  bool skip_scalar(sj::value& v, sj::json_type t) { return consume_json_scalar(v, t); }
 
   // Every string value below `v` (keys excluded) as pieces; validates every scalar.
   bool walk_generic(sj::value& v, MatchedIn in, Layer layer) {

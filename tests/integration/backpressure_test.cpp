@@ -22,19 +22,6 @@ long rss_kib(pid_t pid) {
   return -1;
 }
 
-std::string dechunk(const std::string& framed) {
-  std::string out;
-  std::size_t pos = 0;
-  for (;;) {
-    auto eol = framed.find("\r\n", pos);
-    if (eol == std::string::npos) return out;
-    std::size_t n = std::stoul(framed.substr(pos, eol - pos), nullptr, 16);
-    if (n == 0) return out;
-    out += framed.substr(eol + 2, n);
-    pos = eol + 2 + n + 2;
-  }
-}
-
 }  // namespace
 
 TEST_CASE("an upstream that stops reading the request body stops the gateway reading the client",

@@ -118,20 +118,6 @@ std::string value_of(const Fields& fields, const std::string& name) {
   return {};
 }
 
-// The payload of a chunked body as framed on the wire (no chunk extensions, no trailers).
-std::string dechunk(const std::string& framed) {
-  std::string out;
-  std::size_t pos = 0;
-  for (;;) {
-    auto eol = framed.find("\r\n", pos);
-    if (eol == std::string::npos) return out;
-    std::size_t n = std::stoul(framed.substr(pos, eol - pos), nullptr, 16);
-    if (n == 0) return out;
-    out += framed.substr(eol + 2, n);
-    pos = eol + 2 + n + 2;
-  }
-}
-
 std::string chunked(const std::string& payload, std::initializer_list<std::size_t> sizes) {
   std::string out;
   std::size_t pos = 0;

@@ -18,13 +18,6 @@ std::string post_request(const std::string& target, const std::string& body,
          extra + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
-std::string json_string_field(const std::string& body, const std::string& name) {
-  auto p = body.find("\"" + name + "\":\"");
-  if (p == std::string::npos) return {};
-  p += name.size() + 4;
-  return body.substr(p, body.find('"', p) - p);
-}
-
 std::string alphabet(std::size_t n) {
   std::string s(n, 'a');
   for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + i % 26);

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -39,6 +40,44 @@ class TempDir {
   std::string file(const std::string& name) const { return path + "/" + name; }
   std::string path;
 };
+
+// The value of header `name` (case-insensitive) in the head of a raw HTTP response; "" when
+// absent.
+inline std::string header_value(const std::string& response, const std::string& name) {
+  auto lowered = [](std::string t) {
+    for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return t;
+  };
+  const std::string head = lowered(response.substr(0, response.find("\r\n\r\n")));
+  const std::string key = lowered("\r\n" + name + ":");
+  auto p = head.find(key);
+  if (p == std::string::npos) return {};
+  p += key.size();
+  while (p < response.size() && response[p] == ' ') ++p;
+  return response.substr(p, response.find("\r\n", p) - p);
+}
+
+// The value of the first `"name":"…"` in a compact JSON text (no escapes in the value).
+inline std::string json_string_field(const std::string& body, const std::string& name) {
+  auto p = body.find("\"" + name + "\":\"");
+  if (p == std::string::npos) return {};
+  p += name.size() + 4;
+  return body.substr(p, body.find('"', p) - p);
+}
+
+// The payload of a chunked body as framed on the wire (no chunk extensions, no trailers).
+inline std::string dechunk(const std::string& framed) {
+  std::string out;
+  std::size_t pos = 0;
+  for (;;) {
+    auto eol = framed.find("\r\n", pos);
+    if (eol == std::string::npos) return out;
+    std::size_t n = std::stoul(framed.substr(pos, eol - pos), nullptr, 16);
+    if (n == 0) return out;
+    out += framed.substr(eol + 2, n);
+    pos = eol + 2 + n + 2;
+  }
+}
 
 inline std::string slurp(const std::string& path) {
   std::ifstream in(path);

@@ -16,13 +16,6 @@ std::string json_body(const std::string& text) {
   return "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"" + text + "\"}]}";
 }
 
-std::string header_value(const std::string& response, const std::string& name) {
-  auto p = response.find("\r\n" + name + ": ");
-  if (p == std::string::npos) return {};
-  p += name.size() + 4;
-  return response.substr(p, response.find("\r\n", p) - p);
-}
-
 // Sends a head with Expect: 100-continue, checks that "100 Continue" comes before any body byte
 // is sent, then sends the body; returns the final response.
 std::string post_with_expect(std::uint16_t port, const std::string& target,

@@ -86,14 +86,6 @@ std::string post(std::uint16_t port, const std::string& target, const std::strin
   return http_once(port, "POST", target, body, "Content-Type: application/json\r\n" + headers);
 }
 
-std::string header_of(const std::string& response, const std::string& name) {
-  std::string needle = "\r\n" + name + ": ";
-  auto p = response.find(needle);
-  if (p == std::string::npos) return {};
-  auto e = response.find("\r\n", p + needle.size());
-  return response.substr(p + needle.size(), e - p - needle.size());
-}
-
 std::string chat(const std::string& messages, const std::string& extra = {}) {
   return R"({"model":"gpt-4o","messages":)" + messages + extra + "}";
 }
@@ -161,10 +153,10 @@ TEST_CASE("inspect: an IBAN prompt is blocked in the OpenAI shape", "[integratio
   std::string r = post(g.port, "/v1/chat/completions",
                        chat(std::string(R"([{"role":"user","content":"pay )") + kIban + R"("}])"));
   CHECK(status_of(r) == 403);
-  CHECK(header_of(r, "Edgeward-Reason") == "DLP.PII.IBAN");
-  CHECK(header_of(r, "Content-Type") == "application/json");
+  CHECK(header_value(r, "Edgeward-Reason") == "DLP.PII.IBAN");
+  CHECK(header_value(r, "Content-Type") == "application/json");
   CHECK(r.find("Server-Timing: edgeward;dur=") != std::string::npos);
-  std::string uid = header_of(r, "Edgeward-Event");
+  std::string uid = header_value(r, "Edgeward-Event");
   CHECK(body_of(r) == R"j({"error":{"message":"blocked by edgeward: DLP.PII.IBAN (rule IBAN)",)j"
                       R"("type":"edgeward_block","code":"DLP.PII.IBAN","param":null,"event":")" +
                           uid + R"("}})");
@@ -227,7 +219,7 @@ TEST_CASE("inspect: the same IBAN is found in each layer of the request",
     INFO(c.where);
     std::string r = post(g.port, "/v1/chat/completions", c.body);
     REQUIRE(status_of(r) == 403);
-    auto e = stored_event(g.dir.path, header_of(r, "Edgeward-Event"));
+    auto e = stored_event(g.dir.path, header_value(r, "Edgeward-Event"));
     REQUIRE(e);
     CHECK(e->layer == c.layer);
   }
@@ -352,7 +344,7 @@ TEST_CASE("inspect: fail_mode closed answers 503 without valid rules, open forwa
     std::string count = body_of(http_once(mock_port, "GET", "/__mock/requests"));
     if (closed) {
       CHECK(status_of(r) == 503);
-      CHECK(header_of(r, "Edgeward-Reason") == "POLICY.RULES_UNAVAILABLE");
+      CHECK(header_value(r, "Edgeward-Reason") == "POLICY.RULES_UNAVAILABLE");
       CHECK(count.find("\"count\":0") != std::string::npos);
       CHECK(status_of(http_once(admin, "GET", "/readyz")) != 200);
     } else {

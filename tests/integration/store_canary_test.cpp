@@ -31,18 +31,6 @@ std::string canary_base() {
   return s;
 }
 
-std::string header_value(const std::string& response, const std::string& name) {
-  std::string lower = response.substr(0, response.find("\r\n\r\n"));
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::string key = "\r\n" + name + ":";
-  for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  auto p = lower.find(key);
-  if (p == std::string::npos) return {};
-  p += key.size();
-  while (p < response.size() && response[p] == ' ') ++p;
-  return response.substr(p, response.find("\r\n", p) - p);
-}
-
 struct Cli {
   std::string state_dir;
   std::string scratch;

@@ -13,13 +13,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string json_string_field(const std::string& body, const std::string& name) {
-  auto p = body.find("\"" + name + "\":\"");
-  if (p == std::string::npos) return {};
-  p += name.size() + 4;
-  return body.substr(p, body.find('"', p) - p);
-}
-
 // A TLS mock upstream on a free loopback port, serving `cert` (a name in the test PKI).
 struct TlsMock {
   TlsMock(const TempDir& dir, const std::string& pki, const std::string& cert) {

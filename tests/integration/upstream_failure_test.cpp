@@ -14,13 +14,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string json_string_field(const std::string& body, const std::string& name) {
-  auto p = body.find("\"" + name + "\":\"");
-  if (p == std::string::npos) return {};
-  p += name.size() + 4;
-  return body.substr(p, body.find('"', p) - p);
-}
-
 // A loopback listener whose accept queue is full and never drained: the kernel drops further
 // SYNs (a listener over its backlog ignores them), so a connect() to it neither succeeds nor
 // fails until the client gives up. The sockets that filled the queue stay open with it.

@@ -922,6 +922,23 @@ def template_counts():
     return {cls: {"pos": len(set(p)), "neg": len(set(n))} for cls, (p, n) in TEMPLATES.items()}
 
 
+# A password positive may also carry data another rule rightly reports (the host's IP address, the
+# URL's credentials, user@host): those codes are tolerated when the text contains that structure,
+# so the set does not count a correct finding as a false positive. (Added by the lead after the
+# first scoring run; the injection texts and every label of the password code are unchanged.)
+CO_PRESENT = [
+    (re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b"), ["DLP.PII.IP_ADDRESS"]),
+    (re.compile(r"://\d{1,3}(?:\.\d{1,3}){3}|://[^/\s]*@\d{1,3}(?:\.\d{1,3}){3}"),
+     ["EGRESS.IP_LITERAL_URL"]),
+    (re.compile(r"[a-z0-9+]+://[^/\s:@]+:[^/\s@]+@"), ["DLP.SECRET.DB_CONNECTION_STRING"]),
+    (re.compile(r"[A-Za-z0-9._-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"), ["DLP.PII.EMAIL"]),
+]
+
+
+def co_present(text):
+    return sorted({c for rx, codes in CO_PRESENT if rx.search(text) for c in codes})
+
+
 def build_heldout3(seed, per_class):
     rng = random.Random(seed ^ 0x3D3)
     n = per_class // 2
@@ -956,7 +973,7 @@ def build_heldout3(seed, per_class):
                         break
                 seen.add(text)
                 if pol == "pos":
-                    add(cls, pol, i, text, [code], cross)
+                    add(cls, pol, i, text, [code], cross + co_present(text))
                 else:
                     add(cls, pol, i, text, [])
     return records

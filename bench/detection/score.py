@@ -11,7 +11,7 @@ are listed with their false positives only.
 
 Usage:
   python3 bench/detection/score.py --edgeward build/cli/edgeward [--seed N] [--per-class N]
-         [--set tuned|heldout|heldout2] [--examples K] [--markdown]
+         [--set tuned|heldout|heldout2|heldout4] [--rules PACK] [--examples K] [--markdown]
 Exit status: 0 when every target is met (checksum-validated classes >= 0.97, the rest >= 0.9;
 with --gate checksum only the former count), 1 when one is missed, 2 when the scanner could not
 be run.
@@ -37,7 +37,7 @@ CHECKSUM_CODES = {
 }
 
 
-def run_scan(edgeward, records, layer):
+def run_scan(edgeward, records, layer, rules=None):
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as f:
         for r in records:
             f.write(json.dumps({"text": r["text"]}, ensure_ascii=False) + "\n")
@@ -46,6 +46,8 @@ def run_scan(edgeward, records, layer):
         cmd = [edgeward, "scan", "--jsonl"]
         if layer:
             cmd += ["--layer", layer]
+        if rules:
+            cmd += ["--rules", rules]
         cmd.append(path)
         proc = subprocess.run(cmd, capture_output=True, timeout=600)
     finally:
@@ -84,9 +86,12 @@ def main():
                          "(scan scans a request body, so they are expected to be missed)")
     ap.add_argument("--examples", type=int, default=3, help="examples shown per miss/false-positive group")
     ap.add_argument("--markdown", action="store_true", help="print the summary table as Markdown")
-    ap.add_argument("--set", choices=["tuned", "heldout", "heldout2"], default="tuned",
-                    help="tuned: the set the default pack was tuned on (default); heldout: round 1 "
-                         "of new phrasings and look-alikes; heldout2: round 2 (generate.py)")
+    ap.add_argument("--set", choices=["tuned", "heldout", "heldout2", "heldout4"], default="tuned",
+                    help="tuned: the set the default pack was tuned on (default); heldout, heldout2: "
+                         "rounds 1 and 2 of new phrasings and look-alikes; heldout4: round 4, "
+                         "written with the generalised rules (generate.py)")
+    ap.add_argument("--rules", default=None,
+                    help="scan with this pack file instead of the embedded one (scan --rules)")
     ap.add_argument("--gate", choices=["all", "checksum"], default="all",
                     help="which targets decide the exit status (checksum: only the validated classes, "
                          "as the CI regression test uses it)")
@@ -96,9 +101,11 @@ def main():
         records = generate.build_heldout(args.seed, args.per_class)
     elif args.set == "heldout2":
         records = generate.build_heldout2(args.seed, args.per_class)
+    elif args.set == "heldout4":
+        records = generate.build_heldout4(args.seed, args.per_class)
     else:
         records = generate.build(args.seed, args.per_class, args.other_surfaces)
-    predicted = run_scan(args.edgeward, records, args.layer)
+    predicted = run_scan(args.edgeward, records, args.layer, args.rules)
 
     tp, fn, fp = collections.Counter(), collections.Counter(), collections.Counter()
     misses = collections.defaultdict(list)       # (code, class) -> texts

@@ -4,6 +4,7 @@
 
 #include <hs/hs.h>
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <vector>
@@ -39,7 +40,8 @@ struct PatternEntry {
 struct Database {
   std::vector<std::uint32_t> entries;  // pattern entry ids, ascending
   HsDatabase block;
-  HsDatabase stream;             // only when a response-scope slot uses this database
+  HsDatabase stream;             // only when a response-scope slot uses this database (primary
+                                 // or extra)
   std::uint32_t max_width = 0;   // longest match of any entry
   std::uint32_t max_within = 0;  // widest context window of any entry's rule
 };
@@ -48,6 +50,9 @@ inline constexpr int kSlotCount = kScopeCount * kSurfaceCount;
 inline int slot_of(Scope s, Surface f) {
   return static_cast<int>(s) * kSurfaceCount + static_cast<int>(f);
 }
+
+// A slot scans at most this many databases (primary, extra).
+inline constexpr int kMaxSlotDbs = 2;
 
 struct CompiledRulesData {
   Pack pack;
@@ -58,11 +63,41 @@ struct CompiledRulesData {
   std::vector<std::uint8_t> rule_layers;      // per rule: bit (1 << Layer)
   std::vector<Action> actions;                // per rule: effective action
   std::vector<std::uint32_t> policy_rules;    // non-pattern rules by priority
-  std::array<int, kSlotCount> slot_db{};      // database index or -1
+  // What a (scope, surface) scans: its primary database (index or -1 when no pattern applies
+  // there) and, when its pattern set is another slot's set plus a few patterns, an extra
+  // database of those few (or -1). A slot's set is the union of the two: the shared part is
+  // compiled once (the tools surface is the body's set plus the tool-only rules).
+  std::array<int, kSlotCount> slot_db{};
+  std::array<int, kSlotCount> slot_extra_db{};
   std::vector<Database> dbs;
   HsScratch prototype;  // allocated for every database; Scanners clone it
   std::uint64_t generation = 0;
   std::array<unsigned char, 32> digest{};  // SHA-256 of the normalized pack + options
+
+  // The databases slot `slot` scans (primary first); the count is 0, 1 or 2.
+  int slot_dbs(int slot, std::array<int, kMaxSlotDbs>& out) const {
+    int n = 0;
+    for (int db :
+         {slot_db[static_cast<std::size_t>(slot)], slot_extra_db[static_cast<std::size_t>(slot)]}) {
+      if (db >= 0) out[static_cast<std::size_t>(n++)] = db;
+    }
+    return n;
+  }
+  // Longest match and widest context window over the databases of `slot`.
+  struct Widths {
+    std::uint32_t match = 0;
+    std::uint32_t within = 0;
+  };
+  Widths slot_widths(int slot) const {
+    std::array<int, kMaxSlotDbs> ids{};
+    Widths w;
+    for (int k = 0, n = slot_dbs(slot, ids); k < n; ++k) {
+      const Database& db = dbs[static_cast<std::size_t>(ids[static_cast<std::size_t>(k)])];
+      w.match = std::max(w.match, db.max_width);
+      w.within = std::max(w.within, db.max_within);
+    }
+    return w;
+  }
 };
 
 }  // namespace edgeward::rules

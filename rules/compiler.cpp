@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -21,7 +22,8 @@ namespace {
 std::atomic<std::uint64_t> g_generation{1};
 
 // 02: wide repeats of token/url patterns compiled unbounded (relax_wide_repeats).
-constexpr std::string_view kCacheMagic = "EWHSDB02";
+// 03: a slot's set may be a shared database plus an extra one (layout).
+constexpr std::string_view kCacheMagic = "EWHSDB03";
 
 Action effective(const Rule& r, const CompileOptions& o) {
   if (r.action == Action::monitor) return Action::monitor;
@@ -158,11 +160,12 @@ Result<std::unique_ptr<CompiledRulesData>> layout(Pack pack, const CompileOption
   std::stable_sort(
       d->policy_rules.begin(), d->policy_rules.end(),
       [&](std::uint32_t a, std::uint32_t b) { return rules[a].priority < rules[b].priority; });
-  // Group entries by (scope, surface); identical sets share a database.
-  std::map<std::vector<std::uint32_t>, int> seen;
+  // Group entries by (scope, surface): identical sets share a database, and a set that is a
+  // larger set's bulk plus a few patterns scans that set's database and an extra one (engine.hpp).
+  std::array<std::vector<std::uint32_t>, kSlotCount> sets;
   for (int s = 0; s < kScopeCount; ++s) {
     for (int f = 0; f < kSurfaceCount; ++f) {
-      std::vector<std::uint32_t> set;
+      std::vector<std::uint32_t>& set = sets[static_cast<std::size_t>(s * kSurfaceCount + f)];
       for (std::uint32_t id = 0; id < d->entries.size(); ++id) {
         const Rule& r = rules[d->entries[id].rule];
         bool scope_ok =
@@ -171,23 +174,56 @@ Result<std::unique_ptr<CompiledRulesData>> layout(Pack pack, const CompileOption
                                     static_cast<Surface>(f)) != r.matched_in.end();
         if (scope_ok && surface_ok) set.push_back(id);
       }
-      int slot = s * kSurfaceCount + f;
-      if (set.empty()) {
-        d->slot_db[static_cast<std::size_t>(slot)] = -1;
-        continue;
-      }
-      auto [it, inserted] = seen.emplace(set, static_cast<int>(d->dbs.size()));
-      if (inserted) {
-        Database db;
-        db.entries = set;
-        for (std::uint32_t id : set) {
-          db.max_width = std::max(db.max_width, d->entries[id].max_width);
-          db.max_within = std::max(db.max_within, d->rule_within[d->entries[id].rule]);
-        }
-        d->dbs.push_back(std::move(db));
-      }
-      d->slot_db[static_cast<std::size_t>(slot)] = it->second;
     }
+  }
+  std::map<std::vector<std::uint32_t>, int> seen;
+  auto database_for = [&](const std::vector<std::uint32_t>& set) {
+    auto [it, inserted] = seen.emplace(set, static_cast<int>(d->dbs.size()));
+    if (inserted) {
+      Database db;
+      db.entries = set;
+      for (std::uint32_t id : set) {
+        db.max_width = std::max(db.max_width, d->entries[id].max_width);
+        db.max_within = std::max(db.max_within, d->rule_within[d->entries[id].rule]);
+      }
+      d->dbs.push_back(std::move(db));
+    }
+    return it->second;
+  };
+  // Distinct sets, smallest first (ties: slot order), so that a set's candidate bases are
+  // decided before it. A base must cover at least half of the set (otherwise two scans of
+  // similar size would cost more scan time than the shared compile saves) and must itself be
+  // whole (one database), so that no slot scans more than two.
+  std::vector<int> order;
+  for (int slot = 0; slot < kSlotCount; ++slot) {
+    if (!sets[static_cast<std::size_t>(slot)].empty()) order.push_back(slot);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+    return sets[static_cast<std::size_t>(a)].size() < sets[static_cast<std::size_t>(b)].size();
+  });
+  d->slot_db.fill(-1);
+  d->slot_extra_db.fill(-1);
+  std::vector<int> whole;  // slots whose set is one database
+  for (int slot : order) {
+    const auto& set = sets[static_cast<std::size_t>(slot)];
+    int base = -1;
+    for (int w : whole) {
+      const auto& cand = sets[static_cast<std::size_t>(w)];
+      if (cand.size() >= set.size() || cand.size() * 2 < set.size()) continue;
+      if (!std::includes(set.begin(), set.end(), cand.begin(), cand.end())) continue;
+      if (base < 0 || cand.size() > sets[static_cast<std::size_t>(base)].size()) base = w;
+    }
+    if (base < 0) {
+      d->slot_db[static_cast<std::size_t>(slot)] = database_for(set);
+      whole.push_back(slot);
+      continue;
+    }
+    const auto& shared = sets[static_cast<std::size_t>(base)];
+    std::vector<std::uint32_t> rest;
+    std::set_difference(set.begin(), set.end(), shared.begin(), shared.end(),
+                        std::back_inserter(rest));
+    d->slot_db[static_cast<std::size_t>(slot)] = database_for(shared);
+    d->slot_extra_db[static_cast<std::size_t>(slot)] = database_for(rest);
   }
   std::string digest_input = pack_to_json(d->pack);
   digest_input += options.mode == EnforcementMode::monitor ? "|monitor" : "|enforce";
@@ -199,8 +235,8 @@ Result<std::unique_ptr<CompiledRulesData>> layout(Pack pack, const CompileOption
 // True when a response-scope slot uses database `i` (it must exist in stream mode too).
 bool wants_stream(const CompiledRulesData& d, std::size_t i) {
   for (int f = 0; f < kSurfaceCount; ++f) {
-    if (d.slot_db[static_cast<std::size_t>(slot_of(Scope::response, static_cast<Surface>(f)))] ==
-        static_cast<int>(i)) {
+    const auto slot = static_cast<std::size_t>(slot_of(Scope::response, static_cast<Surface>(f)));
+    if (d.slot_db[slot] == static_cast<int>(i) || d.slot_extra_db[slot] == static_cast<int>(i)) {
       return true;
     }
   }
@@ -211,12 +247,17 @@ Result<HsDatabase> compile_db(const CompiledRulesData& d, const Database& db, un
   std::vector<const char*> exprs;
   std::vector<unsigned> flags;
   std::vector<unsigned> ids;
+  bool som = false;
   for (std::uint32_t id : db.entries) {
     const PatternEntry& e = d.entries[id];
     exprs.push_back(e.expression.c_str());
     flags.push_back(e.flags);
     ids.push_back(id);
+    som = som || (e.flags & HS_FLAG_SOM_LEFTMOST) != 0;
   }
+  // Stream mode keeps start-of-match state only for patterns that track it: the horizon (matches
+  // are at most 4 KiB, so the small one is exact) is asked for only then.
+  if ((mode & HS_MODE_STREAM) && som) mode |= HS_MODE_SOM_HORIZON_SMALL;
   hs_database_t* raw = nullptr;
   hs_compile_error_t* err = nullptr;
   if (hs_compile_multi(exprs.data(), flags.data(), ids.data(), static_cast<unsigned>(exprs.size()),
@@ -291,8 +332,7 @@ bool CompiledRules::has_patterns(Scope scope, Surface surface) const {
 }
 
 std::size_t CompiledRules::max_match_length(Scope scope, Surface surface) const {
-  int db = data_->slot_db[static_cast<std::size_t>(slot_of(scope, surface))];
-  return db < 0 ? 0 : data_->dbs[static_cast<std::size_t>(db)].max_width;
+  return data_->slot_widths(slot_of(scope, surface)).match;
 }
 
 std::size_t CompiledRules::database_count() const {
@@ -355,13 +395,20 @@ Result<std::shared_ptr<const CompiledRules>> compile_rules(Pack pack,
     tasks.push_back(Task{i, false, std::nullopt});
     if (wants_stream(data, i)) tasks.push_back(Task{i, true, std::nullopt});
   }
+  // Longest first (LPT): the wait is the busiest thread's sum, and a large database picked up
+  // last would run alone. A database's compile time grows with its patterns' total length.
+  std::vector<std::size_t> cost(data.dbs.size(), 0);
+  for (std::size_t i = 0; i < data.dbs.size(); ++i) {
+    for (std::uint32_t id : data.dbs[i].entries) cost[i] += data.entries[id].expression.size() + 16;
+  }
+  std::stable_sort(tasks.begin(), tasks.end(),
+                   [&](const Task& a, const Task& b) { return cost[a.db] > cost[b.db]; });
   std::atomic<std::size_t> next{0};
   auto work = [&] {
     for (std::size_t t = next++; t < tasks.size(); t = next++) {
       Task& task = tasks[t];
       task.result =
-          compile_db(data, data.dbs[task.db],
-                     task.stream ? HS_MODE_STREAM | HS_MODE_SOM_HORIZON_SMALL : HS_MODE_BLOCK);
+          compile_db(data, data.dbs[task.db], task.stream ? HS_MODE_STREAM : HS_MODE_BLOCK);
     }
   };
   const std::size_t threads =

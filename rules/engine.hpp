@@ -10,14 +10,19 @@
 // Rules:
 //  - A CompiledRules is immutable once built. Share it as std::shared_ptr<const CompiledRules>;
 //    a request keeps the pointer it started with, so a reload never changes rules mid-request.
-//  - Databases: one per (scope, surface) holding every pattern of every rule that applies there
-//    (any layer); the layer is filtered after the scan. Identical pattern sets share one
-//    database. Block-mode databases for every (scope, surface) with patterns; stream-mode
+//  - Databases: each (scope, surface) scans the patterns of every rule that applies there (any
+//    layer; the layer is filtered after the scan). Identical pattern sets share one database,
+//    and a set that is another set plus a few patterns (the tools surface: the body's rules plus
+//    the tool-only ones) scans that set's database and a small extra database of the few, so
+//    the shared part is compiled once (Hyperscan compile time grows faster than the pattern
+//    count). Block-mode databases for every (scope, surface) with patterns; stream-mode
 //    databases (HS_MODE_SOM_HORIZON_SMALL: matches are at most 4 KiB) for the response, which
 //    streams.
-//  - Every pattern is compiled with HS_FLAG_SOM_LEFTMOST: every finding carries [start, end)
-//    (DESIGN §6 prints them; redaction replaces them; validators and allow lists need the
-//    matched bytes). No pattern needs less, so no database is compiled without it.
+//  - Patterns are compiled with HS_FLAG_SOM_LEFTMOST unless their rule's span is recovered from
+//    the text (`detect.span: token|url`, pack.hpp): every finding carries [start, end)
+//    (DESIGN §6 prints them; redaction replaces them; the proxy maps findings of the joined
+//    conversation back to messages by their start; validators and allow lists need the
+//    matched bytes).
 //  - Patterns are byte-oriented (no HS_FLAG_UTF8): they match UTF-8 text as bytes, `.` does not
 //    match a newline, `\b` and `\w` are ASCII.
 //  - Hyperscan ids are indexes into the pattern table; the match callback only records

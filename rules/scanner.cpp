@@ -166,9 +166,15 @@ void decide_candidates(const CompiledRules& rules, std::uint8_t layer_bit, std::
       i = j;
       continue;
     }
-    for (std::size_t k = i; k < j; ++k) {
-      if (k > i && raw[k].to == raw[k - 1].to) continue;
-      if (!boundaries_hold(d.entries[raw[k].id], text, base, raw[k])) continue;
+    for (std::size_t k = i, run_end = i; k < j; k = run_end) {
+      // Several patterns of the rule may report this same span (with their own cut `\b`s and,
+      // for recovered spans, their own Hyperscan ends): it is a candidate if any of them holds,
+      // whatever order the databases reported them in.
+      bool bounded = false;
+      for (run_end = k; run_end < j && raw[run_end].to == raw[k].to; ++run_end) {
+        bounded = bounded || boundaries_hold(d.entries[raw[run_end].id], text, base, raw[run_end]);
+      }
+      if (!bounded) continue;
       bool context = false;
       if (!accept_candidate(rules, rule, text, base, from, raw[k].to, context)) continue;
       const Rule& r = d.pack.rules[rule];
@@ -328,14 +334,18 @@ Status Scanner::prepare(const CompiledRules& rules) {
 Status Scanner::scan(const CompiledRules& rules, Scope scope, Surface surface, Layer layer,
                      std::string_view text, std::vector<Finding>& out) {
   const CompiledRulesData& d = rules.data();
-  int db = d.slot_db[static_cast<std::size_t>(slot_of(scope, surface))];
-  if (db < 0 || text.empty()) return ok_status();
+  std::array<int, kMaxSlotDbs> dbs{};
+  const int n = d.slot_dbs(slot_of(scope, surface), dbs);
+  if (n == 0 || text.empty()) return ok_status();
   if (auto s = prepare(rules); !s.ok()) return s;
   raw_.clear();
-  hs_error_t rc = hs_scan(d.dbs[static_cast<std::size_t>(db)].block.get(), text.data(),
-                          static_cast<unsigned>(text.size()), 0, scratch_, on_match, &raw_);
-  if (rc != HS_SUCCESS) {
-    return make_error("rules.scan_failed", "hs_scan failed with code " + std::to_string(rc));
+  for (int k = 0; k < n; ++k) {
+    hs_error_t rc =
+        hs_scan(d.dbs[static_cast<std::size_t>(dbs[static_cast<std::size_t>(k)])].block.get(),
+                text.data(), static_cast<unsigned>(text.size()), 0, scratch_, on_match, &raw_);
+    if (rc != HS_SUCCESS) {
+      return make_error("rules.scan_failed", "hs_scan failed with code " + std::to_string(rc));
+    }
   }
   if (raw_.empty()) return ok_status();
   recover_spans(d, raw_, text, 0);
@@ -357,17 +367,22 @@ Result<ScanStream> Scanner::open_stream(std::shared_ptr<const CompiledRules> rul
   }
   ScanStream s;
   const CompiledRulesData& d = rules->data();
-  s.db_ = d.slot_db[static_cast<std::size_t>(slot_of(scope, surface))];
+  s.slot_ = slot_of(scope, surface);
+  std::array<int, kMaxSlotDbs> dbs{};
+  s.db_count_ = d.slot_dbs(s.slot_, dbs);
   s.layer_bit_ = static_cast<std::uint8_t>(1u << static_cast<int>(layer));
   s.last_end_.assign(d.pack.rules.size(), 0);
-  if (s.db_ >= 0) {
+  if (s.db_count_ > 0) {
     if (auto st = prepare(*rules); !st.ok()) return st.error();
-    hs_stream_t* raw = nullptr;
-    if (hs_open_stream(d.dbs[static_cast<std::size_t>(s.db_)].stream.get(), 0, &raw) !=
-        HS_SUCCESS) {
-      return make_error("rules.scan_failed", "hs_open_stream failed");
+    for (int k = 0; k < s.db_count_; ++k) {
+      hs_stream_t* raw = nullptr;
+      if (hs_open_stream(
+              d.dbs[static_cast<std::size_t>(dbs[static_cast<std::size_t>(k)])].stream.get(), 0,
+              &raw) != HS_SUCCESS) {
+        return make_error("rules.scan_failed", "hs_open_stream failed");  // s frees the others
+      }
+      s.streams_[k] = raw;
     }
-    s.stream_ = raw;
   }
   s.rules_ = std::move(rules);
   return s;
@@ -375,7 +390,7 @@ Result<ScanStream> Scanner::open_stream(std::shared_ptr<const CompiledRules> rul
 
 Status Scanner::feed(ScanStream& s, std::string_view chunk, std::vector<Finding>& out) {
   if (s.finished_) return make_error("rules.stream_finished", "feed after finish");
-  if (s.db_ < 0) {
+  if (s.db_count_ == 0) {
     s.bytes_seen_ += chunk.size();
     s.stable_ = s.bytes_seen_;
     return ok_status();
@@ -383,9 +398,9 @@ Status Scanner::feed(ScanStream& s, std::string_view chunk, std::vector<Finding>
   if (auto st = prepare(*s.rules_); !st.ok()) return st;
   s.history_.append(chunk);
   raw_.clear();
-  if (!chunk.empty()) {
-    hs_error_t rc = hs_scan_stream(s.stream_, chunk.data(), static_cast<unsigned>(chunk.size()), 0,
-                                   scratch_, on_match, &raw_);
+  for (int k = 0; k < s.db_count_ && !chunk.empty(); ++k) {
+    hs_error_t rc = hs_scan_stream(s.streams_[k], chunk.data(), static_cast<unsigned>(chunk.size()),
+                                   0, scratch_, on_match, &raw_);
     if (rc != HS_SUCCESS) {
       return make_error("rules.scan_failed",
                         "hs_scan_stream failed with code " + std::to_string(rc));
@@ -398,23 +413,27 @@ Status Scanner::feed(ScanStream& s, std::string_view chunk, std::vector<Finding>
 Status Scanner::finish(ScanStream& s, std::vector<Finding>& out) {
   if (s.finished_) return ok_status();
   raw_.clear();
-  if (s.stream_) {
+  if (s.db_count_ > 0) {
     if (auto st = prepare(*s.rules_); !st.ok()) return st;
-    hs_error_t rc = hs_close_stream(s.stream_, scratch_, on_match, &raw_);
-    s.stream_ = nullptr;
+  }
+  for (int k = 0; k < s.db_count_; ++k) {
+    if (!s.streams_[k]) continue;
+    hs_error_t rc = hs_close_stream(s.streams_[k], scratch_, on_match, &raw_);
+    s.streams_[k] = nullptr;
     if (rc != HS_SUCCESS) {
+      s.release();
       return make_error("rules.scan_failed",
                         "hs_close_stream failed with code " + std::to_string(rc));
     }
   }
   s.finished_ = true;
-  if (s.db_ < 0) return ok_status();
+  if (s.db_count_ == 0) return ok_status();
   return process_stream(s, true, out);
 }
 
 Status Scanner::process_stream(ScanStream& s, bool final, std::vector<Finding>& out) {
   const CompiledRulesData& d = s.rules_->data();
-  const Database& db = d.dbs[static_cast<std::size_t>(s.db_)];
+  const auto [max_width, max_within] = d.slot_widths(s.slot_);
   // New candidates join the pending ones; a group (rule, from) is decided once no longer end can
   // still be reported for it and its trailing context window has arrived.
   recover_spans(d, raw_, s.history_, s.history_base_);
@@ -438,7 +457,7 @@ Status Scanner::process_stream(ScanStream& s, bool final, std::vector<Finding>& 
     return ok_status();
   }
   // Stable offset: before any match that may still be reported...
-  const std::uint64_t horizon = static_cast<std::uint64_t>(db.max_width) + 2;
+  const std::uint64_t horizon = static_cast<std::uint64_t>(max_width) + 2;
   std::uint64_t stable = seen > horizon ? seen - horizon : 0;
   for (const RawMatch& m : s.pending_) stable = std::min(stable, m.from);
   stable = std::max(stable, s.history_base_);
@@ -469,9 +488,9 @@ Status Scanner::process_stream(ScanStream& s, bool final, std::vector<Finding>& 
 
   // Drop history nobody can need again: validators and context look at most max_within bytes
   // (+ a few for boundary checks) before a candidate's start.
-  std::uint64_t keep = seen > horizon + db.max_within + 8 ? seen - horizon - db.max_within - 8 : 0;
+  std::uint64_t keep = seen > horizon + max_within + 8 ? seen - horizon - max_within - 8 : 0;
   for (const RawMatch& m : s.pending_) {
-    std::uint64_t need = m.from > db.max_within + 8 ? m.from - db.max_within - 8 : 0;
+    std::uint64_t need = m.from > max_within + 8 ? m.from - max_within - 8 : 0;
     keep = std::min(keep, need);
   }
   keep = std::min(keep, s.stable_);
@@ -493,10 +512,13 @@ ScanStream& ScanStream::operator=(ScanStream&& o) noexcept {
   if (this != &o) {
     release();
     rules_ = std::move(o.rules_);
-    db_ = o.db_;
+    slot_ = o.slot_;
+    db_count_ = o.db_count_;
     layer_bit_ = o.layer_bit_;
-    stream_ = o.stream_;
-    o.stream_ = nullptr;
+    for (int k = 0; k < 2; ++k) {
+      streams_[k] = o.streams_[k];
+      o.streams_[k] = nullptr;
+    }
     bytes_seen_ = o.bytes_seen_;
     stable_ = o.stable_;
     finished_ = o.finished_;
@@ -514,10 +536,12 @@ ScanStream::~ScanStream() {
 }
 
 void ScanStream::release() {
-  if (stream_) {
-    // No scratch and no callback: frees the stream without reporting end-of-data matches.
-    hs_close_stream(stream_, nullptr, nullptr, nullptr);
-    stream_ = nullptr;
+  for (hs_stream*& stream : streams_) {
+    if (stream) {
+      // No scratch and no callback: frees the stream without reporting end-of-data matches.
+      hs_close_stream(stream, nullptr, nullptr, nullptr);
+      stream = nullptr;
+    }
   }
 }
 

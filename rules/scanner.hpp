@@ -70,9 +70,10 @@ class ScanStream {
   void release();
 
   std::shared_ptr<const CompiledRules> rules_;
-  int db_ = -1;
+  int slot_ = -1;
+  int db_count_ = 0;  // databases of the slot: 0 (no patterns there), 1 or 2
   std::uint8_t layer_bit_ = 0;
-  hs_stream* stream_ = nullptr;
+  hs_stream* streams_[2] = {nullptr, nullptr};  // one per database of the slot
   std::uint64_t bytes_seen_ = 0;
   std::uint64_t stable_ = 0;
   bool finished_ = false;

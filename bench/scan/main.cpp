@@ -1,6 +1,10 @@
 // bench_scan: how fast the embedded default pack scans, next to memchr over the same buffer.
 //
-//   build-*/bench/scan/bench_scan [--mib N] [--seconds S]
+//   build-*/bench/scan/bench_scan [--mib N] [--seconds S] [--pack FILE] [--surface NAME]
+//                                 [--per-rule | --leave-one-out]
+//
+// --surface scans the inputs as another surface of the request (and the response, for the
+// stream figure) than the body: `tools` is the body's rules plus the tool-only ones.
 //
 // Inputs are generated deterministically (no downloads): English-like prose from a fixed word
 // list and a fixed PRNG seed, once without any sensitive token and once with 1 % of the words
@@ -146,11 +150,30 @@ int main(int argc, char** argv) {
   bool per_rule = false;
   bool leave_one_out = false;
   std::string pack_file;
+  Surface surface = Surface::body;
   for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--surface") == 0 && i + 1 < argc) {
+      const std::string_view name = argv[i + 1];
+      const Surface surfaces[] = {Surface::headers, Surface::body, Surface::url, Surface::tools};
+      const char* names[] = {"headers", "body", "url", "tools"};
+      bool known = false;
+      for (std::size_t k = 0; k < 4; ++k) {
+        if (name == names[k]) {
+          surface = surfaces[k];
+          known = true;
+        }
+      }
+      if (!known) {
+        std::fprintf(stderr, "--surface: headers, body, url or tools\n");
+        return 2;
+      }
+    }
     per_rule |= std::strcmp(argv[i], "--per-rule") == 0;
     leave_one_out |= std::strcmp(argv[i], "--leave-one-out") == 0;
     if (std::strcmp(argv[i], "--pack") == 0 && i + 1 < argc) pack_file = argv[i + 1];
   }
+  // Tool content is scanned as the tool-call layer (where the tool-only rules apply).
+  const Layer layer = surface == Surface::tools ? Layer::tool_call : Layer::pre_template;
   std::string pack_text(default_pack_yaml());
   if (!pack_file.empty()) {
     std::FILE* f = std::fopen(pack_file.c_str(), "rb");
@@ -178,8 +201,7 @@ int main(int argc, char** argv) {
       if (!compiled.ok()) continue;
       double mbs = throughput(bytes, seconds, [&] {
         out.clear();
-        (void)scanner.scan(**compiled, Scope::request, Surface::body, Layer::pre_template, text,
-                           out);
+        (void)scanner.scan(**compiled, Scope::request, surface, layer, text, out);
       });
       std::printf("%8.0f MB/s %7.0f ms  without %s\n", mbs, ms,
                   skip < pack->rules.size() ? pack->rules[skip].name.c_str() : "(nothing)");
@@ -259,8 +281,7 @@ int main(int argc, char** argv) {
               "memchr MB/s", "ratio", "stream MB/s");
   for (auto& in : inputs) {
     findings.clear();
-    if (!scanner.scan(*rules, Scope::request, Surface::body, Layer::pre_template, in.text, findings)
-             .ok()) {
+    if (!scanner.scan(*rules, Scope::request, surface, layer, in.text, findings).ok()) {
       std::fprintf(stderr, "scan failed\n");
       return 2;
     }
@@ -274,13 +295,12 @@ int main(int argc, char** argv) {
     });
     double scan_mbs = throughput(bytes, seconds, [&] {
       findings.clear();
-      (void)scanner.scan(*rules, Scope::request, Surface::body, Layer::pre_template, in.text,
-                         findings);
+      (void)scanner.scan(*rules, Scope::request, surface, layer, in.text, findings);
     });
     // Stream mode, response body, 4 KiB chunks (an SSE stream delivers far smaller ones).
     double stream_mbs = throughput(bytes, seconds, [&] {
       findings.clear();
-      auto stream = scanner.open_stream(rules, Scope::response, Surface::body, Layer::pre_template);
+      auto stream = scanner.open_stream(rules, Scope::response, surface, layer);
       if (!stream.ok()) return;
       for (std::size_t pos = 0; pos < in.text.size(); pos += 4096) {
         (void)scanner.feed(*stream, std::string_view(in.text).substr(pos, 4096), findings);

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <thread>
@@ -420,4 +421,97 @@ TEST_CASE("wide repeats of token spans compile unbounded and the span stays with
   auto wide = scan(*rules, long_token);
   REQUIRE(wide.size() == 1);
   CHECK(wide[0].end - wide[0].start <= 604);
+}
+
+TEST_CASE("a surface whose rules are another's plus a few scans a shared and an extra database") {
+  // Rule 0 applies to the body and the tools, rule 1 to the tools only: the tools surface scans
+  // the body's database plus a small one of rule 1, in block and in stream mode, and finds what
+  // one database of both would find.
+  const std::string yaml =
+      "  - id: 00000000-0000-4000-8000-000000000021\n    name: both\n"
+      "    reason_code: DLP.PII.EMAIL\n    priority: 200\n    matched_in: [body, tools]\n"
+      "    detect:\n      patterns: ['alpha[0-9]{3}', 'gamma[0-9]{2}']\n"
+      "  - id: 00000000-0000-4000-8000-000000000022\n    name: tools only\n"
+      "    reason_code: INJECTION.INDIRECT_TOOL_RESULT\n    priority: 40\n"
+      "    matched_in: [tools]\n    layers: [tool-call]\n"
+      "    detect:\n      patterns: ['beta[0-9]{5}']\n";
+  auto rules = compile(yaml);
+  CHECK(rules->database_count() == 4);  // {both}, {tools only}: block + stream each
+  CHECK(rules->max_match_length(Scope::request, Surface::tools) == 9);
+  CHECK(rules->max_match_length(Scope::request, Surface::body) == 8);
+  const std::string text = "x alpha123 y beta45678 z gamma12 w";
+  auto tools = scan(*rules, text, Layer::tool_call, Scope::request, Surface::tools);
+  REQUIRE(tools.size() == 3);
+  CHECK(tools[0].rule_index == 1);  // priority 40 first
+  CHECK(tools[0].start == 13);
+  CHECK(tools[0].end == 22);
+  CHECK(tools[1].start == 2);
+  CHECK(tools[2].start == 25);
+  auto body = scan(*rules, text, Layer::tool_call, Scope::request, Surface::body);
+  CHECK(body.size() == 2);
+
+  Scanner scanner;
+  for (std::size_t chunk : {1u, 5u, 100u}) {
+    auto stream = scanner.open_stream(rules, Scope::response, Surface::tools, Layer::tool_call);
+    REQUIRE(stream.ok());
+    std::vector<Finding> out;
+    for (std::size_t pos = 0; pos < text.size(); pos += chunk) {
+      REQUIRE(scanner.feed(*stream, std::string_view(text).substr(pos, chunk), out).ok());
+    }
+    REQUIRE(scanner.finish(*stream, out).ok());
+    std::sort(out.begin(), out.end(), [](const Finding& a, const Finding& b) {
+      return std::tie(a.priority, a.start) < std::tie(b.priority, b.start);
+    });
+    INFO("chunk " << chunk);
+    CHECK(same(out, tools));
+  }
+
+  auto bytes = rules->serialize();
+  REQUIRE(bytes.ok());
+  auto loaded = load_compiled_rules(rules->pack(), *bytes);
+  REQUIRE(loaded.ok());
+  CHECK(same(scan(**loaded, text, Layer::tool_call, Scope::request, Surface::tools), tools));
+}
+
+TEST_CASE("the default pack's tools surface shares the body's database") {
+  auto pack = parse_pack(default_pack_yaml(), "<embedded>");
+  REQUIRE(pack.ok());
+  auto compiled = compile_rules(std::move(*pack));
+  REQUIRE(compiled.ok());
+  const CompiledRules& rules = **compiled;
+  // Headers/URL, body, and the tool-only rules: three pattern sets, each in block and stream
+  // mode. A fourth set (the tools surface as a whole) would double the compile time.
+  CHECK(rules.database_count() == 6);
+  CHECK(rules.max_match_length(Scope::request, Surface::tools) >=
+        rules.max_match_length(Scope::request, Surface::body));
+  std::string text;
+  for (const auto& r : rules.pack().rules) {
+    for (const auto& m : r.examples.match) text += m + " \n filler words here. ";
+  }
+  // Every rule that applies to the body finds on the tools surface what it finds on the body.
+  auto body = scan(rules, text, Layer::tool_call, Scope::request, Surface::body);
+  auto tools = scan(rules, text, Layer::tool_call, Scope::request, Surface::tools);
+  std::vector<Finding> shared;
+  for (const Finding& f : tools) {
+    const auto& in = rules.rule(f.rule_index).matched_in;
+    if (std::find(in.begin(), in.end(), Surface::body) != in.end()) shared.push_back(f);
+  }
+  CHECK(body.size() > 30);
+  CHECK(same(shared, body));
+  CHECK(tools.size() > shared.size());  // and the tool-only rules find theirs
+}
+
+TEST_CASE("two patterns of one rule reporting the same span: any that holds its boundary wins") {
+  // `abc\b` fails its trailing boundary in "abcd"; `abc` matches the same span. The finding
+  // must not depend on which of the two Hyperscan reported first.
+  for (const char* patterns : {"['abc\\b', 'abc']", "['abc', 'abc\\b']"}) {
+    auto rules = compile(std::string("  - id: 00000000-0000-4000-8000-000000000023\n") +
+                         "    name: abc\n    reason_code: DLP.PII.EMAIL\n" +
+                         "    detect:\n      patterns: " + patterns + "\n");
+    INFO(patterns);
+    auto found = scan(*rules, "x abcd");
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].start == 2);
+    CHECK(found[0].end == 5);
+  }
 }

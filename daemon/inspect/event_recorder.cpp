@@ -61,9 +61,13 @@ rules::Layer to_rules(store::Layer l) {
   return rules::Layer::pre_template;
 }
 
-EventRecorder::EventRecorder(const ExchangeFacts& facts)
-    : facts_(facts), request_id_(ids::request_id()), path_hash_(store::path_hash(facts.target)) {
-  if (facts.session_header) session_hash_ = store::session_hash(*facts.session_header);
+EventRecorder::EventRecorder(const ExchangeFacts& facts) : facts_(facts) {}
+
+void EventRecorder::make_request_facts() {
+  if (!request_id_.empty()) return;
+  request_id_ = ids::request_id();
+  path_hash_ = store::path_hash(facts_.target);
+  if (facts_.session_header) session_hash_ = store::session_hash(*facts_.session_header);
 }
 
 store::Event* EventRecorder::find(std::uint32_t rule_index) {
@@ -82,6 +86,7 @@ std::string_view EventRecorder::record(const rules::CompiledRules& rules,
     return {};
   }
   if (events_.size() + taken_rules_.size() >= kMaxEvents) return {};
+  make_request_facts();
   store::Event e;
   e.agent_id = facts_.agent_id;
   e.rule_id = std::string(finding.rule_id);

@@ -53,6 +53,8 @@ class EventRecorder {
   // The model named by the request (applied to every event, including later ones).
   void set_model(std::string_view model);
 
+  // Shared by every event of the exchange; made with the first event (most exchanges record
+  // none, and a ULID and a BLAKE2b of the path per request are not free), so "" before it.
   const std::string& request_id() const { return request_id_; }
   std::size_t size() const { return events_.size(); }
   const std::vector<store::Event>& events() const { return events_; }
@@ -61,6 +63,8 @@ class EventRecorder {
 
  private:
   store::Event* find(std::uint32_t rule_index);
+  // The request id and the hashed request facts, computed once, at the first event.
+  void make_request_facts();
 
   const ExchangeFacts& facts_;
   std::string request_id_;

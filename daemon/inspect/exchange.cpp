@@ -83,25 +83,39 @@ bool whole_word(std::string_view text, std::size_t pos, std::size_t size) {
 // a candidate inside it: the text must then be scanned alone for its pre-template findings.
 bool exclude_word_near(std::string_view conv, std::size_t b, std::size_t e,
                        const std::vector<ExcludeRule>& rules, std::string& low) {
+  // Each edge is lowercased once, over the widest window of all rules; a hit then counts for
+  // a rule only inside that rule's own window. (A word of rule r found in the wide window
+  // that satisfies r's position bounds lies wholly inside r's window, since no word of r is
+  // longer than r.longest: the answer is the one of a lowered window per rule.)
+  std::size_t within = 0;
+  std::size_t longest = 0;
+  for (const ExcludeRule& r : rules) {
+    within = std::max(within, r.within);
+    longest = std::max(longest, r.longest);
+  }
   auto lowered = [&](std::size_t lo, std::size_t hi) {
     low.assign(conv.substr(lo, hi - lo));
     for (char& c : low) c = lower(c);
   };
+  // Before: words starting in the window that reaches back from the text's start.
+  std::size_t lo = b > within ? b - within : 0;
+  lowered(lo, std::min(conv.size(), b + longest));
   for (const ExcludeRule& r : rules) {
-    // Before: words starting in the window that reaches back from the text's start.
-    std::size_t lo = b > r.within ? b - r.within : 0;
-    lowered(lo, std::min(conv.size(), b + r.longest));
+    const std::size_t from = (b > r.within ? b - r.within : 0) - lo;
     for (std::string_view w : r.words) {
-      for (std::size_t p = low.find(w); p != std::string::npos && lo + p < b;
+      for (std::size_t p = low.find(w, from); p != std::string::npos && lo + p < b;
            p = low.find(w, p + 1)) {
         if (whole_word(conv, lo + p, w.size())) return true;
       }
     }
-    // After: words that end beyond the text's end and start within the window after it.
-    lo = e > r.longest ? e - r.longest : 0;
-    lowered(lo, std::min(conv.size(), e + r.within + r.longest));
+  }
+  // After: words that end beyond the text's end and start within the window after it.
+  lo = e > longest ? e - longest : 0;
+  lowered(lo, std::min(conv.size(), e + within + longest));
+  for (const ExcludeRule& r : rules) {
+    const std::size_t from = (e > r.longest ? e - r.longest : 0) - lo;
     for (std::string_view w : r.words) {
-      for (std::size_t p = low.find(w); p != std::string::npos && lo + p < e + r.within;
+      for (std::size_t p = low.find(w, from); p != std::string::npos && lo + p < e + r.within;
            p = low.find(w, p + 1)) {
         if (lo + p + w.size() > e && whole_word(conv, lo + p, w.size())) return true;
       }

@@ -17,7 +17,9 @@
 //  - Every call is synchronous and runs on an event loop: keep it short (Hyperscan scans, no
 //    blocking I/O). The proxy measures the time spent inside these calls and reports it in
 //    `Server-Timing: edgeward;dur=<ms>` on every response.
-//  - Buffers: every std::string_view argument is valid only during the call. The request head is
+//  - Buffers: every std::string_view argument is valid only during the call. A body given with
+//    `padding` has that many allocated, readable bytes after its end (the proxy's buffer keeps
+//    kBodyPadding), so that the hook can parse it in place; 0 means none. The request head is
 //    the proxy's; the hook may edit it in decide_request (e.g. drop a header) before it is
 //    forwarded. The proxy re-frames bodies itself: a hook never writes Content-Length or
 //    Transfer-Encoding.
@@ -46,6 +48,11 @@ class MetricsRegistry;
 
 namespace edgeward::daemon {
 
+// Readable bytes the proxy keeps allocated after the end of a buffered body it passes to the
+// hook (decide_request, decide_response): simdjson reads up to 64 bytes past its input, so a
+// body with this much room is parsed where it is instead of being copied.
+inline constexpr std::size_t kBodyPadding = 64;
+
 // The API family a request speaks, picked from the path when the upstream's dialect is "auto"
 // (DESIGN §2): openai /v1/chat/completions, /v1/completions, /v1/responses, /v1/embeddings;
 // anthropic /v1/messages; ollama /api/chat, /api/generate; generic otherwise.
@@ -54,8 +61,9 @@ std::string_view to_string(ApiDialect dialect);
 // The dialect of `path` (no query) under `setting` ("auto", "openai", …; unknown → generic).
 ApiDialect dialect_for(std::string_view setting, std::string_view path);
 
-// Where a request is going. Views into the proxy's config and the request head: valid for the
-// life of the RequestInspection.
+// Where a request is going. Views into the proxy's config and the request head: valid during
+// InspectionHook::begin only (the proxy hands the head over to the upstream side once the hook
+// has decided on it), so a hook copies what it keeps.
 struct RouteInfo {
   std::string_view upstream;         // upstreams[].name
   std::string_view dialect_setting;  // upstreams[].dialect as configured ("auto", …)
@@ -112,15 +120,22 @@ class RequestInspection {
   virtual bool wants_request_body() const = 0;
 
   // The verdict on the request. `head` may be edited (headers only; target and method too, but
-  // routing has already happened). `body` is the whole body, or empty (see above).
-  virtual RequestVerdict decide_request(http::RequestHead& head, std::string_view body) = 0;
+  // routing has already happened). `body` is the whole body, or empty (see above), followed by
+  // `padding` readable bytes (see Buffers).
+  virtual RequestVerdict decide_request(http::RequestHead& head, std::string_view body,
+                                        std::size_t padding) = 0;
+  RequestVerdict decide_request(http::RequestHead& head, std::string_view body) {
+    return decide_request(head, body, 0);
+  }
 
   // The upstream's final response head (after the proxy dropped hop-by-hop headers). The hook
   // may edit headers. Only called when the request was forwarded.
   virtual ResponseMode on_response_head(http::ResponseHead& head) = 0;
 
-  // ResponseMode::buffer: the whole (de-chunked) response body.
-  virtual ResponseVerdict decide_response(std::string_view body) = 0;
+  // ResponseMode::buffer: the whole (de-chunked) response body, followed by `padding` readable
+  // bytes (see Buffers).
+  virtual ResponseVerdict decide_response(std::string_view body, std::size_t padding) = 0;
+  ResponseVerdict decide_response(std::string_view body) { return decide_response(body, 0); }
 
   // ResponseMode::stream: the next piece of the body, as the upstream sent it (arbitrary
   // boundaries: an SSE event may be split across calls). `out` is empty on entry.

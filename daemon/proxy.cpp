@@ -189,13 +189,15 @@ class ProxyExchange final : public http::RequestHandler, public http::ExchangeHa
   enum class Phase { Inspecting, Forwarding, Answered, Done };
 
   ProxyExchange(ProxyApp& app, std::shared_ptr<ProxyRoutes> routes, const ProxyRoutes::Route& route,
-                http::RequestHead&& head, http::Responder& responder)
+                http::RequestHead&& head, const http::BodyFraming& framing,
+                http::Responder& responder)
       : app_(app),
         routes_(std::move(routes)),
         upstream_(*route.upstream),
         head_(std::move(head)),
         responder_(responder),
-        started_(Clock::now()) {
+        started_(Clock::now()),
+        request_length_(framing.content_length) {
     app_.metrics().active_requests.add(1);
   }
 
@@ -233,6 +235,11 @@ class ProxyExchange final : public http::RequestHandler, public http::ExchangeHa
     }
   }
   void forward(bool body_known);
+  // Readies the head for the upstream and starts the exchange; `body_known`: the body was
+  // chosen here (hook rewrite, chunked client body), so the client side frames it.
+  void start_upstream(bool body_known);
+  // The padding the hook is promised after body_ (kBodyPadding), reserved if missing.
+  std::size_t padded_body();
   void answer(http::ResponseHead& head, std::string_view body);
   void answer_hook(HookAnswer& a);
   void send_error(int status, std::string_view message, std::string_view code);
@@ -248,6 +255,7 @@ class ProxyExchange final : public http::RequestHandler, public http::ExchangeHa
   http::Responder& responder_;
   Clock::time_point started_;
   Clock::duration inspect_time_{};
+  std::optional<std::uint64_t> request_length_;  // the client's Content-Length
 
   RouteInfo route_info_;
   std::unique_ptr<RequestInspection> inspection_;
@@ -275,6 +283,10 @@ void ProxyExchange::start() {
   }
   if (inspection_ && timed([&] { return inspection_->wants_request_body(); })) {
     phase_ = Phase::Inspecting;  // decide_request runs at on_request_end
+    // The whole body in one allocation, with the hook's padding: no growth copies, and the
+    // hook parses it where it is. The server has refused a Content-Length above
+    // limits.max_request_body before this point.
+    body_.reserve(static_cast<std::size_t>(request_length_.value_or(0)) + kBodyPadding);
     return;
   }
   if (inspection_) {
@@ -294,7 +306,12 @@ void ProxyExchange::start() {
   forward(false);
 }
 
-void ProxyExchange::forward(bool body_known) {
+std::size_t ProxyExchange::padded_body() {
+  if (body_.capacity() - body_.size() < kBodyPadding) body_.reserve(body_.size() + kBodyPadding);
+  return body_.capacity() - body_.size();
+}
+
+void ProxyExchange::start_upstream(bool body_known) {
   http::Headers& h = head_.headers;
   strip_hop_by_hop(h);
   h.remove("Expect");  // answered (100 Continue) by this hop
@@ -302,12 +319,18 @@ void ProxyExchange::forward(bool body_known) {
   for (const auto& extra : upstream_.config.headers.list()) h.set(extra.name, extra.value);
   if (body_known) h.remove("Content-Length");  // the client side frames the new body
   phase_ = Phase::Forwarding;
-  exchange_ = upstream_.pool->start(head_, *this);
+  // The head is handed over (the hook has seen it; nothing reads it after this), not copied.
+  route_info_.path = {};  // a view into head_'s target
+  exchange_ = upstream_.pool->start(std::move(head_), *this);
   exchange_->set_request_low_watermark(app_.settings().low_watermark);
+}
+
+void ProxyExchange::forward(bool body_known) {
+  start_upstream(body_known);
   if (body_known) {
-    exchange_->write_body(body_, true);
-    body_.clear();
-    body_.shrink_to_fit();
+    // Handed over, not copied: the client keeps it for a replay on a fresh connection.
+    exchange_->write_whole_body(std::move(body_));
+    body_ = std::string();
   } else if (request_ended_) {
     exchange_->write_body({}, true);
   }
@@ -336,7 +359,8 @@ void ProxyExchange::on_request_body(std::string_view bytes) {
 void ProxyExchange::on_request_end() {
   request_ended_ = true;
   if (phase_ == Phase::Inspecting && !exchange_) {
-    RequestVerdict v = timed([&] { return inspection_->decide_request(head_, body_); });
+    const std::size_t padding = padded_body();
+    RequestVerdict v = timed([&] { return inspection_->decide_request(head_, body_, padding); });
     switch (v.kind) {
       case RequestVerdict::Kind::answer:
         answer_hook(v.answer);
@@ -351,18 +375,9 @@ void ProxyExchange::on_request_end() {
     // client's framing header (or gets one, when the client sent it chunked).
     const bool changed = v.kind == RequestVerdict::Kind::rewrite;
     if (!changed && head_.headers.has("Content-Length")) {
-      phase_ = Phase::Forwarding;
-      strip_hop_by_hop(head_.headers);
-      head_.headers.remove("Expect");
-      head_.headers.set("Host", upstream_.host_header);
-      for (const auto& extra : upstream_.config.headers.list()) {
-        head_.headers.set(extra.name, extra.value);
-      }
-      exchange_ = upstream_.pool->start(head_, *this);
-      exchange_->set_request_low_watermark(app_.settings().low_watermark);
-      exchange_->write_body(body_, true);
-      body_.clear();
-      body_.shrink_to_fit();
+      start_upstream(false);
+      exchange_->write_whole_body(std::move(body_));
+      body_ = std::string();
       return;
     }
     forward(true);
@@ -460,7 +475,11 @@ void ProxyExchange::on_response_head(http::ResponseHead&& head) {
         exchange_->abort();
         send_error(502, "upstream response exceeds limits.max_response_body",
                    "upstream.response_too_large");
+        return;
       }
+      // One allocation for the whole body and the hook's padding (see the request side).
+      body_.clear();
+      body_.reserve(static_cast<std::size_t>(length.value_or(0)) + kBodyPadding);
       return;
   }
 }
@@ -535,7 +554,8 @@ void ProxyExchange::on_response_end() {
       finish_response();
       return;
     case ResponseMode::buffer: {
-      ResponseVerdict v = timed([&] { return inspection_->decide_response(body_); });
+      const std::size_t padding = padded_body();
+      ResponseVerdict v = timed([&] { return inspection_->decide_response(body_, padding); });
       phase_ = Phase::Done;
       switch (v.kind) {
         case ResponseVerdict::Kind::allow:
@@ -598,7 +618,7 @@ void ProxyApp::set_routes(std::shared_ptr<ProxyRoutes> routes, ProxySettings set
 }
 
 std::unique_ptr<http::RequestHandler> ProxyApp::on_request(http::RequestHead&& head,
-                                                           const http::BodyFraming&,
+                                                           const http::BodyFraming& framing,
                                                            http::Responder& responder) {
   const ProxyRoutes::Route* route = routes_ ? routes_->match(head.path()) : nullptr;
   if (route == nullptr) {
@@ -614,7 +634,7 @@ std::unique_ptr<http::RequestHandler> ProxyApp::on_request(http::RequestHead&& h
     return std::make_unique<AnsweredRequest>();
   }
   auto exchange =
-      std::make_unique<ProxyExchange>(*this, routes_, *route, std::move(head), responder);
+      std::make_unique<ProxyExchange>(*this, routes_, *route, std::move(head), framing, responder);
   exchange->start();
   return exchange;
 }

@@ -16,6 +16,8 @@
 // building the ExchangeInspector; hook: the whole exchange through the proxy's hook interface
 // (InspectionEngine::begin … on_complete, with a buffered chat-completion answer inspected too:
 // what bench/proxy's edgewardd+pack row pays on top of forwarding); memcpy: copying the body.
+// Bodies are given as the proxy gives them: in a buffer with daemon::kBodyPadding bytes of
+// capacity after them, so they are parsed in place.
 
 #include <time.h>
 
@@ -213,8 +215,17 @@ constexpr const char* kResponse =
 
 // The whole exchange as the proxy drives the hook: begin, decide_request, response head,
 // decide_response (a buffered JSON answer), on_complete (metrics, events).
+// `s` in a buffer with the proxy's padding after it (see the header comment).
+std::string padded(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + daemon::kBodyPadding);
+  out.assign(s);
+  return out;
+}
+
 double hook_exchange(InspectionEngine& engine, std::string_view path, const http::Headers& headers,
                      const std::string& body) {
+  static const std::string response = padded(kResponse);
   http::RequestHead head;
   head.method = "POST";
   head.target = std::string(path);
@@ -225,12 +236,12 @@ double hook_exchange(InspectionEngine& engine, std::string_view path, const http
   route.path = path;
   double a = cpu_now_us();
   auto x = engine.begin(route, head);
-  auto v = x->decide_request(head, body);
+  auto v = x->decide_request(head, body, body.capacity() - body.size());
   http::ResponseHead rh;
   rh.status = 200;
   rh.headers.add("Content-Type", "application/json");
   x->on_response_head(rh);
-  auto r = x->decide_response(kResponse);
+  auto r = x->decide_response(response, response.capacity() - response.size());
   x->on_complete(200);
   x.reset();
   double b = cpu_now_us();
@@ -260,7 +271,7 @@ Figures measure(const std::shared_ptr<const rules::CompiledRules>& compiled,
       facts.upstream = "bench";
       ExchangeInspector x(compiled, scanner, InspectionPolicy{}, std::move(facts));
       double a = cpu_now_us();
-      ExtractedBody extracted = extract_request(route, body);
+      ExtractedBody extracted = extract_request(route, body, body.capacity() - body.size());
       double b = cpu_now_us();
       auto found = x.scan_request(extracted, headers, target, body.size());
       double c = cpu_now_us();
@@ -373,9 +384,9 @@ int main(int argc, char** argv) {
               "total", "hook", "memcpy");
   int status = 0;
   for (const Case& c : cases) {
-    std::string body = c.proxy_shape ? proxy_bench_body(c.size)
-                       : c.anthropic ? sized_body(anthropic_body, c.size)
-                                     : sized_body(openai_body, c.size);
+    const std::string body = padded(c.proxy_shape ? proxy_bench_body(c.size)
+                                    : c.anthropic ? sized_body(anthropic_body, c.size)
+                                                  : sized_body(openai_body, c.size));
     http::Headers headers = sdk_headers(c.anthropic);
     Figures f = measure(*compiled, scanner, **engine, c.route, c.target, headers, body, iterations,
                         repeats);

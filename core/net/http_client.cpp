@@ -228,7 +228,8 @@ class UpstreamConnection final : public ParserSink {
   void begin_exchange(UpstreamExchange* ex, RequestHead head, bool reused);
 
   // Exchange API (called by UpstreamExchange; never fires handler callbacks synchronously).
-  void write_body(std::string_view bytes, bool last);
+  // `owner`, when given, holds exactly `bytes` and may be taken instead of copied.
+  void write_body(std::string_view bytes, bool last, std::string* owner = nullptr);
   std::size_t pending_write_bytes() const;
   // Bytes in the kernel's send queue not yet acknowledged by the upstream (SIOCOUTQ); one
   // system call, used only when a response deadline expires.
@@ -270,7 +271,7 @@ class UpstreamConnection final : public ParserSink {
   // Sends the head once its framing is known, with the queued body bytes and then `tail`
   // (bytes of the current write_body call, not copied when the head can leave now; appended to
   // queued_ when it cannot).
-  void try_send_head(std::string_view tail = {});
+  void try_send_head(std::string_view tail = {}, std::string* owner = nullptr);
   void send(const uv_buf_t* bufs, unsigned count);
   void on_write_done(int status);
   void maybe_drained();
@@ -352,6 +353,9 @@ class UpstreamExchange final : public Exchange {
 
   void write_body(std::string_view bytes, bool last) override {
     if (conn_ != nullptr && !finished_) conn_->write_body(bytes, last);
+  }
+  void write_whole_body(std::string&& body) override {
+    if (conn_ != nullptr && !finished_) conn_->write_body(body, true, &body);
   }
   std::size_t pending_write_bytes() const override {
     return conn_ != nullptr ? conn_->pending_write_bytes() : 0;
@@ -928,10 +932,17 @@ void UpstreamConnection::settle_after_response() {
 
 // ---- UpstreamConnection: writing ----------------------------------------------------------
 
-void UpstreamConnection::try_send_head(std::string_view tail) {
-  auto keep_tail = [&] {
-    if (!tail.empty()) queued_.append(tail);
+void UpstreamConnection::try_send_head(std::string_view tail, std::string* owner) {
+  // `tail` kept in `into`: the owner's buffer taken when `into` holds nothing yet.
+  auto keep = [&](std::string& into) {
+    if (tail.empty()) return;
+    if (owner != nullptr && into.empty()) {
+      into = std::move(*owner);
+    } else {
+      into.append(tail);
+    }
   };
+  auto keep_tail = [&] { keep(queued_); };
   if (head_sent_ || state_ != State::Active || exchange_ == nullptr) {
     keep_tail();
     return;
@@ -996,7 +1007,7 @@ void UpstreamConnection::try_send_head(std::string_view tail) {
   queued_.clear();
   std::string_view rest = tail;
   if (replayable_ && !tail.empty()) {
-    queued.append(tail);
+    keep(queued);
     rest = {};
   }
   std::array<uv_buf_t, 5> bufs{};
@@ -1023,7 +1034,7 @@ void UpstreamConnection::try_send_head(std::string_view tail) {
   send(bufs.data(), n);
 }
 
-void UpstreamConnection::write_body(std::string_view bytes, bool last) {
+void UpstreamConnection::write_body(std::string_view bytes, bool last, std::string* owner) {
   if (body_last_ || state_ == State::Closing) return;
   body_written_ += bytes.size();
   if (!bytes.empty()) unsent_at_check_ = static_cast<std::size_t>(-1);
@@ -1032,7 +1043,7 @@ void UpstreamConnection::write_body(std::string_view bytes, bool last) {
     set_deadline(Deadline::Response, pool_->target_.response_timeout);
   }
   if (!head_sent_) {
-    try_send_head(bytes);
+    try_send_head(bytes, owner);
   } else {
     replayable_ = false;
     replay_body_.clear();

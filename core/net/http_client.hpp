@@ -123,6 +123,12 @@ class Exchange {
   // Calls after `last`, after the end or after a failure are ignored.
   virtual void write_body(std::string_view bytes, bool last) = 0;
 
+  // The whole body at once, handed over: the same as write_body(body, true), except that a
+  // client that must keep the body (queued while connecting, or kept to replay the request on
+  // a fresh connection when a reused one turns out dead) takes the buffer instead of copying
+  // it. `body` is left empty or unspecified.
+  virtual void write_whole_body(std::string&& body) { write_body(body, true); }
+
   // Request bytes accepted by write_body but not yet handed to the kernel: bytes queued while
   // connecting, plus the libuv write queue (uv_stream_get_write_queue_size), plus TLS output
   // not yet written. The caller compares this with its high watermark to pause its client.

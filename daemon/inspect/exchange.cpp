@@ -299,7 +299,8 @@ Answer unavailable(Dialect d) {
 }  // namespace
 
 RequestDecision ExchangeInspector::inspect_request(const http::Headers& headers,
-                                                   std::string_view target, std::string_view body) {
+                                                   std::string_view target, std::string_view body,
+                                                   std::size_t padding) {
   RequestDecision d;
   if (!rules_) {
     if (policy_.fail_closed) {
@@ -308,7 +309,7 @@ RequestDecision ExchangeInspector::inspect_request(const http::Headers& headers,
     }
     return d;
   }
-  ExtractedBody extracted = extract_request(facts_.route, body);
+  ExtractedBody extracted = extract_request(facts_.route, body, padding);
   return decide_request(extracted, scan_request(extracted, headers, target, body.size()), body);
 }
 
@@ -513,11 +514,11 @@ RequestDecision ExchangeInspector::decide_request(const ExtractedBody& extracted
   return d;
 }
 
-ResponseDecision ExchangeInspector::inspect_response(std::string_view body) {
+ResponseDecision ExchangeInspector::inspect_response(std::string_view body, std::size_t padding) {
   ResponseDecision d;
   if (!rules_) return d;
   const rules::Scope scope = rules::Scope::response;
-  ExtractedBody extracted = extract_response(facts_.route, body);
+  ExtractedBody extracted = extract_response(facts_.route, body, padding);
   std::vector<Located> found;
   for (std::size_t i = 0; i < extracted.pieces.size(); ++i) {
     scan_piece(extracted.pieces[i], i, scope, found);

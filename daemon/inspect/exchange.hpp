@@ -79,9 +79,10 @@ class ExchangeInspector {
                     InspectionPolicy policy, ExchangeFacts facts);
 
   // The verdict on a request: `headers` and `target` are the surfaces `headers` and `url`,
-  // `body` the whole request body (may be empty).
+  // `body` the whole request body (may be empty), followed by `padding` readable bytes (at
+  // least kJsonPadding: parsed in place, surfaces.hpp).
   RequestDecision inspect_request(const http::Headers& headers, std::string_view target,
-                                  std::string_view body);
+                                  std::string_view body, std::size_t padding = 0);
 
   // inspect_request in its three steps, public so that bench/inspect times exactly the code
   // the hook runs: extract_request() (surfaces.hpp), then scan_request() (every surface and
@@ -102,8 +103,8 @@ class ExchangeInspector {
   RequestDecision decide_request(const ExtractedBody& extracted, std::vector<Located> found,
                                  std::string_view body);
 
-  // The verdict on a whole (buffered) response body.
-  ResponseDecision inspect_response(std::string_view body);
+  // The verdict on a whole (buffered) response body (`padding`: as for inspect_request).
+  ResponseDecision inspect_response(std::string_view body, std::size_t padding = 0);
 
   // Streamed responses (stream_inspector.hpp): the inspector for this exchange's stream.
   // Returns nullptr when there are no rules (nothing to inspect: fail-open forwarding).

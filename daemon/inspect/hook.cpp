@@ -67,6 +67,9 @@ std::size_t EventSink::queued() const {
 
 namespace {
 
+// The proxy's padding after a buffered body is enough for simdjson to parse it in place.
+static_assert(daemon::kBodyPadding >= kJsonPadding);
+
 rules::Scanner& thread_scanner() {
   thread_local rules::Scanner scanner;
   return scanner;
@@ -117,11 +120,12 @@ class InspectedExchange final : public daemon::RequestInspection {
 
   bool wants_request_body() const override { return snap_->rules != nullptr; }
 
-  daemon::RequestVerdict decide_request(http::RequestHead& head, std::string_view body) override {
+  daemon::RequestVerdict decide_request(http::RequestHead& head, std::string_view body,
+                                        std::size_t padding) override {
     Stopwatch sw(elapsed_);
     daemon::RequestVerdict v;
     auto started = std::chrono::steady_clock::now();
-    RequestDecision d = x_.inspect_request(head.headers, head.target, body);
+    RequestDecision d = x_.inspect_request(head.headers, head.target, body, padding);
     request_seconds_ =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     request_body_bytes_ = body.size();
@@ -170,7 +174,7 @@ class InspectedExchange final : public daemon::RequestInspection {
     return daemon::ResponseMode::pass;
   }
 
-  daemon::ResponseVerdict decide_response(std::string_view body) override {
+  daemon::ResponseVerdict decide_response(std::string_view body, std::size_t padding) override {
     Stopwatch sw(elapsed_);
     daemon::ResponseVerdict v;
     if (uninspectable_) {
@@ -182,7 +186,7 @@ class InspectedExchange final : public daemon::RequestInspection {
       v.answer = to_hook_answer(a);
       return v;
     }
-    ResponseDecision d = x_.inspect_response(body);
+    ResponseDecision d = x_.inspect_response(body, padding);
     switch (d.kind) {
       case ResponseDecision::Kind::answer:
         v.kind = daemon::ResponseVerdict::Kind::answer;

@@ -10,6 +10,34 @@ namespace edgeward::inspect {
 
 namespace sj = simdjson::ondemand;
 
+static_assert(kJsonPadding >= simdjson::SIMDJSON_PADDING);
+
+TextPiece& TextPiece::operator=(const TextPiece& other) {
+  if (this != &other) assign_from(other, std::string(other.owned_));
+  return *this;
+}
+
+TextPiece& TextPiece::operator=(TextPiece&& other) noexcept {
+  if (this != &other) {
+    assign_from(other, std::move(other.owned_));
+    other.text = {};
+  }
+  return *this;
+}
+
+void TextPiece::assign_from(const TextPiece& other, std::string&& owned) {
+  const bool view_of_owned = other.owns_text();  // asked before `owned` is moved from
+  matched_in = other.matched_in;
+  layer = other.layer;
+  raw = other.raw;
+  span_kind = other.span_kind;
+  span_begin = other.span_begin;
+  span_end = other.span_end;
+  // A short owned string moves by copying its bytes (SSO): the view must follow the bytes.
+  owned_ = std::move(owned);
+  text = view_of_owned ? std::string_view(owned_) : other.text;
+}
+
 namespace {
 
 // The role given to texts that are not inside a message ("prompt", "input", "system").
@@ -69,18 +97,50 @@ bool for_each_item(sj::value& v, Fn&& fn) {
 // document turns out to be malformed (the caller then falls back to raw bytes).
 class Walker {
  public:
-  Walker(const char* base, ExtractedBody& out) : base_(base), out_(out) {}
+  // `base`: the bytes simdjson parses (the body itself, or its padded copy); `body`: the
+  // caller's body, which the pieces' views point into (same bytes, same offsets).
+  Walker(const char* base, std::string_view body, ExtractedBody& out)
+      : base_(base), body_(body), out_(out) {}
 
   // ---- leaves -------------------------------------------------------------------------------
 
+  // Reads the string value `v`. Without a backslash in its literal the text is the literal's
+  // inside, a view into the body: nothing to unescape or copy (stage 1 has already validated
+  // its UTF-8 and refused unescaped control characters). Otherwise simdjson unescapes it
+  // (validating the escapes) into the parser's buffer, valid until the next parse: `escaped`
+  // tells the caller to copy it. [begin, end) is the literal, quotes included.
+  bool read_string(sj::value& v, std::string_view& text, bool& escaped, std::size_t& begin,
+                   std::size_t& end) {
+    std::string_view token = v.raw_json_token();
+    begin = static_cast<std::size_t>(token.data() - base_);
+    const std::size_t length = json_string_literal_length(token);
+    end = begin + length;
+    if (length >= 2 && token.front() == '"' &&
+        std::memchr(token.data() + 1, '\\', length - 2) == nullptr) {
+      sj::raw_json_string raw;
+      if (v.get_raw_json_string().get(raw)) return false;
+      text = body_.substr(begin + 1, length - 2);
+      escaped = false;
+      return true;
+    }
+    if (v.get_string().get(text)) return false;
+    escaped = true;
+    return true;
+  }
+
   // A JSON string value as a piece. `conversational` puts it into the post-template join.
   bool string_piece(sj::value& v, MatchedIn in, Layer layer, bool conversational) {
-    std::string_view token = v.raw_json_token();
     std::string_view text;
-    if (v.get_string().get(text)) return false;
-    std::size_t begin = static_cast<std::size_t>(token.data() - base_);
-    std::size_t end = begin + json_string_literal_length(token);
-    add_piece(in, layer, SpanKind::kJsonString, begin, end, std::string(text), conversational);
+    bool escaped = false;
+    std::size_t begin = 0;
+    std::size_t end = 0;
+    if (!read_string(v, text, escaped, begin, end)) return false;
+    TextPiece& p = add_piece(in, layer, SpanKind::kJsonString, begin, end, conversational);
+    if (escaped) {
+      p.own(std::string(text));
+    } else {
+      p.text = text;
+    }
     return true;
   }
 
@@ -102,8 +162,8 @@ class Walker {
     }
     std::size_t begin = static_cast<std::size_t>(raw.data() - base_);
     // raw_json() of a container ends at its closing bracket (no trailing whitespace).
-    add_piece(in, layer, SpanKind::kJsonValue, begin, begin + raw.size(), std::string(raw),
-              conversational);
+    add_piece(in, layer, SpanKind::kJsonValue, begin, begin + raw.size(), conversational).text =
+        body_.substr(begin, raw.size());
     return true;
   }
 
@@ -141,7 +201,10 @@ class Walker {
     if (v.type().get(t)) return false;
     if (t == sj::json_type::string) {
       std::string_view s;
-      return !v.get_string().get(s);
+      bool escaped = false;
+      std::size_t begin = 0;
+      std::size_t end = 0;
+      return read_string(v, s, escaped, begin, end);
     }
     if (t == sj::json_type::object) {
       sj::object o;
@@ -205,7 +268,7 @@ class Walker {
         if (t == sj::json_type::string) {
           std::size_t before = out_.pieces.size();
           if (!string_piece(val, MatchedIn::kBody, Layer::kPreTemplate, false)) return false;
-          name = out_.pieces[before].text;
+          name.assign(out_.pieces[before].text);
         } else if (!walk_generic(val, MatchedIn::kBody, Layer::kPreTemplate)) {
           return false;
         }
@@ -398,7 +461,7 @@ class Walker {
         if (nt == sj::json_type::string) {
           std::size_t before = out_.pieces.size();
           if (!string_piece(val, MatchedIn::kTools, Layer::kToolCall, false)) return false;
-          out_.tools_defined.push_back(out_.pieces[before].text);
+          out_.tools_defined.emplace_back(out_.pieces[before].text);
         } else if (!walk_generic(val, MatchedIn::kTools, Layer::kToolCall)) {
           return false;
         }
@@ -470,17 +533,17 @@ class Walker {
 
   // ---- bookkeeping --------------------------------------------------------------------------
 
-  void add_piece(MatchedIn in, Layer layer, SpanKind kind, std::size_t begin, std::size_t end,
-                 std::string text, bool conversational) {
-    TextPiece p;
+  // A new piece without its text (the caller sets it).
+  TextPiece& add_piece(MatchedIn in, Layer layer, SpanKind kind, std::size_t begin, std::size_t end,
+                       bool conversational) {
+    TextPiece& p = out_.pieces.emplace_back();
     p.matched_in = in;
     p.layer = layer;
     p.span_kind = kind;
     p.span_begin = begin;
     p.span_end = end;
-    p.text = std::move(text);
-    out_.pieces.push_back(std::move(p));
     conversational_.push_back(conversational);
+    return p;
   }
 
   void retag(std::size_t first, std::size_t last, MatchedIn in, Layer layer) {
@@ -522,6 +585,7 @@ class Walker {
 
  private:
   const char* base_;
+  std::string_view body_;
   ExtractedBody& out_;
   std::vector<bool> conversational_;
   std::vector<Turn> turns_;
@@ -541,12 +605,11 @@ ExtractedBody raw_fallback(Route route, std::string_view body) {
   ExtractedBody out;
   out.route = route;
   out.parsed = false;
-  TextPiece p;
+  TextPiece& p = out.pieces.emplace_back();
   p.raw = true;
   p.matched_in = MatchedIn::kBody;
   p.layer = Layer::kPreTemplate;
-  p.text.assign(body);
-  out.pieces.push_back(std::move(p));
+  p.text = body;
   return out;
 }
 
@@ -665,18 +728,23 @@ bool response_field(Walker& w, ExtractedBody& out, Route route, std::string_view
   return w.skip_value(val);
 }
 
-ExtractedBody extract(Route route, std::string_view body, Side side) {
+ExtractedBody extract(Route route, std::string_view body, std::size_t padding, Side side) {
   ParserSlot& slot = thread_parser();
-  slot.buffer.reserve(body.size() + simdjson::SIMDJSON_PADDING);
-  slot.buffer.assign(body.data(), body.size());
-  simdjson::padded_string_view input(slot.buffer.data(), slot.buffer.size(),
-                                     slot.buffer.capacity());
+  simdjson::padded_string_view input;
+  if (padding >= simdjson::SIMDJSON_PADDING) {
+    input = simdjson::padded_string_view(body.data(), body.size(), body.size() + padding);
+  } else {
+    slot.buffer.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+    slot.buffer.assign(body.data(), body.size());
+    input = simdjson::padded_string_view(slot.buffer.data(), slot.buffer.size(),
+                                         slot.buffer.capacity());
+  }
 
   ExtractedBody out;
   out.route = route;
   sj::document doc;
   if (slot.parser.iterate(input).get(doc)) return raw_fallback(route, body);
-  Walker w(slot.buffer.data(), out);
+  Walker w(input.data(), body, out);
 
   sj::json_type top;
   if (doc.type().get(top)) return raw_fallback(route, body);
@@ -740,19 +808,25 @@ std::size_t json_string_literal_length(std::string_view token) {
   return token.size();
 }
 
-ExtractedBody extract_request(Route route, std::string_view body) {
-  return extract(route, body, Side::kRequest);
+ExtractedBody extract_request(Route route, std::string_view body, std::size_t padding) {
+  return extract(route, body, padding, Side::kRequest);
 }
 
-ExtractedBody extract_response(Route route, std::string_view body) {
-  return extract(route, body, Side::kResponse);
+ExtractedBody extract_response(Route route, std::string_view body, std::size_t padding) {
+  return extract(route, body, padding, Side::kResponse);
 }
 
 TextPiece extract_url(std::string_view target) {
   TextPiece p;
   p.matched_in = MatchedIn::kUrl;
   p.layer = Layer::kPreTemplate;
-  p.text.reserve(target.size());
+  // Nothing to decode (no escape, no '+' that a query would read as a space): the target as is.
+  if (target.find_first_of("%+") == std::string_view::npos) {
+    p.text = target;
+    return p;
+  }
+  std::string decoded;
+  decoded.reserve(target.size());
   bool in_query = false;
   for (std::size_t i = 0; i < target.size(); ++i) {
     char c = target[i];
@@ -761,14 +835,15 @@ TextPiece extract_url(std::string_view target) {
       int hi = hex_value(target[i + 1]);
       int lo = hex_value(target[i + 2]);
       if (hi >= 0 && lo >= 0) {
-        p.text.push_back(static_cast<char>(hi * 16 + lo));
+        decoded.push_back(static_cast<char>(hi * 16 + lo));
         i += 2;
         continue;
       }
     }
     // Form-encoded queries spell a space as '+'; paths do not.
-    p.text.push_back(in_query && c == '+' ? ' ' : c);
+    decoded.push_back(in_query && c == '+' ? ' ' : c);
   }
+  p.own(std::move(decoded));
   return p;
 }
 

@@ -14,6 +14,12 @@
 //    extracted as one raw piece that every rule covering the body sees (`raw`), never skipped.
 //  - Spans are byte offsets into the body given to extract_*; a kJsonString span covers the
 //    string literal including its quotes, a kJsonValue span a whole object/array.
+//  - Texts are not copied where the body already holds them: a JSON string without escapes,
+//    a raw JSON value and the raw fallback are views into the body given to extract_*, so an
+//    ExtractedBody is valid only while that body is. Unescaped strings are held by their piece.
+//  - A body with kJsonPadding readable bytes after its end (`padding`, the caller's buffer
+//    capacity) is parsed where it is; any other body is first copied into a padded per-thread
+//    buffer (simdjson reads past the end of its input).
 //  - Pure functions; the simdjson parser is per thread. Thread-safe.
 
 #include <cstddef>
@@ -40,6 +46,11 @@ enum class SpanKind : std::uint8_t {
                 // scanned is its raw JSON; a `redact` here cannot keep it valid, so it blocks
 };
 
+// Bytes past the end of a body that simdjson may read (simdjson::SIMDJSON_PADDING; checked in
+// surfaces.cpp). A caller whose buffer has that much capacity after the body says so to
+// extract_* and the body is parsed in place.
+inline constexpr std::size_t kJsonPadding = 64;
+
 struct TextPiece {
   MatchedIn matched_in = MatchedIn::kBody;
   Layer layer = Layer::kPreTemplate;
@@ -48,7 +59,28 @@ struct TextPiece {
   SpanKind span_kind = SpanKind::kNone;
   std::size_t span_begin = 0;  // byte offsets into the original body
   std::size_t span_end = 0;
-  std::string text;  // the text scanned: unescaped string value, raw JSON, or raw bytes
+  // The text scanned: unescaped string value, raw JSON, or raw bytes. Either a view into the
+  // text the piece was extracted from (see the Rules) or into the piece's own copy (own()).
+  std::string_view text;
+
+  TextPiece() = default;
+  TextPiece(const TextPiece& other) { *this = other; }
+  TextPiece(TextPiece&& other) noexcept { *this = std::move(other); }
+  TextPiece& operator=(const TextPiece& other);
+  TextPiece& operator=(TextPiece&& other) noexcept;
+
+  // Makes the piece hold `s` itself (an unescaped string, a decoded URL).
+  void own(std::string s) {
+    owned_ = std::move(s);
+    text = owned_;
+  }
+  bool owns_text() const { return text.data() == owned_.data(); }
+
+ private:
+  // Copies the fields of `other` and takes `owned` (its owned text, copied or moved).
+  void assign_from(const TextPiece& other, std::string&& owned);
+
+  std::string owned_;
 };
 
 // Where a piece sits inside the joined conversation (post-template layer).
@@ -74,18 +106,20 @@ struct ExtractedBody {
   std::vector<ConversationSegment> segments;
 };
 
-// Request body of `route` (DESIGN §2 surfaces `body` and `tools`).
-ExtractedBody extract_request(Route route, std::string_view body);
+// Request body of `route` (DESIGN §2 surfaces `body` and `tools`). `padding`: readable bytes
+// after the end of `body` (at least kJsonPadding: parsed in place; else copied first).
+ExtractedBody extract_request(Route route, std::string_view body, std::size_t padding = 0);
 
 // Buffered (non-streamed) JSON response body of `route`: the model's text and tool calls.
-ExtractedBody extract_response(Route route, std::string_view body);
+ExtractedBody extract_response(Route route, std::string_view body, std::size_t padding = 0);
 
-// Surface `url`: the request target (path and query), percent-decoded. One piece.
+// Surface `url`: the request target (path and query), percent-decoded. One piece; a view into
+// `target` when nothing needed decoding.
 TextPiece extract_url(std::string_view target);
 
-// Surface `headers`: one piece per header value, except the credential headers that are never
-// scanned into events (Authorization, Proxy-Authorization, Cookie, Set-Cookie and the provider
-// API key headers x-api-key, api-key, x-goog-api-key).
+// Surface `headers`: one piece per header value (views into `headers`), except the credential
+// headers that are never scanned into events (Authorization, Proxy-Authorization, Cookie,
+// Set-Cookie and the provider API key headers x-api-key, api-key, x-goog-api-key).
 std::vector<TextPiece> extract_headers(const http::Headers& headers);
 
 // Length of the JSON string literal that starts `token` (quotes included). `token` starts with

@@ -115,13 +115,23 @@ std::string replace_all(std::string s, std::string_view from, std::string_view t
   return s;
 }
 
+// Buffered bodies the hook saw, and those without the promised padding after them.
+std::atomic<int> g_buffered_bodies{0};
+std::atomic<int> g_short_padding{0};
+void note_padding(std::size_t padding) {
+  ++g_buffered_bodies;
+  if (padding < kBodyPadding) ++g_short_padding;
+}
+
 // Blocks bodies with BLOCKME, rewrites REWRITE, hides SECRET in buffered JSON responses, ends
 // streams at a STOP event.
 class TestInspection : public RequestInspection {
  public:
   explicit TestInspection(ApiDialect dialect) : dialect_(dialect) {}
   bool wants_request_body() const override { return true; }
-  RequestVerdict decide_request(http::RequestHead&, std::string_view body) override {
+  RequestVerdict decide_request(http::RequestHead&, std::string_view body,
+                                std::size_t padding) override {
+    note_padding(padding);
     RequestVerdict v;
     if (body.find("BLOCKME") != std::string_view::npos) {
       v.kind = RequestVerdict::Kind::answer;
@@ -142,7 +152,8 @@ class TestInspection : public RequestInspection {
     if (type == "application/json") return ResponseMode::buffer;
     return ResponseMode::pass;
   }
-  ResponseVerdict decide_response(std::string_view body) override {
+  ResponseVerdict decide_response(std::string_view body, std::size_t padding) override {
+    note_padding(padding);
     ResponseVerdict v;
     if (body.find("SECRET") != std::string_view::npos) {
       v.kind = ResponseVerdict::Kind::rewrite;
@@ -321,6 +332,31 @@ TEST_CASE("hook rewrites a request body and the upstream gets the new length", "
   std::lock_guard lock(f.seen.mu);
   CHECK(f.seen.body == "{\"content\":\"[redacted] me\"}");
   CHECK(f.seen.head.headers.get("Content-Length") == std::to_string(f.seen.body.size()));
+}
+
+TEST_CASE("hook gets every buffered body with kBodyPadding readable bytes after it",
+          "[proxy][hook]") {
+  ProxyFixture f;
+  const int before = g_buffered_bodies.load();
+  {
+    ClientSocket c(f.port);
+    REQUIRE(c.send(post("/v1/chat/completions", std::string(5000, 'a'))));
+    CHECK(status_of(c.read_response(3s)) == 200);
+  }
+  {
+    ClientSocket c(f.port);  // chunked: the body grows as it comes, padding added at the end
+    REQUIRE(
+        c.send("POST /v1/embeddings HTTP/1.1\r\nHost: g\r\nTransfer-Encoding: chunked\r\n"
+               "\r\n5\r\n{\"a\":\r\n4\r\n\"b\"}\r\n0\r\n\r\n"));
+    CHECK(status_of(c.read_response(3s)) == 200);
+  }
+  {
+    ClientSocket c(f.port);  // a buffered JSON response
+    REQUIRE(c.send("GET /json-secret HTTP/1.1\r\nHost: g\r\n\r\n"));
+    CHECK(status_of(c.read_response(3s)) == 200);
+  }
+  CHECK(g_buffered_bodies.load() >= before + 3);
+  CHECK(g_short_padding.load() == 0);
 }
 
 TEST_CASE("hook rewrites a buffered JSON response", "[proxy][hook]") {

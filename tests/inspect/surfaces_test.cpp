@@ -309,3 +309,69 @@ TEST_CASE("url pieces are percent-decoded and header pieces skip credentials") {
   CHECK(pieces[0].text == "visible");
   CHECK(pieces[0].matched_in == MatchedIn::kHeaders);
 }
+
+TEST_CASE("texts without escapes are views into the body, escaped ones are held by their piece") {
+  const std::string body = R"({"messages":[{"role":"system","content":"plain system text"},)"
+                           R"({"role":"user","content":"line one\nline \"two\""}],)"
+                           R"("tools":[{"name":"pay","parameters":{"type":"object"}}]})";
+  auto b = extract_request(chat(), body);
+  REQUIRE(b.parsed);
+  auto inside_body = [&](std::string_view t) {
+    return t.data() >= body.data() && t.data() + t.size() <= body.data() + body.size();
+  };
+  const TextPiece& plain = only(b, "plain system");
+  CHECK(plain.text == "plain system text");
+  CHECK(inside_body(plain.text));
+  CHECK_FALSE(plain.owns_text());
+  const TextPiece& escaped = only(b, "line one");
+  CHECK(escaped.text == "line one\nline \"two\"");
+  CHECK(escaped.owns_text());
+  const TextPiece& schema = only(b, "object");
+  CHECK(schema.text == R"({"type":"object"})");
+  CHECK(inside_body(schema.text));
+  CHECK(b.conversation == "system: plain system text\nuser: line one\nline \"two\"\n");
+
+  // Copies and moves keep an owned text valid, short (in-object) strings included.
+  TextPiece small;
+  small.own("short");
+  TextPiece moved(std::move(small));
+  TextPiece copied(moved);
+  std::vector<TextPiece> grown;
+  for (int i = 0; i < 20; ++i) grown.push_back(moved);  // reallocations move the pieces
+  CHECK(moved.text == "short");
+  CHECK(copied.text == "short");
+  CHECK(copied.text.data() != moved.text.data());
+  for (const TextPiece& p : grown) CHECK(p.text == "short");
+}
+
+TEST_CASE("a body with padding after it is parsed in place, with the same pieces as a copy") {
+  std::string buffer = R"({"model":"m","messages":[{"role":"user","content":"a \u0041 b"},)"
+                       R"({"role":"assistant","content":"DE89 3704"}]})";
+  const std::size_t size = buffer.size();
+  buffer.reserve(size + kJsonPadding);
+  const std::string_view body(buffer.data(), size);
+  auto in_place = extract_request(chat(), body, buffer.capacity() - size);
+  const std::string unpadded(body);
+  auto copied = extract_request(chat(), unpadded);  // no padding: parsed from a copy
+  REQUIRE(in_place.parsed);
+  REQUIRE(copied.parsed);
+  CHECK(in_place.conversation == copied.conversation);
+  REQUIRE(in_place.pieces.size() == copied.pieces.size());
+  for (std::size_t i = 0; i < in_place.pieces.size(); ++i) {
+    CHECK(in_place.pieces[i].text == copied.pieces[i].text);
+    CHECK(in_place.pieces[i].span_begin == copied.pieces[i].span_begin);
+    CHECK(in_place.pieces[i].span_end == copied.pieces[i].span_end);
+  }
+  CHECK(only(in_place, "DE89").text.data() == body.data() + body.find("DE89"));
+  CHECK(only(in_place, "a A b").owns_text());
+}
+
+TEST_CASE("an undecoded url is a view of the target, a decoded one is held by the piece") {
+  const std::string target = "/v1/chat/completions?x=1";
+  auto u = extract_url(target);
+  CHECK(u.text == target);
+  CHECK(u.text.data() == target.data());
+  auto d = extract_url("/v1/x?q=a+b%21");
+  CHECK(d.text == "/v1/x?q=a b!");
+  CHECK(d.owns_text());
+}

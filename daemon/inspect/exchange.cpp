@@ -136,6 +136,14 @@ const std::vector<ExcludeRule>& cached_exclude_rules(const rules::CompiledRules&
   return cached;
 }
 
+// A worker thread extracts every body into one ExtractedBody, so that its buffers (the joined
+// conversation above all) are not allocated again for each request; it is emptied when the
+// inspection returns, since its views point into that request's body.
+struct ReusedExtraction {
+  ExtractedBody& body;
+  ~ReusedExtraction() { clear_for_reuse(body); }
+};
+
 bool has_policy_kind(const rules::CompiledRules& r, rules::RuleKind kind) {
   for (std::uint32_t i : r.policy_rules()) {
     if (r.rule(i).kind == kind) return true;
@@ -309,7 +317,9 @@ RequestDecision ExchangeInspector::inspect_request(const http::Headers& headers,
     }
     return d;
   }
-  ExtractedBody extracted = extract_request(facts_.route, body, padding);
+  thread_local ExtractedBody extracted;
+  ReusedExtraction reuse{extracted};
+  extract_request(facts_.route, body, padding, extracted);
   return decide_request(extracted, scan_request(extracted, headers, target, body.size()), body);
 }
 
@@ -518,7 +528,9 @@ ResponseDecision ExchangeInspector::inspect_response(std::string_view body, std:
   ResponseDecision d;
   if (!rules_) return d;
   const rules::Scope scope = rules::Scope::response;
-  ExtractedBody extracted = extract_response(facts_.route, body, padding);
+  thread_local ExtractedBody extracted;
+  ReusedExtraction reuse{extracted};
+  extract_response(facts_.route, body, padding, extracted);
   std::vector<Located> found;
   for (std::size_t i = 0; i < extracted.pieces.size(); ++i) {
     scan_piece(extracted.pieces[i], i, scope, found);

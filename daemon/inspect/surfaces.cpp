@@ -601,16 +601,21 @@ ParserSlot& thread_parser() {
   return slot;
 }
 
-ExtractedBody raw_fallback(Route route, std::string_view body) {
-  ExtractedBody out;
+void reset(ExtractedBody& out, Route route) {
+  clear_for_reuse(out);
   out.route = route;
   out.parsed = false;
+  out.model.clear();
+  out.max_tokens.reset();
+}
+
+void raw_fallback(Route route, std::string_view body, ExtractedBody& out) {
+  reset(out, route);
   TextPiece& p = out.pieces.emplace_back();
   p.raw = true;
   p.matched_in = MatchedIn::kBody;
   p.layer = Layer::kPreTemplate;
   p.text = body;
-  return out;
 }
 
 enum class Side { kRequest, kResponse };
@@ -728,7 +733,8 @@ bool response_field(Walker& w, ExtractedBody& out, Route route, std::string_view
   return w.skip_value(val);
 }
 
-ExtractedBody extract(Route route, std::string_view body, std::size_t padding, Side side) {
+void extract(Route route, std::string_view body, std::size_t padding, Side side,
+             ExtractedBody& out) {
   ParserSlot& slot = thread_parser();
   simdjson::padded_string_view input;
   if (padding >= simdjson::SIMDJSON_PADDING) {
@@ -740,18 +746,17 @@ ExtractedBody extract(Route route, std::string_view body, std::size_t padding, S
                                          slot.buffer.capacity());
   }
 
-  ExtractedBody out;
-  out.route = route;
+  reset(out, route);
   sj::document doc;
-  if (slot.parser.iterate(input).get(doc)) return raw_fallback(route, body);
+  if (slot.parser.iterate(input).get(doc)) return raw_fallback(route, body, out);
   Walker w(input.data(), body, out);
 
   sj::json_type top;
-  if (doc.type().get(top)) return raw_fallback(route, body);
+  if (doc.type().get(top)) return raw_fallback(route, body, out);
   bool ok = true;
   if (top == sj::json_type::object) {
     sj::object o;
-    if (doc.get_object().get(o)) return raw_fallback(route, body);
+    if (doc.get_object().get(o)) return raw_fallback(route, body, out);
     for (auto f : o) {
       sj::field field;
       std::string_view key;
@@ -778,11 +783,10 @@ ExtractedBody extract(Route route, std::string_view body, std::size_t padding, S
   // Trailing bytes after the root value ("{…} junk"): a provider's parser would refuse or
   // read them differently, so the body is not the dialect's JSON.
   if (!ok || doc.current_location().error() != simdjson::OUT_OF_BOUNDS) {
-    return raw_fallback(route, body);
+    return raw_fallback(route, body, out);
   }
   out.parsed = true;
   w.build_conversation();
-  return out;
 }
 
 int hex_value(char c) {
@@ -809,11 +813,36 @@ std::size_t json_string_literal_length(std::string_view token) {
 }
 
 ExtractedBody extract_request(Route route, std::string_view body, std::size_t padding) {
-  return extract(route, body, padding, Side::kRequest);
+  ExtractedBody out;
+  extract(route, body, padding, Side::kRequest, out);
+  return out;
 }
 
 ExtractedBody extract_response(Route route, std::string_view body, std::size_t padding) {
-  return extract(route, body, padding, Side::kResponse);
+  ExtractedBody out;
+  extract(route, body, padding, Side::kResponse, out);
+  return out;
+}
+
+void extract_request(Route route, std::string_view body, std::size_t padding, ExtractedBody& out) {
+  extract(route, body, padding, Side::kRequest, out);
+}
+
+void extract_response(Route route, std::string_view body, std::size_t padding, ExtractedBody& out) {
+  extract(route, body, padding, Side::kResponse, out);
+}
+
+void clear_for_reuse(ExtractedBody& b, std::size_t keep_bytes) {
+  b.tools_defined.clear();
+  b.tools_called.clear();
+  b.pieces.clear();
+  b.segments.clear();
+  if (b.conversation.capacity() > keep_bytes) {
+    std::string().swap(b.conversation);
+  } else {
+    b.conversation.clear();
+  }
+  if (b.pieces.capacity() * sizeof(TextPiece) > keep_bytes) std::vector<TextPiece>().swap(b.pieces);
 }
 
 TextPiece extract_url(std::string_view target) {

@@ -113,6 +113,16 @@ ExtractedBody extract_request(Route route, std::string_view body, std::size_t pa
 // Buffered (non-streamed) JSON response body of `route`: the model's text and tool calls.
 ExtractedBody extract_response(Route route, std::string_view body, std::size_t padding = 0);
 
+// The same into `out`, whose buffers (pieces, conversation, segments) keep their capacity from
+// one body to the next: a worker that extracts every request into one ExtractedBody allocates
+// nothing for it in the steady state. `out` is overwritten whole.
+void extract_request(Route route, std::string_view body, std::size_t padding, ExtractedBody& out);
+void extract_response(Route route, std::string_view body, std::size_t padding, ExtractedBody& out);
+
+// Empties `b` for reuse, keeping its buffers unless they grew past `keep_bytes` (a worker keeps
+// one, so a rare huge body must not pin its memory for good).
+void clear_for_reuse(ExtractedBody& b, std::size_t keep_bytes = 256u << 10);
+
 // Surface `url`: the request target (path and query), percent-decoded. One piece; a view into
 // `target` when nothing needed decoding.
 TextPiece extract_url(std::string_view target);

@@ -375,3 +375,37 @@ TEST_CASE("an undecoded url is a view of the target, a decoded one is held by th
   CHECK(d.text == "/v1/x?q=a b!");
   CHECK(d.owns_text());
 }
+
+TEST_CASE("extracting into a reused ExtractedBody gives what a fresh one gives") {
+  const std::string first = R"({"model":"m1","max_tokens":5,"messages":[{"role":"system",)"
+                            R"("content":"alpha"},{"role":"user","content":"beta \"q\""}],)"
+                            R"("tools":[{"name":"t1","parameters":{}}]})";
+  const std::string broken = R"({"messages":[)";
+  const std::string second = R"({"messages":[{"role":"user","content":"gamma"}]})";
+  ExtractedBody reused;
+  for (const std::string* body : {&first, &broken, &second}) {
+    extract_request(chat(), *body, 0, reused);
+    ExtractedBody fresh = extract_request(chat(), *body);
+    CHECK(reused.parsed == fresh.parsed);
+    CHECK(reused.model == fresh.model);
+    CHECK(reused.max_tokens == fresh.max_tokens);
+    CHECK(reused.tools_defined == fresh.tools_defined);
+    CHECK(reused.conversation == fresh.conversation);
+    CHECK(reused.segments.size() == fresh.segments.size());
+    REQUIRE(reused.pieces.size() == fresh.pieces.size());
+    for (std::size_t i = 0; i < fresh.pieces.size(); ++i) {
+      CHECK(reused.pieces[i].text == fresh.pieces[i].text);
+      CHECK(reused.pieces[i].raw == fresh.pieces[i].raw);
+    }
+  }
+  // Buffers are kept for the next body, unless they grew past the bound.
+  clear_for_reuse(reused);
+  CHECK(reused.pieces.empty());
+  CHECK(reused.conversation.empty());
+  reused.conversation.assign(4096, 'x');
+  clear_for_reuse(reused, 1024);
+  CHECK(reused.conversation.capacity() < 4096);
+  reused.conversation.assign(512, 'x');
+  clear_for_reuse(reused, 1024);
+  CHECK(reused.conversation.capacity() >= 512);
+}

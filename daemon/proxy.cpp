@@ -278,10 +278,15 @@ void ProxyExchange::start() {
   route_info_.dialect_setting = upstream_.config.dialect;
   route_info_.path = head_.path();
   route_info_.dialect = dialect_for(upstream_.config.dialect, route_info_.path);
+  bool wants_body = false;
   if (InspectionHook* hook = app_.hook()) {
-    inspection_ = timed([&] { return hook->begin(route_info_, head_); });
+    // One timed call for both: each clock read is paid on every request.
+    wants_body = timed([&] {
+      inspection_ = hook->begin(route_info_, head_);
+      return inspection_ && inspection_->wants_request_body();
+    });
   }
-  if (inspection_ && timed([&] { return inspection_->wants_request_body(); })) {
+  if (wants_body) {
     phase_ = Phase::Inspecting;  // decide_request runs at on_request_end
     // The whole body in one allocation, with the hook's padding: no growth copies, and the
     // hook parses it where it is. The server has refused a Content-Length above

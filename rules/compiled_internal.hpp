@@ -6,9 +6,12 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <memory>
+#include <string_view>
 #include <vector>
 
+#include "rules/byte_alphabet.hpp"
 #include "rules/engine.hpp"
 
 namespace edgeward::rules {
@@ -35,6 +38,37 @@ struct PatternEntry {
   std::string expression;       // what Hyperscan compiles
   bool boundary_start = false;  // checked at `from` (span match only)
   bool boundary_end = false;    // checked at the end Hyperscan reported
+  // What the text from a finding's start to the end of a match not yet reported can be made of,
+  // as the stream scanner's stable offset needs it (scanner.cpp, TailClass): span_bytes starting
+  // with span_first, then a run of span_trail. Computed from the pattern (byte_alphabet.hpp)
+  // and, for token/url spans, from what span recovery may take from the text (compiler.cpp).
+  ByteSet span_bytes;
+  ByteSet span_first;
+  ByteSet span_trail;  // disjoint from span_bytes
+};
+
+// The bytes span recovery treats as part of a token / URL (scanner.cpp, recover_spans).
+inline bool is_token_byte(char c) {
+  unsigned char u = static_cast<unsigned char>(c);
+  return std::isalnum(u) || c == '_' || c == '+' || c == '/' || c == '.' || c == '@' || c == '%' ||
+         c == '-';
+}
+
+inline bool is_url_byte(char c) {
+  unsigned char u = static_cast<unsigned char>(c);
+  if (std::isspace(u)) return false;
+  return std::string_view("\"'`<>()[]{}").find(c) == std::string_view::npos;
+}
+
+// Text that could still become (the start of) a finding of some rule: a suffix at most
+// `max_width` long made of a run of `bytes` starting with a byte of `first` (or empty), then a
+// run of `trail` bytes (empty for match spans). One per distinct (bytes, first, trail) of the
+// entries a stream scans for a layer.
+struct TailClass {
+  ByteSet bytes;
+  ByteSet first;
+  ByteSet trail;
+  std::uint32_t max_width = 0;
 };
 
 struct Database {
@@ -70,6 +104,10 @@ struct CompiledRulesData {
   std::array<int, kSlotCount> slot_db{};
   std::array<int, kSlotCount> slot_extra_db{};
   std::vector<Database> dbs;
+  // Per (response-scope slot, layer), slot * kLayerCount + layer: the tail classes of the
+  // entries of rules that apply to that layer (empty for request-scope slots: they never
+  // stream).
+  std::array<std::vector<TailClass>, kSlotCount * kLayerCount> stream_tails;
   HsScratch prototype;  // allocated for every database; Scanners clone it
   std::uint64_t generation = 0;
   std::array<unsigned char, 32> digest{};  // SHA-256 of the normalized pack + options

@@ -13,6 +13,7 @@
 #include <optional>
 #include <thread>
 
+#include "rules/byte_alphabet.hpp"
 #include "rules/compiled_internal.hpp"
 
 namespace edgeward::rules {
@@ -93,6 +94,51 @@ std::string relax_wide_repeats(std::string_view expr) {
   return out;
 }
 
+// Sets e.span_bytes / span_first / span_trail (compiled_internal.hpp) from the expression as
+// compiled. A match span is the match itself. A token/url span is recovered from the text
+// (scanner.cpp, recover_spans): the end is the match's end trimmed back over bytes that are not
+// span bytes (I: token/url bytes and '='), the start reaches back from there over I, at most the
+// entry's width before the match's end; with nothing of I before the trimmed end, the span is
+// the empty one at that width bound. So from a finding's start to the end of a match still to
+// come the text is a run of I followed by a run of bytes not in I; and when the pattern can only
+// match bytes of I, the end is never trimmed and the run of I is all.
+void set_span_alphabet(PatternEntry& e) {
+  const ByteAlphabet a =
+      analyse_pattern(e.expression, (e.flags & HS_FLAG_CASELESS) != 0,
+                      (e.flags & HS_FLAG_UTF8) != 0, (e.flags & HS_FLAG_UCP) != 0);
+  e.span_bytes = a.bytes;
+  e.span_first = a.first;
+  if (e.span == SpanMode::match) return;
+  ByteSet inside;
+  for (unsigned b = 0; b < 256; ++b) {
+    const char c = static_cast<char>(b);
+    if (c == '=' || (e.span == SpanMode::token ? is_token_byte(c) : is_url_byte(c))) inside.set(b);
+  }
+  e.span_bytes = inside;
+  e.span_first = inside;
+  if ((a.bytes & ~inside).any()) e.span_trail = ~inside;
+}
+
+// The distinct (bytes, first) of the entries in `set` whose rule applies to `layer`, each with
+// the widest of their entries' widths.
+std::vector<TailClass> tail_classes(const CompiledRulesData& d,
+                                    const std::vector<std::uint32_t>& set, int layer) {
+  std::vector<TailClass> out;
+  for (std::uint32_t id : set) {
+    const PatternEntry& e = d.entries[id];
+    if (!(d.rule_layers[e.rule] & (1u << layer))) continue;
+    auto it = std::find_if(out.begin(), out.end(), [&](const TailClass& t) {
+      return t.bytes == e.span_bytes && t.first == e.span_first && t.trail == e.span_trail;
+    });
+    if (it == out.end()) {
+      out.push_back(TailClass{e.span_bytes, e.span_first, e.span_trail, e.max_width});
+    } else {
+      it->max_width = std::max(it->max_width, e.max_width);
+    }
+  }
+  return out;
+}
+
 // Builds everything but the Hyperscan databases: the pattern table, per-rule data and the
 // (scope, surface) -> database mapping. Deterministic in the pack, so a cache can skip the
 // compile and reuse it.
@@ -152,6 +198,7 @@ Result<std::unique_ptr<CompiledRulesData>> layout(Pack pack, const CompileOption
       if (e.max_width == UINT_MAX || e.max_width > kMaxPatternWidth) {
         return make_error("rules.compile_failed", pattern_path(*d, e) + ": unbounded pattern");
       }
+      set_span_alphabet(e);
       if (e.span != SpanMode::match) e.expression = relax_wide_repeats(e.expression);
       d->rule_max_width[i] = std::max(d->rule_max_width[i], e.max_width);
       d->entries.push_back(e);
@@ -224,6 +271,13 @@ Result<std::unique_ptr<CompiledRulesData>> layout(Pack pack, const CompileOption
                         std::back_inserter(rest));
     d->slot_db[static_cast<std::size_t>(slot)] = database_for(shared);
     d->slot_extra_db[static_cast<std::size_t>(slot)] = database_for(rest);
+  }
+  for (int f = 0; f < kSurfaceCount; ++f) {
+    const int slot = slot_of(Scope::response, static_cast<Surface>(f));
+    for (int l = 0; l < kLayerCount; ++l) {
+      d->stream_tails[static_cast<std::size_t>(slot * kLayerCount + l)] =
+          tail_classes(*d, sets[static_cast<std::size_t>(slot)], l);
+    }
   }
   std::string digest_input = pack_to_json(d->pack);
   digest_input += options.mode == EnforcementMode::monitor ? "|monitor" : "|enforce";

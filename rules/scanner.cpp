@@ -198,18 +198,6 @@ void decide_candidates(const CompiledRules& rules, std::uint8_t layer_bit, std::
   }
 }
 
-bool is_token_byte(char c) {
-  unsigned char u = static_cast<unsigned char>(c);
-  return std::isalnum(u) || c == '_' || c == '+' || c == '/' || c == '.' || c == '@' || c == '%' ||
-         c == '-';
-}
-
-bool is_url_byte(char c) {
-  unsigned char u = static_cast<unsigned char>(c);
-  if (std::isspace(u)) return false;
-  return std::string_view("\"'`<>()[]{}").find(c) == std::string_view::npos;
-}
-
 // For patterns compiled without SOM, Hyperscan reports from == 0: recover the start (and trim
 // the end) from the text as SpanMode says. `text` starts at absolute offset `base`.
 void recover_spans(const CompiledRulesData& d, std::vector<RawMatch>& raw, std::string_view text,
@@ -253,6 +241,35 @@ void sort_findings(std::vector<Finding>& out, std::size_t first) {
               if (a.start != b.start) return a.start < b.start;
               return a.rule_index < b.rule_index;
             });
+}
+
+// How many of the last bytes seen may still be the start of a finding Hyperscan has not
+// reported yet. Such a match ends at or after bytes_seen (Hyperscan reports a match once its
+// last byte, and the byte after it for a trailing assertion, is scanned; `$` and `\Z` may leave
+// a final newline, counted in the alphabet), so the text from its span's start to bytes_seen is
+// a suffix of the form its entry's TailClass describes (compiled_internal.hpp), at most the
+// entry's width long. The longest such suffix over the classes is what must be held.
+// `text` is the retained history, ending at bytes_seen.
+std::uint64_t tail_hold(std::string_view text, const std::vector<TailClass>& tails) {
+  std::uint64_t hold = 0;
+  for (const TailClass& t : tails) {
+    const std::size_t limit = std::min<std::size_t>(text.size(), t.max_width);
+    if (limit <= hold) continue;
+    std::size_t run = 0;
+    // A trail run (bytes and trail are disjoint: the greedy split is the only one)...
+    while (run < limit && t.trail.test(static_cast<unsigned char>(text[text.size() - 1 - run]))) {
+      ++run;
+    }
+    std::uint64_t start = run;  // ... may itself be where the span starts
+    while (run < limit) {
+      const auto b = static_cast<unsigned char>(text[text.size() - 1 - run]);
+      if (!t.bytes.test(b)) break;
+      ++run;
+      if (t.first.test(b)) start = run;
+    }
+    hold = std::max(hold, start);
+  }
+  return hold;
 }
 
 }  // namespace
@@ -371,6 +388,7 @@ Result<ScanStream> Scanner::open_stream(std::shared_ptr<const CompiledRules> rul
   std::array<int, kMaxSlotDbs> dbs{};
   s.db_count_ = d.slot_dbs(s.slot_, dbs);
   s.layer_bit_ = static_cast<std::uint8_t>(1u << static_cast<int>(layer));
+  s.tails_ = static_cast<std::size_t>(s.slot_ * kLayerCount + static_cast<int>(layer));
   s.last_end_.assign(d.pack.rules.size(), 0);
   if (s.db_count_ > 0) {
     if (auto st = prepare(*rules); !st.ok()) return st.error();
@@ -456,9 +474,10 @@ Status Scanner::process_stream(ScanStream& s, bool final, std::vector<Finding>& 
     s.reported_.clear();
     return ok_status();
   }
-  // Stable offset: before any match that may still be reported...
+  // Stable offset: before any match that may still be reported. One Hyperscan has reported is
+  // pending until decided (its trailing context window included)...
   const std::uint64_t horizon = static_cast<std::uint64_t>(max_width) + 2;
-  std::uint64_t stable = seen > horizon ? seen - horizon : 0;
+  std::uint64_t stable = seen - tail_hold(s.history_, d.stream_tails[s.tails_]);
   for (const RawMatch& m : s.pending_) stable = std::min(stable, m.from);
   stable = std::max(stable, s.history_base_);
   // ... on a code point boundary (redaction snaps spans outward to whole code points) ...
@@ -515,6 +534,7 @@ ScanStream& ScanStream::operator=(ScanStream&& o) noexcept {
     slot_ = o.slot_;
     db_count_ = o.db_count_;
     layer_bit_ = o.layer_bit_;
+    tails_ = o.tails_;
     for (int k = 0; k < 2; ++k) {
       streams_[k] = o.streams_[k];
       o.streams_[k] = nullptr;

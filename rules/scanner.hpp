@@ -59,6 +59,12 @@ class ScanStream {
   // starts before it, no finding already reported straddles it, and it sits on a UTF-8 code
   // point boundary. A holdback consumer may redact and release [released, stable_offset()) with
   // the findings reported so far. After finish() it equals bytes_seen().
+  // Tight: besides the starts of candidates still pending (waiting for a longer end or for their
+  // trailing context window), it trails bytes_seen() only by the longest suffix that could
+  // still be the start of a match of a rule applying to the stream's layer: a suffix made of the
+  // bytes that rule's matches can contain, starting with one they can start with, no longer than
+  // its widest pattern (compiled_internal.hpp, TailClass). A rule whose pattern the analysis
+  // cannot read holds up to its width, as every rule did before.
   // Bound: bytes_seen() - stable_offset() <= max_match_length + max context window + 8.
   std::uint64_t stable_offset() const { return stable_; }
 
@@ -73,6 +79,7 @@ class ScanStream {
   int slot_ = -1;
   int db_count_ = 0;  // databases of the slot: 0 (no patterns there), 1 or 2
   std::uint8_t layer_bit_ = 0;
+  std::size_t tails_ = 0;                       // index in CompiledRulesData::stream_tails
   hs_stream* streams_[2] = {nullptr, nullptr};  // one per database of the slot
   std::uint64_t bytes_seen_ = 0;
   std::uint64_t stable_ = 0;

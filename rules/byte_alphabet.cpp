@@ -1,0 +1,541 @@
+// Byte alphabet of a pattern (byte_alphabet.hpp): a recursive-descent reading of the regex that
+// keeps, per sub-expression, the bytes it can match, the bytes a match can start with, and
+// whether it can match the empty string (so that what follows it can start the match too).
+
+#include "rules/byte_alphabet.hpp"
+
+#include <cstdint>
+
+namespace edgeward::rules {
+
+namespace {
+
+struct Node {
+  ByteSet bytes;
+  ByteSet first;
+  bool nullable = true;
+};
+
+ByteSet range(unsigned lo, unsigned hi) {
+  ByteSet s;
+  for (unsigned b = lo; b <= hi && b < 256; ++b) s.set(b);
+  return s;
+}
+
+ByteSet digits() {
+  return range('0', '9');
+}
+ByteSet word() {
+  return digits() | range('a', 'z') | range('A', 'Z') | range('_', '_');
+}
+// ASCII whitespace plus VT, NEL and NBSP: a superset of what \s matches without UCP.
+ByteSet space() {
+  return range('\t', '\r') | range(' ', ' ') | range(0x85, 0x85) | range(0xA0, 0xA0);
+}
+ByteSet high() {
+  return range(0x80, 0xFF);
+}
+
+ByteSet fold_case(ByteSet s) {
+  for (unsigned c = 'a'; c <= 'z'; ++c) {
+    const unsigned u = c - 'a' + 'A';
+    if (s.test(c) || s.test(u)) {
+      s.set(c);
+      s.set(u);
+    }
+  }
+  return s;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool is_alnum(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+// One item of a class or one escape: either a single code point (usable as a range end) or a
+// set of bytes (\d, \w, ...).
+struct Item {
+  bool is_set = false;
+  std::uint32_t value = 0;
+  ByteSet set;
+};
+
+class Parser {
+ public:
+  Parser(std::string_view p, bool utf8) : p_(p), utf8_(utf8) {}
+
+  bool failed() const { return failed_; }
+  bool at_end() const { return i_ == p_.size(); }
+  bool caseless_seen() const { return caseless_seen_; }
+
+  // alternation: seq ('|' seq)*, up to an unmatched ')' or the end.
+  Node alternation(bool& caseless) {
+    Node out;
+    out.nullable = false;
+    bool first_alt = true;
+    for (;;) {
+      Node s = sequence(caseless);
+      if (failed_) return out;
+      out.bytes |= s.bytes;
+      out.first |= s.first;
+      out.nullable = first_alt ? s.nullable : (out.nullable || s.nullable);
+      first_alt = false;
+      if (i_ < p_.size() && p_[i_] == '|') {
+        ++i_;
+        continue;
+      }
+      return out;
+    }
+  }
+
+ private:
+  Node sequence(bool& caseless) {
+    Node acc;
+    while (!failed_ && i_ < p_.size() && p_[i_] != '|' && p_[i_] != ')') {
+      bool flags_only = false;
+      Node a = atom(caseless, flags_only);
+      if (failed_) return acc;
+      if (flags_only) continue;  // (?i): changes what follows, matches nothing
+      if (quantifier_min_zero()) a.nullable = true;
+      if (failed_) return acc;
+      acc.bytes |= a.bytes;
+      if (acc.nullable) acc.first |= a.first;
+      acc.nullable = acc.nullable && a.nullable;
+    }
+    return acc;
+  }
+
+  // Consumes an optional quantifier; true when it allows zero repetitions.
+  bool quantifier_min_zero() {
+    if (i_ >= p_.size()) return false;
+    bool zero = false;
+    const char c = p_[i_];
+    if (c == '*' || c == '?') {
+      zero = true;
+      ++i_;
+    } else if (c == '+') {
+      ++i_;
+    } else if (c == '{') {
+      std::size_t j = i_ + 1;
+      std::size_t min_start = j;
+      while (j < p_.size() && p_[j] >= '0' && p_[j] <= '9') ++j;
+      if (j == min_start) {
+        if (j < p_.size() && p_[j] == ',') failed_ = true;  // {,n}: read differently by versions
+        return false;                                       // a literal '{'
+      }
+      const bool min_is_zero =
+          p_.substr(min_start, j - min_start).find_first_not_of('0') == std::string_view::npos;
+      if (j < p_.size() && p_[j] == ',') {
+        ++j;
+        while (j < p_.size() && p_[j] >= '0' && p_[j] <= '9') ++j;
+      }
+      if (j >= p_.size() || p_[j] != '}') return false;  // a literal '{'
+      i_ = j + 1;
+      zero = min_is_zero;
+    } else {
+      return false;
+    }
+    if (i_ < p_.size() && (p_[i_] == '?' || p_[i_] == '+')) ++i_;  // lazy, possessive
+    return zero;
+  }
+
+  static Node zero_width() { return Node{}; }
+
+  Node of_set(const ByteSet& s) {
+    Node n;
+    n.bytes = s;
+    n.first = s;
+    n.nullable = false;
+    return n;
+  }
+
+  Node literal_byte(unsigned char c, bool caseless) {
+    ByteSet s;
+    s.set(c);
+    if (caseless) s = fold_case(s);
+    return of_set(s);
+  }
+
+  Node atom(bool& caseless, bool& flags_only) {
+    const char c = p_[i_];
+    switch (c) {
+      case '(':
+        return group(caseless, flags_only);
+      case '[':
+        return char_class(caseless);
+      case '\\':
+        return escape(caseless);
+      case '.':
+        ++i_;
+        return of_set(ByteSet().set());
+      case '^':
+        ++i_;
+        return zero_width();
+      case '$': {
+        // `$` also matches before a final newline: the match is then reported with that
+        // newline still after it, so the newline counts as part of what the match needs.
+        ++i_;
+        Node n;
+        n.bytes.set('\n');
+        return n;
+      }
+      case '*':
+      case '+':
+      case '?':
+        failed_ = true;
+        return {};
+      default:
+        break;
+    }
+    const auto b = static_cast<unsigned char>(c);
+    if (utf8_ && b >= 0xC0) {
+      // A multi-byte code point is one atom: a quantifier applies to all of it.
+      Node n;
+      n.nullable = false;
+      n.first.set(b);
+      n.bytes.set(b);
+      ++i_;
+      while (i_ < p_.size() && (static_cast<unsigned char>(p_[i_]) & 0xC0) == 0x80) {
+        n.bytes.set(static_cast<unsigned char>(p_[i_]));
+        ++i_;
+      }
+      if (caseless) caseless_seen_ = true;
+      return n;
+    }
+    ++i_;
+    if (caseless) caseless_seen_ = true;
+    return literal_byte(b, caseless);
+  }
+
+  Node group(bool& caseless, bool& flags_only) {
+    ++i_;  // '('
+    bool inner_caseless = caseless;
+    bool zero = false;
+    if (i_ < p_.size() && p_[i_] == '?') {
+      ++i_;
+      if (i_ >= p_.size()) {
+        failed_ = true;
+        return {};
+      }
+      const char k = p_[i_];
+      if (k == ':') {
+        ++i_;
+      } else if (k == '=' || k == '!') {
+        ++i_;
+        zero = true;
+      } else if (k == '<' && i_ + 1 < p_.size() && (p_[i_ + 1] == '=' || p_[i_ + 1] == '!')) {
+        i_ += 2;
+        zero = true;
+      } else if (k == '<' || k == '\'' || (k == 'P' && i_ + 1 < p_.size() && p_[i_ + 1] == '<')) {
+        // A named group: skip the name.
+        const char close = k == '\'' ? '\'' : '>';
+        while (i_ < p_.size() && p_[i_] != close) ++i_;
+        if (i_ >= p_.size()) {
+          failed_ = true;
+          return {};
+        }
+        ++i_;
+      } else if (k == '#') {
+        while (i_ < p_.size() && p_[i_] != ')') ++i_;
+        if (i_ >= p_.size()) {
+          failed_ = true;
+          return {};
+        }
+        ++i_;
+        flags_only = true;
+        return {};
+      } else {
+        // Inline flags: (?i) (?-i) (?s) (?m) (?i:...). (?x) changes how the rest reads: give up.
+        bool on = true;
+        bool ci = caseless;
+        while (i_ < p_.size() && p_[i_] != ')' && p_[i_] != ':') {
+          switch (p_[i_]) {
+            case '-':
+              on = false;
+              break;
+            case 'i':
+              ci = on;
+              break;
+            case 's':
+            case 'm':
+              break;
+            default:
+              failed_ = true;
+              return {};
+          }
+          ++i_;
+        }
+        if (i_ >= p_.size()) {
+          failed_ = true;
+          return {};
+        }
+        if (p_[i_] == ')') {
+          ++i_;
+          caseless = ci;
+          flags_only = true;
+          return {};
+        }
+        ++i_;  // ':'
+        inner_caseless = ci;
+      }
+    }
+    Node n = alternation(inner_caseless);
+    if (failed_) return {};
+    if (i_ >= p_.size() || p_[i_] != ')') {
+      failed_ = true;
+      return {};
+    }
+    ++i_;
+    // A lookaround reads bytes but does not make them part of the match.
+    return zero ? zero_width() : n;
+  }
+
+  // \xHH or \x{H...} after the 'x'; false when malformed.
+  bool hex_escape(std::uint32_t& v) {
+    v = 0;
+    if (i_ < p_.size() && p_[i_] == '{') {
+      ++i_;
+      int count = 0;
+      while (i_ < p_.size() && p_[i_] != '}') {
+        const int h = hex_value(p_[i_]);
+        if (h < 0 || ++count > 6) return false;
+        v = v * 16 + static_cast<std::uint32_t>(h);
+        ++i_;
+      }
+      if (i_ >= p_.size() || count == 0) return false;
+      ++i_;
+      return true;
+    }
+    for (int count = 0; count < 2 && i_ < p_.size() && hex_value(p_[i_]) >= 0; ++count, ++i_) {
+      v = v * 16 + static_cast<std::uint32_t>(hex_value(p_[i_]));
+    }
+    return true;
+  }
+
+  // The bytes of code point `v`: itself below 0x80; in UTF-8 mode any byte >= 0x80 above
+  // (its encoding); a raw byte otherwise. False for values no byte or code point can be.
+  bool code_point_bytes(std::uint32_t v, ByteSet& out) const {
+    if (v < 0x80 || (!utf8_ && v <= 0xFF)) {
+      out.set(v);
+      return true;
+    }
+    if (utf8_ && v <= 0x10FFFF) {
+      out |= high();
+      return true;
+    }
+    return false;
+  }
+
+  // One escape (the '\' at i_) as an Item; `in_class` reads \b as backspace.
+  Item escape_item(bool in_class) {
+    Item it;
+    ++i_;  // '\'
+    if (i_ >= p_.size()) {
+      failed_ = true;
+      return it;
+    }
+    const char e = p_[i_++];
+    auto set = [&](ByteSet s) {
+      it.is_set = true;
+      it.set = s;
+      return it;
+    };
+    switch (e) {
+      case 'd':
+        return set(digits());
+      case 'D':
+        return set(~digits());
+      case 'w':
+        return set(word());
+      case 'W':
+        return set(~word());
+      case 's':
+        return set(space());
+      case 'S':
+        return set(~space());
+      case 't':
+        it.value = '\t';
+        return it;
+      case 'n':
+        it.value = '\n';
+        return it;
+      case 'r':
+        it.value = '\r';
+        return it;
+      case 'f':
+        it.value = '\f';
+        return it;
+      case 'e':
+        it.value = 0x1B;
+        return it;
+      case 'a':
+        it.value = 0x07;
+        return it;
+      case 'x':
+        if (!hex_escape(it.value)) failed_ = true;
+        return it;
+      case 'b':
+        if (in_class) {
+          it.value = 0x08;
+          return it;
+        }
+        break;
+      default:
+        break;
+    }
+    if (!is_alnum(e) && static_cast<unsigned char>(e) < 0x80) {
+      it.value = static_cast<unsigned char>(e);  // escaped punctuation is itself
+      return it;
+    }
+    failed_ = true;  // \p, \Q, \c, \v, \h, back references, octal, ...: not read here
+    return it;
+  }
+
+  Node escape(bool caseless) {
+    // Zero-width assertions first.
+    if (i_ + 1 < p_.size()) {
+      const char e = p_[i_ + 1];
+      if (e == 'b' || e == 'B' || e == 'A' || e == 'z' || e == 'G') {
+        i_ += 2;
+        return zero_width();
+      }
+      if (e == 'Z') {  // like `$`: may leave a final newline after the match
+        i_ += 2;
+        Node n;
+        n.bytes.set('\n');
+        return n;
+      }
+    }
+    Item it = escape_item(false);
+    if (failed_) return {};
+    ByteSet s;
+    if (it.is_set) {
+      s = it.set;
+    } else if (!code_point_bytes(it.value, s)) {
+      failed_ = true;
+      return {};
+    }
+    if (caseless) {
+      caseless_seen_ = true;
+      s = fold_case(s);
+    }
+    return of_set(s);
+  }
+
+  // One class member as an Item, the ']' not included.
+  Item class_item() {
+    Item it;
+    const auto b = static_cast<unsigned char>(p_[i_]);
+    if (b == '\\') return escape_item(true);
+    if (b == '[' && i_ + 1 < p_.size() &&
+        (p_[i_ + 1] == ':' || p_[i_ + 1] == '.' || p_[i_ + 1] == '=')) {
+      failed_ = true;  // POSIX classes
+      return it;
+    }
+    if (utf8_ && b >= 0xC0) {
+      // Decode the code point so that a range over it is read as one.
+      int extra = b >= 0xF0 ? 3 : b >= 0xE0 ? 2 : 1;
+      std::uint32_t v = b & (0x3F >> extra);
+      ++i_;
+      for (; extra > 0 && i_ < p_.size(); --extra, ++i_) {
+        v = (v << 6) | (static_cast<unsigned char>(p_[i_]) & 0x3F);
+      }
+      it.value = v;
+      return it;
+    }
+    ++i_;
+    it.value = b;
+    return it;
+  }
+
+  Node char_class(bool caseless) {
+    ++i_;  // '['
+    bool negate = false;
+    if (i_ < p_.size() && p_[i_] == '^') {
+      negate = true;
+      ++i_;
+    }
+    ByteSet s;
+    bool first_item = true;
+    while (i_ < p_.size() && (p_[i_] != ']' || first_item)) {
+      first_item = false;
+      Item lo = class_item();
+      if (failed_) return {};
+      if (!lo.is_set && i_ + 1 < p_.size() && p_[i_] == '-' && p_[i_ + 1] != ']') {
+        ++i_;
+        Item hi = class_item();
+        if (failed_) return {};
+        if (hi.is_set || hi.value < lo.value) {
+          failed_ = true;
+          return {};
+        }
+        if (hi.value < 0x80 || (!utf8_ && hi.value <= 0xFF)) {
+          s |= range(lo.value, hi.value);
+        } else if (utf8_ && hi.value <= 0x10FFFF) {
+          if (lo.value < 0x80) s |= range(lo.value, 0x7F);
+          s |= high();
+        } else {
+          failed_ = true;
+          return {};
+        }
+        continue;
+      }
+      if (lo.is_set) {
+        s |= lo.set;
+      } else if (!code_point_bytes(lo.value, s)) {
+        failed_ = true;
+        return {};
+      }
+    }
+    if (i_ >= p_.size()) {
+      failed_ = true;
+      return {};
+    }
+    ++i_;  // ']'
+    if (caseless) {
+      caseless_seen_ = true;
+      s = fold_case(s);
+    }
+    if (negate) s = ~s;  // the complement covers bytes >= 0x80 (and, in UTF-8, every code point)
+    return of_set(s);
+  }
+
+  std::string_view p_;
+  bool utf8_;
+  std::size_t i_ = 0;
+  bool failed_ = false;
+  bool caseless_seen_ = false;
+};
+
+}  // namespace
+
+ByteAlphabet analyse_pattern(std::string_view expression, bool caseless, bool utf8, bool ucp) {
+  ByteAlphabet out;
+  Parser parser(expression, utf8);
+  bool ci = caseless;
+  Node root = parser.alternation(ci);
+  if (parser.failed() || !parser.at_end()) {
+    out.bytes.set();
+    out.first.set();
+    return out;
+  }
+  out.understood = true;
+  out.bytes = root.bytes;
+  // A pattern that can match the empty string may start anywhere in its alphabet.
+  out.first = root.nullable ? root.bytes : root.first;
+  // Unicode case folding (the Kelvin sign, the long s) and Unicode classes reach non-ASCII
+  // code points whose bytes the ASCII reading above does not list.
+  if (utf8 && (ucp || parser.caseless_seen() || caseless)) {
+    out.bytes |= high();
+    out.first |= high();
+  }
+  return out;
+}
+
+}  // namespace edgeward::rules

@@ -4,17 +4,70 @@
 
 #include "rules/byte_alphabet.hpp"
 
+#include <algorithm>
+#include <climits>
 #include <cstdint>
 
 namespace edgeward::rules {
 
 namespace {
 
+constexpr std::size_t kP = kCheckedPrefix;
+
+// A sub-expression: its bytes, first bytes and whether it can be empty; and, for the first kP
+// offsets of what it matches, the bytes at each offset and the lengths it can have (lens[kP]:
+// kP or more).
 struct Node {
   ByteSet bytes;
   ByteSet first;
   bool nullable = true;
+  std::array<ByteSet, kP> at{};
+  std::bitset<kP + 1> lens = 1;  // the empty string
 };
+
+// `acc` followed by `a`, for the offset sets.
+void append_prefix(Node& acc, const Node& a) {
+  std::array<ByteSet, kP> at = acc.at;
+  std::bitset<kP + 1> lens;
+  for (std::size_t l = 0; l <= kP; ++l) {
+    if (!acc.lens.test(l)) continue;
+    for (std::size_t k = l; k < kP; ++k) at[k] |= a.at[k - l];
+    for (std::size_t m = 0; m <= kP; ++m) {
+      if (a.lens.test(m)) lens.set(std::min(l + m, kP));
+    }
+  }
+  acc.at = at;
+  acc.lens = lens;
+}
+
+void union_prefix(Node& acc, const Node& a) {
+  for (std::size_t k = 0; k < kP; ++k) acc.at[k] |= a.at[k];
+  acc.lens |= a.lens;
+}
+
+struct Quantifier {
+  bool present = false;
+  unsigned min = 1;
+  unsigned max = 1;  // UINT_MAX: unbounded
+};
+
+// `a` repeated as `q` says, for the offset sets. Copies beyond the first kP are taken as
+// optional: a superset of the offsets, and only the first kP offsets are kept anyway.
+void repeat_prefix(Node& a, const Quantifier& q) {
+  if (!q.present) return;
+  Node r;
+  const unsigned mandatory = std::min<unsigned>(q.min, kP);
+  for (unsigned i = 0; i < mandatory; ++i) append_prefix(r, a);
+  const unsigned optional =
+      q.max == UINT_MAX ? kP : std::min<unsigned>(q.max - mandatory, static_cast<unsigned>(kP));
+  for (unsigned i = 0; i < optional; ++i) {
+    Node t = r;
+    append_prefix(t, a);
+    union_prefix(r, t);
+  }
+  a.at = r.at;
+  a.lens = r.lens;
+}
 
 ByteSet range(unsigned lo, unsigned hi) {
   ByteSet s;
@@ -85,6 +138,12 @@ class Parser {
       out.bytes |= s.bytes;
       out.first |= s.first;
       out.nullable = first_alt ? s.nullable : (out.nullable || s.nullable);
+      if (first_alt) {
+        out.at = s.at;
+        out.lens = s.lens;
+      } else {
+        union_prefix(out, s);
+      }
       first_alt = false;
       if (i_ < p_.size() && p_[i_] == '|') {
         ++i_;
@@ -102,8 +161,11 @@ class Parser {
       Node a = atom(caseless, flags_only);
       if (failed_) return acc;
       if (flags_only) continue;  // (?i): changes what follows, matches nothing
-      if (quantifier_min_zero()) a.nullable = true;
+      const Quantifier q = quantifier();
       if (failed_) return acc;
+      if (q.present && q.min == 0) a.nullable = true;
+      repeat_prefix(a, q);
+      append_prefix(acc, a);
       acc.bytes |= a.bytes;
       if (acc.nullable) acc.first |= a.first;
       acc.nullable = acc.nullable && a.nullable;
@@ -111,15 +173,20 @@ class Parser {
     return acc;
   }
 
-  // Consumes an optional quantifier; true when it allows zero repetitions.
-  bool quantifier_min_zero() {
-    if (i_ >= p_.size()) return false;
-    bool zero = false;
+  // A decimal count, saturated (only "0" and "at least kP" matter here).
+  static unsigned count(std::string_view digits) {
+    unsigned v = 0;
+    for (char d : digits) v = std::min(v * 10 + static_cast<unsigned>(d - '0'), 1000000u);
+    return v;
+  }
+
+  // Consumes an optional quantifier.
+  Quantifier quantifier() {
+    Quantifier q;
+    if (i_ >= p_.size()) return q;
     const char c = p_[i_];
-    if (c == '*' || c == '?') {
-      zero = true;
-      ++i_;
-    } else if (c == '+') {
+    if (c == '*' || c == '?' || c == '+') {
+      q = {true, c == '+' ? 1u : 0u, c == '?' ? 1u : UINT_MAX};
       ++i_;
     } else if (c == '{') {
       std::size_t j = i_ + 1;
@@ -127,22 +194,28 @@ class Parser {
       while (j < p_.size() && p_[j] >= '0' && p_[j] <= '9') ++j;
       if (j == min_start) {
         if (j < p_.size() && p_[j] == ',') failed_ = true;  // {,n}: read differently by versions
-        return false;                                       // a literal '{'
+        return q;                                           // a literal '{'
       }
-      const bool min_is_zero =
-          p_.substr(min_start, j - min_start).find_first_not_of('0') == std::string_view::npos;
+      q.min = count(p_.substr(min_start, j - min_start));
+      q.max = q.min;
       if (j < p_.size() && p_[j] == ',') {
         ++j;
+        const std::size_t max_start = j;
         while (j < p_.size() && p_[j] >= '0' && p_[j] <= '9') ++j;
+        q.max = j == max_start ? UINT_MAX : count(p_.substr(max_start, j - max_start));
       }
-      if (j >= p_.size() || p_[j] != '}') return false;  // a literal '{'
+      if (j >= p_.size() || p_[j] != '}') return Quantifier{};  // a literal '{'
+      if (q.max < q.min) {
+        failed_ = true;
+        return q;
+      }
       i_ = j + 1;
-      zero = min_is_zero;
+      q.present = true;
     } else {
-      return false;
+      return q;
     }
     if (i_ < p_.size() && (p_[i_] == '?' || p_[i_] == '+')) ++i_;  // lazy, possessive
-    return zero;
+    return q;
   }
 
   static Node zero_width() { return Node{}; }
@@ -152,6 +225,17 @@ class Parser {
     n.bytes = s;
     n.first = s;
     n.nullable = false;
+    n.at[0] = s;
+    n.lens = 2;  // length 1
+    return n;
+  }
+
+  // `$` and `\Z` may leave a final newline after the match.
+  static Node end_anchor() {
+    Node n;
+    n.bytes.set('\n');
+    n.at[0].set('\n');
+    n.lens = 3;  // length 0 or 1
     return n;
   }
 
@@ -177,14 +261,11 @@ class Parser {
       case '^':
         ++i_;
         return zero_width();
-      case '$': {
+      case '$':
         // `$` also matches before a final newline: the match is then reported with that
         // newline still after it, so the newline counts as part of what the match needs.
         ++i_;
-        Node n;
-        n.bytes.set('\n');
-        return n;
-      }
+        return end_anchor();
       case '*':
       case '+':
       case '?':
@@ -200,11 +281,17 @@ class Parser {
       n.nullable = false;
       n.first.set(b);
       n.bytes.set(b);
+      n.at[0].set(b);
+      std::size_t len = 1;
       ++i_;
       while (i_ < p_.size() && (static_cast<unsigned char>(p_[i_]) & 0xC0) == 0x80) {
         n.bytes.set(static_cast<unsigned char>(p_[i_]));
+        if (len < kP) n.at[len].set(static_cast<unsigned char>(p_[i_]));
+        ++len;
         ++i_;
       }
+      n.lens = 0;
+      n.lens.set(std::min(len, kP));
       if (caseless) caseless_seen_ = true;
       return n;
     }
@@ -407,9 +494,7 @@ class Parser {
       }
       if (e == 'Z') {  // like `$`: may leave a final newline after the match
         i_ += 2;
-        Node n;
-        n.bytes.set('\n');
-        return n;
+        return end_anchor();
       }
     }
     Item it = escape_item(false);
@@ -523,17 +608,21 @@ ByteAlphabet analyse_pattern(std::string_view expression, bool caseless, bool ut
   if (parser.failed() || !parser.at_end()) {
     out.bytes.set();
     out.first.set();
+    for (ByteSet& s : out.at) s.set();
     return out;
   }
   out.understood = true;
   out.bytes = root.bytes;
   // A pattern that can match the empty string may start anywhere in its alphabet.
   out.first = root.nullable ? root.bytes : root.first;
+  out.at = root.at;
+  out.at[0] = out.first;
   // Unicode case folding (the Kelvin sign, the long s) and Unicode classes reach non-ASCII
   // code points whose bytes the ASCII reading above does not list.
   if (utf8 && (ucp || parser.caseless_seen() || caseless)) {
     out.bytes |= high();
     out.first |= high();
+    for (ByteSet& s : out.at) s |= high();
   }
   return out;
 }

@@ -10,16 +10,24 @@
 // `understood == false` with every byte allowed: a pattern the analyser does not read is never
 // treated as narrower than it is.
 
+#include <array>
 #include <bitset>
+#include <cstddef>
 #include <string_view>
 
 namespace edgeward::rules {
 
 using ByteSet = std::bitset<256>;
 
+// How many leading positions of a match ByteAlphabet::at describes.
+inline constexpr std::size_t kCheckedPrefix = 4;
+
 struct ByteAlphabet {
   ByteSet bytes;  // every byte that can occur inside a match
   ByteSet first;  // every byte a non-empty match can start with (subset of bytes)
+  // at[k]: every byte that can be at offset k of a match (at[0] == first): text whose k-th byte
+  // is not in at[k] is not the beginning of a match.
+  std::array<ByteSet, kCheckedPrefix> at;
   bool understood = false;
 };
 

@@ -45,6 +45,8 @@ struct PatternEntry {
   ByteSet span_bytes;
   ByteSet span_first;
   ByteSet span_trail;  // disjoint from span_bytes
+  // span_at[k]: the bytes at offset k of the span (span_at[0] == span_first).
+  std::array<ByteSet, kCheckedPrefix> span_at;
 };
 
 // The bytes span recovery treats as part of a token / URL (scanner.cpp, recover_spans).
@@ -61,13 +63,14 @@ inline bool is_url_byte(char c) {
 }
 
 // Text that could still become (the start of) a finding of some rule: a suffix at most
-// `max_width` long made of a run of `bytes` starting with a byte of `first` (or empty), then a
-// run of `trail` bytes (empty for match spans). One per distinct (bytes, first, trail) of the
-// entries a stream scans for a layer.
+// `max_width` long made of a run of `bytes` whose k-th byte is in at[k] (at[0] == first), or
+// empty, then a run of `trail` bytes (empty for match spans). One per distinct
+// (bytes, first, trail, at) of the entries a stream scans for a layer.
 struct TailClass {
   ByteSet bytes;
   ByteSet first;
   ByteSet trail;
+  std::array<ByteSet, kCheckedPrefix> at;
   std::uint32_t max_width = 0;
 };
 

@@ -108,6 +108,7 @@ void set_span_alphabet(PatternEntry& e) {
                       (e.flags & HS_FLAG_UTF8) != 0, (e.flags & HS_FLAG_UCP) != 0);
   e.span_bytes = a.bytes;
   e.span_first = a.first;
+  e.span_at = a.at;
   if (e.span == SpanMode::match) return;
   ByteSet inside;
   for (unsigned b = 0; b < 256; ++b) {
@@ -116,6 +117,8 @@ void set_span_alphabet(PatternEntry& e) {
   }
   e.span_bytes = inside;
   e.span_first = inside;
+  // Recovery may start the span anywhere in the run of I: nothing is known per offset.
+  for (ByteSet& s : e.span_at) s.set();
   if ((a.bytes & ~inside).any()) e.span_trail = ~inside;
 }
 
@@ -128,10 +131,11 @@ std::vector<TailClass> tail_classes(const CompiledRulesData& d,
     const PatternEntry& e = d.entries[id];
     if (!(d.rule_layers[e.rule] & (1u << layer))) continue;
     auto it = std::find_if(out.begin(), out.end(), [&](const TailClass& t) {
-      return t.bytes == e.span_bytes && t.first == e.span_first && t.trail == e.span_trail;
+      return t.bytes == e.span_bytes && t.first == e.span_first && t.trail == e.span_trail &&
+             t.at == e.span_at;
     });
     if (it == out.end()) {
-      out.push_back(TailClass{e.span_bytes, e.span_first, e.span_trail, e.max_width});
+      out.push_back(TailClass{e.span_bytes, e.span_first, e.span_trail, e.span_at, e.max_width});
     } else {
       it->max_width = std::max(it->max_width, e.max_width);
     }

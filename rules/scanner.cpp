@@ -265,7 +265,14 @@ std::uint64_t tail_hold(std::string_view text, const std::vector<TailClass>& tai
       const auto b = static_cast<unsigned char>(text[text.size() - 1 - run]);
       if (!t.bytes.test(b)) break;
       ++run;
-      if (t.first.test(b)) start = run;
+      if (!t.first.test(b)) continue;
+      // A match starting here must also have its next bytes where they are.
+      const std::size_t o = text.size() - run;
+      bool fits = true;
+      for (std::size_t k = 1; k < kCheckedPrefix && k < run && fits; ++k) {
+        fits = t.at[k].test(static_cast<unsigned char>(text[o + k]));
+      }
+      if (fits) start = run;
     }
     hold = std::max(hold, start);
   }

@@ -114,6 +114,36 @@ TEST_CASE("groups, alternation and quantifiers decide which bytes can start a ma
   CHECK(empty.first == bytes_of("a"));
 }
 
+TEST_CASE("the bytes at each of the first offsets of a match") {
+  auto lit = read("(?:password|login)\\s");
+  CHECK(lit.at[0] == bytes_of("pl"));
+  CHECK(lit.at[1] == bytes_of("ao"));
+  CHECK(lit.at[2] == bytes_of("sg"));
+  CHECK(lit.at[3] == bytes_of("si"));
+  auto opt = read("a?bc");
+  CHECK(opt.at[0] == bytes_of("ab"));
+  CHECK(opt.at[1] == bytes_of("bc"));
+  CHECK(opt.at[2] == bytes_of("c"));
+  CHECK(opt.at[3].none());  // no match is longer than 3
+  auto rep = read("x{2,}y");
+  CHECK(rep.at[1] == bytes_of("x"));
+  CHECK(rep.at[2] == bytes_of("xy"));
+  CHECK(rep.at[3] == bytes_of("xy"));
+  auto star = read("(?:ab)*c");
+  CHECK(star.at[0] == bytes_of("ac"));
+  CHECK(star.at[1] == bytes_of("b"));
+  CHECK(star.at[2] == bytes_of("ac"));
+  CHECK(star.at[3] == bytes_of("b"));
+  auto many = read("[0-9]{1,3}(?:\\.[0-9]{1,3}){3}");
+  CHECK(many.at[1] == (range('0', '9') | bytes_of(".")));
+  auto anchored = read("ab$");  // the final newline may follow the match
+  CHECK(anchored.at[2] == bytes_of("\n"));
+  auto utf = read("\xC3\xA9t", false, true);
+  CHECK(utf.at[1] == bytes_of("\xA9"));
+  CHECK(utf.at[2] == bytes_of("t"));
+  CHECK(analyse_pattern("\\p{L}", false).at[3].all());
+}
+
 TEST_CASE("zero-width assertions add no bytes, end anchors may leave a newline") {
   auto a = read("^\\bfoo\\B\\b");
   CHECK(a.bytes == bytes_of("fo"));

@@ -79,6 +79,20 @@ TEST_CASE("a partial IBAN is held from its start, other text is not") {
   CHECK(f.stream().stable_offset() >= f.out[0].end);
 }
 
+TEST_CASE("text is held only where a match's leading bytes could begin") {
+  Fed f(compile(
+      "  - id: 00000000-0000-4000-8000-000000000016\n    name: password\n"
+      "    reason_code: DLP.SECRET.PASSWORD_ASSIGNMENT\n    action: redact\n    priority: 100\n"
+      "    detect:\n      patterns: ['password\\s{0,3}[:=]\\s{0,3}\\S{4,40}']\n"));
+  // Its alphabet is almost every byte; only "p", "pa", "pas", "pass..." can begin a match.
+  CHECK(f.feed("the quick brown fox p") == 1);
+  CHECK(f.feed("e") == 0);
+  CHECK(f.feed("ers. the pa") == 2);
+  CHECK(f.feed("ssword") == 8);
+  // Only the first kCheckedPrefix (4) bytes are checked: past them, any byte of the alphabet.
+  CHECK(f.feed(" is") == 11);
+}
+
 TEST_CASE("a url span holds the last word and the punctuation after it") {
   // The pattern also matches bytes that are no URL bytes ('!', '[', ' ', ...): the recovered
   // span can only start in the last run of URL bytes before the non-URL bytes at the end.

@@ -11,8 +11,11 @@ namespace edgeward::inspect {
 
 namespace {
 
+// Branch-free, so that lowercasing a window is a vectorised loop (bytes >= 0x80 wrap above
+// 'Z' - 'A' and stay as they are).
 char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  const auto u = static_cast<unsigned char>(c);
+  return static_cast<char>(u + (static_cast<unsigned char>(u - 'A') < 26 ? 'a' - 'A' : 0));
 }
 
 // True when every request-scope body pattern rule that covers the pre-template layer also

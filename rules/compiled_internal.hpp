@@ -74,6 +74,18 @@ struct TailClass {
   std::uint32_t max_width = 0;
 };
 
+// The tail classes of one (slot, layer) as the scanner walks them: the classes without a trail
+// as bit masks indexed by byte, so that one backward walk over the text tests all of them at
+// once; the few with a trail (token/url spans) one by one.
+struct TailTable {
+  std::size_t words = 0;             // 64-bit words per class mask
+  std::vector<std::uint64_t> bytes;  // [b * words + w]: classes whose `bytes` hold b
+  std::vector<std::uint64_t> at;     // [(k * 256 + b) * words + w]: classes whose at[k] holds b
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> widths;  // (max_width, class), ascending
+  std::uint32_t max_width = 0;
+  std::vector<TailClass> trailing;
+};
+
 struct Database {
   std::vector<std::uint32_t> entries;  // pattern entry ids, ascending
   HsDatabase block;
@@ -110,7 +122,7 @@ struct CompiledRulesData {
   // Per (response-scope slot, layer), slot * kLayerCount + layer: the tail classes of the
   // entries of rules that apply to that layer (empty for request-scope slots: they never
   // stream).
-  std::array<std::vector<TailClass>, kSlotCount * kLayerCount> stream_tails;
+  std::array<TailTable, kSlotCount * kLayerCount> stream_tails;
   HsScratch prototype;  // allocated for every database; Scanners clone it
   std::uint64_t generation = 0;
   std::array<unsigned char, 32> digest{};  // SHA-256 of the normalized pack + options

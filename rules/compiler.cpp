@@ -143,6 +143,29 @@ std::vector<TailClass> tail_classes(const CompiledRulesData& d,
   return out;
 }
 
+TailTable tail_table(std::vector<TailClass> classes) {
+  TailTable t;
+  std::vector<TailClass> plain;
+  for (TailClass& c : classes) (c.trail.any() ? t.trailing : plain).push_back(std::move(c));
+  t.words = (plain.size() + 63) / 64;
+  t.bytes.assign(256 * t.words, 0);
+  t.at.assign(kCheckedPrefix * 256 * t.words, 0);
+  for (std::size_t c = 0; c < plain.size(); ++c) {
+    const std::uint64_t bit = std::uint64_t{1} << (c % 64);
+    const std::size_t w = c / 64;
+    for (std::size_t b = 0; b < 256; ++b) {
+      if (plain[c].bytes.test(b)) t.bytes[b * t.words + w] |= bit;
+      for (std::size_t k = 0; k < kCheckedPrefix; ++k) {
+        if (plain[c].at[k].test(b)) t.at[(k * 256 + b) * t.words + w] |= bit;
+      }
+    }
+    t.widths.emplace_back(plain[c].max_width, static_cast<std::uint32_t>(c));
+    t.max_width = std::max(t.max_width, plain[c].max_width);
+  }
+  std::sort(t.widths.begin(), t.widths.end());
+  return t;
+}
+
 // Builds everything but the Hyperscan databases: the pattern table, per-rule data and the
 // (scope, surface) -> database mapping. Deterministic in the pack, so a cache can skip the
 // compile and reuse it.
@@ -280,7 +303,7 @@ Result<std::unique_ptr<CompiledRulesData>> layout(Pack pack, const CompileOption
     const int slot = slot_of(Scope::response, static_cast<Surface>(f));
     for (int l = 0; l < kLayerCount; ++l) {
       d->stream_tails[static_cast<std::size_t>(slot * kLayerCount + l)] =
-          tail_classes(*d, sets[static_cast<std::size_t>(slot)], l);
+          tail_table(tail_classes(*d, sets[static_cast<std::size_t>(slot)], l));
     }
   }
   std::string digest_input = pack_to_json(d->pack);

@@ -249,30 +249,61 @@ void sort_findings(std::vector<Finding>& out, std::size_t first) {
 // a final newline, counted in the alphabet), so the text from its span's start to bytes_seen is
 // a suffix of the form its entry's TailClass describes (compiled_internal.hpp), at most the
 // entry's width long. The longest such suffix over the classes is what must be held.
-// `text` is the retained history, ending at bytes_seen.
-std::uint64_t tail_hold(std::string_view text, const std::vector<TailClass>& tails) {
+// `text` is the retained history, ending at bytes_seen. Text before the stable offset already
+// declared is final whatever it looks like: `cap` (bytes_seen - that offset) bounds the walks.
+std::uint64_t tail_hold(std::string_view text, const TailTable& t, std::uint64_t cap) {
   std::uint64_t hold = 0;
-  for (const TailClass& t : tails) {
-    const std::size_t limit = std::min<std::size_t>(text.size(), t.max_width);
-    if (limit <= hold) continue;
+  // Classes without a trail, all at once: `alive` holds the classes whose bytes (and width) the
+  // walked suffix fits; a class may start a match at the walked position when its byte there and
+  // the next ones are where a match of it can have them.
+  const std::size_t words = t.words;
+  std::array<std::uint64_t, 16> alive_small{};
+  std::vector<std::uint64_t> alive_large;
+  std::uint64_t* alive = alive_small.data();
+  if (words > alive_small.size()) {
+    alive_large.assign(words, 0);
+    alive = alive_large.data();
+  }
+  for (std::size_t w = 0; w < words; ++w) alive[w] = ~std::uint64_t{0};
+  const std::size_t limit = static_cast<std::size_t>(
+      std::min<std::uint64_t>(std::min<std::uint64_t>(text.size(), t.max_width), cap));
+  std::size_t next_width = 0;
+  for (std::size_t run = 1; run <= limit; ++run) {
+    for (; next_width < t.widths.size() && t.widths[next_width].first < run; ++next_width) {
+      const std::uint32_t c = t.widths[next_width].second;
+      alive[c / 64] &= ~(std::uint64_t{1} << (c % 64));
+    }
+    const std::size_t o = text.size() - run;
+    const auto b = static_cast<unsigned char>(text[o]);
+    std::uint64_t any_alive = 0, any_start = 0;
+    for (std::size_t w = 0; w < words; ++w) {
+      alive[w] &= t.bytes[b * words + w];
+      any_alive |= alive[w];
+      std::uint64_t start = alive[w];
+      for (std::size_t k = 0; k < kCheckedPrefix && k < run && start; ++k) {
+        start &= t.at[(k * 256 + static_cast<unsigned char>(text[o + k])) * words + w];
+      }
+      any_start |= start;
+    }
+    if (any_start) hold = run;
+    if (!any_alive) break;
+  }
+  // Token/url classes: a trail run, then a run of span bytes from any of which a span may start.
+  for (const TailClass& c : t.trailing) {
+    const std::size_t lim = static_cast<std::size_t>(
+        std::min<std::uint64_t>(std::min<std::uint64_t>(text.size(), c.max_width), cap));
+    if (lim <= hold) continue;
     std::size_t run = 0;
-    // A trail run (bytes and trail are disjoint: the greedy split is the only one)...
-    while (run < limit && t.trail.test(static_cast<unsigned char>(text[text.size() - 1 - run]))) {
+    // The trail and the span bytes are disjoint: the greedy split is the only one.
+    while (run < lim && c.trail.test(static_cast<unsigned char>(text[text.size() - 1 - run]))) {
       ++run;
     }
-    std::uint64_t start = run;  // ... may itself be where the span starts
-    while (run < limit) {
+    std::uint64_t start = run;  // a span recovered at the width bound may start in the trail
+    while (run < lim) {
       const auto b = static_cast<unsigned char>(text[text.size() - 1 - run]);
-      if (!t.bytes.test(b)) break;
+      if (!c.bytes.test(b)) break;
       ++run;
-      if (!t.first.test(b)) continue;
-      // A match starting here must also have its next bytes where they are.
-      const std::size_t o = text.size() - run;
-      bool fits = true;
-      for (std::size_t k = 1; k < kCheckedPrefix && k < run && fits; ++k) {
-        fits = t.at[k].test(static_cast<unsigned char>(text[o + k]));
-      }
-      if (fits) start = run;
+      if (c.first.test(b)) start = run;
     }
     hold = std::max(hold, start);
   }
@@ -484,7 +515,7 @@ Status Scanner::process_stream(ScanStream& s, bool final, std::vector<Finding>& 
   // Stable offset: before any match that may still be reported. One Hyperscan has reported is
   // pending until decided (its trailing context window included)...
   const std::uint64_t horizon = static_cast<std::uint64_t>(max_width) + 2;
-  std::uint64_t stable = seen - tail_hold(s.history_, d.stream_tails[s.tails_]);
+  std::uint64_t stable = seen - tail_hold(s.history_, d.stream_tails[s.tails_], seen - s.stable_);
   for (const RawMatch& m : s.pending_) stable = std::min(stable, m.from);
   stable = std::max(stable, s.history_base_);
   // ... on a code point boundary (redaction snaps spans outward to whole code points) ...

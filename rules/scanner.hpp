@@ -62,9 +62,10 @@ class ScanStream {
   // Tight: besides the starts of candidates still pending (waiting for a longer end or for their
   // trailing context window), it trails bytes_seen() only by the longest suffix that could
   // still be the start of a match of a rule applying to the stream's layer: a suffix made of the
-  // bytes that rule's matches can contain, starting with one they can start with, no longer than
-  // its widest pattern (compiled_internal.hpp, TailClass). A rule whose pattern the analysis
-  // cannot read holds up to its width, as every rule did before.
+  // bytes that rule's matches can contain, whose first bytes (kCheckedPrefix) are where a match
+  // can have them, no longer than its widest pattern; for token/url spans, the last run of span
+  // bytes and what follows it (compiled_internal.hpp, TailClass). A rule whose pattern the
+  // analysis cannot read (byte_alphabet.hpp) holds up to its width, as every rule did before.
   // Bound: bytes_seen() - stable_offset() <= max_match_length + max context window + 8.
   std::uint64_t stable_offset() const { return stable_; }
 

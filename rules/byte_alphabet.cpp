@@ -8,6 +8,8 @@
 #include <climits>
 #include <cstdint>
 
+#include "core/hex.hpp"
+
 namespace edgeward::rules {
 
 namespace {
@@ -98,13 +100,6 @@ ByteSet fold_case(ByteSet s) {
     }
   }
   return s;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 bool is_alnum(char c) {
@@ -390,7 +385,7 @@ class Parser {
       ++i_;
       int count = 0;
       while (i_ < p_.size() && p_[i_] != '}') {
-        const int h = hex_value(p_[i_]);
+        const int h = hex::digit_value(p_[i_]);
         if (h < 0 || ++count > 6) return false;
         v = v * 16 + static_cast<std::uint32_t>(h);
         ++i_;
@@ -399,8 +394,9 @@ class Parser {
       ++i_;
       return true;
     }
-    for (int count = 0; count < 2 && i_ < p_.size() && hex_value(p_[i_]) >= 0; ++count, ++i_) {
-      v = v * 16 + static_cast<std::uint32_t>(hex_value(p_[i_]));
+    for (int count = 0; count < 2 && i_ < p_.size() && hex::digit_value(p_[i_]) >= 0;
+         ++count, ++i_) {
+      v = v * 16 + static_cast<std::uint32_t>(hex::digit_value(p_[i_]));
     }
     return true;
   }

@@ -13,6 +13,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "core/hex.hpp"
 #include "core/ids.hpp"
 #include "core/json.hpp"
 #include "core/units.hpp"
@@ -105,19 +106,12 @@ std::string normalize_allow(std::string_view s) {
   return out;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Reads 4 hex digits at `p`; -1 when they are not.
 long hex4(std::string_view s, std::size_t p) {
   if (p + 4 > s.size()) return -1;
   long v = 0;
   for (std::size_t i = p; i < p + 4; ++i) {
-    int h = hex_value(s[i]);
+    int h = hex::digit_value(s[i]);
     if (h < 0) return -1;
     v = v * 16 + h;
   }

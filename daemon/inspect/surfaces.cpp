@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "core/hex.hpp"
 #include "daemon/inspect/json_scalar.hpp"
 
 namespace edgeward::inspect {
@@ -789,13 +790,6 @@ void extract(Route route, std::string_view body, std::size_t padding, Side side,
   w.build_conversation();
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 std::size_t json_string_literal_length(std::string_view token) {
@@ -861,8 +855,8 @@ TextPiece extract_url(std::string_view target) {
     char c = target[i];
     if (c == '?') in_query = true;
     if (c == '%' && i + 2 < target.size()) {
-      int hi = hex_value(target[i + 1]);
-      int lo = hex_value(target[i + 2]);
+      int hi = hex::digit_value(target[i + 1]);
+      int lo = hex::digit_value(target[i + 2]);
       if (hi >= 0 && lo >= 0) {
         decoded.push_back(static_cast<char>(hi * 16 + lo));
         i += 2;

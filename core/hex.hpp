@@ -1,0 +1,14 @@
+#pragma once
+// Hexadecimal digits, as the config loader, the pattern analyser and URL decoding read them.
+
+namespace edgeward::hex {
+
+// The value of one hex digit (either case), or -1 when `c` is not one.
+constexpr int digit_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace edgeward::hex

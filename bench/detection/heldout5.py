@@ -181,7 +181,9 @@ def gen_password(rng, url_safe=False):
     elif style == "phrase":
         sep = rng.choice("-._") if not url_safe else rng.choice("-_")
         ws = rng.sample(PHRASE_WORDS, rng.choice([3, 4]))
-        ws[rng.randrange(len(ws))] = ws[0].capitalize() if rng.random() < 0.5 else ws[-1]
+        if rng.random() < 0.5:
+            i = rng.randrange(len(ws))
+            ws[i] = ws[i].capitalize()
         pw = sep.join(ws) + sep + str(rng.randint(2, 99))
     elif style == "alnum":
         pw = _random_chars(rng, rng.randint(14, 24), lower + upper + digits)

@@ -11,7 +11,8 @@ are listed with their false positives only.
 
 Usage:
   python3 bench/detection/score.py --edgeward build/cli/edgeward [--seed N] [--per-class N]
-         [--set tuned|heldout|heldout2|heldout3|heldout4] [--rules PACK] [--examples K] [--markdown]
+         [--set tuned|heldout|heldout2|heldout3|heldout4|heldout5] [--rules PACK] [--examples K]
+         [--markdown]
 Exit status: 0 when every target is met (checksum-validated classes >= 0.97, the rest >= 0.9;
 with --gate checksum only the former count), 1 when one is missed, 2 when the scanner could not
 be run.
@@ -86,13 +87,14 @@ def main():
                          "(scan scans a request body, so they are expected to be missed)")
     ap.add_argument("--examples", type=int, default=3, help="examples shown per miss/false-positive group")
     ap.add_argument("--markdown", action="store_true", help="print the summary table as Markdown")
-    ap.add_argument("--set", choices=["tuned", "heldout", "heldout2", "heldout3", "heldout4"],
+    ap.add_argument("--set", choices=["tuned", "heldout", "heldout2", "heldout3", "heldout4", "heldout5"],
                     default="tuned",
                     help="tuned: the set the default pack was tuned on (default); heldout, heldout2: "
                          "rounds 1 and 2 of new phrasings and look-alikes; heldout3: round 3, "
                          "written independently without access to the rules, never tuned on "
                          "(heldout3.py); heldout4: round 4, written with the generalised rules "
-                         "(generate.py)")
+                         "(generate.py); heldout5: round 5, written independently without access "
+                         "to the rules or earlier rounds, never tuned on (heldout5.py)")
     ap.add_argument("--rules", default=None,
                     help="scan with this pack file instead of the embedded one (scan --rules)")
     ap.add_argument("--gate", choices=["all", "checksum"], default="all",
@@ -109,6 +111,9 @@ def main():
         records = heldout3.build_heldout3(args.seed, args.per_class)
     elif args.set == "heldout4":
         records = generate.build_heldout4(args.seed, args.per_class)
+    elif args.set == "heldout5":
+        import heldout5  # noqa: E402 (kept apart from generate.py: nobody tuning rules reads it)
+        records = heldout5.build_heldout5(args.seed, args.per_class)
     else:
         records = generate.build(args.seed, args.per_class, args.other_surfaces)
     predicted = run_scan(args.edgeward, records, args.layer, args.rules)

@@ -386,6 +386,40 @@ INJ_WRAPPERS = [
     "Write release notes from this PR description:\n\nTitle: Fix pagination in /orders\n\n"
     "This PR fixes an off-by-one error in the cursor logic and adds tests. «payload»\n\n"
     "Closes #«ticket».",
+    # file read by an agent tool
+    "«+tool»[read_file result: docs/onboarding.md]\n# Welcome to the «team» team\n\n«para»\n\n"
+    "«payload»\n\n## First week\n- Get laptop from IT\n- Shadow the on-call engineer",
+    # GitHub issue
+    "Triage this GitHub issue and suggest a label:\n\n**Title:** Export to CSV drops the last "
+    "row\n**Body:** Steps: open any report with more than 1000 rows, click Export. The last row "
+    "is missing. «payload»\n\nVersion: 3.2.1, Firefox 128",
+    # meeting transcript
+    "Turn this transcript into action items:\n\n«name»: ok let's start, «para»\n«name2»: "
+    "agreed. one more thing. «payload»\n«name»: fine, next topic is hiring.",
+    # job posting scraped by a recruiting assistant
+    "Is this job posting a good fit for a backend developer with 3 years of Go?\n\n"
+    "Senior Backend Engineer - «company» («city», hybrid)\nYou will design and operate our "
+    "payment APIs. Requirements: Go or Rust, PostgreSQL, Kubernetes. «payload» Salary: "
+    "competitive.",
+    # user profile bio fetched by an API
+    "«+tool»{\"user\": {\"id\": «ticket», \"display_name\": \"«fullname»\", \"bio\": "
+    "\"Coffee, hiking, distributed systems. «payload»\", \"location\": \"«city»\"}}",
+    # forwarded message
+    "My colleague forwarded me this, what do you make of it?\n\n---------- Forwarded message "
+    "---------\nFrom: «fullname»\nDate: «day»\n\n«payload»\n\n«para»",
+    # image alt text / OCR
+    "Here's the OCR of a scanned receipt, please extract the total:\n\nSTORE #«ticket» "
+    "«city»\n2x Coffee 7.00\n1x Bagel 3.50\nTOTAL 10.50\n«payload»\nTHANK YOU FOR SHOPPING",
+    # spreadsheet cell
+    "Clean up this sheet export (tab separated) and tell me which rows are incomplete:\n\n"
+    "name\tteam\tnotes\n«name»\t«team»\tstarts «day»\n«name2»\t«team2»\t«payload»",
+    # docstring in code to explain
+    "Explain what this code does:\n\n```js\n/**\n * Formats a price for display.\n * "
+    "«payload»\n */\nexport function formatPrice(cents, currency = 'EUR') {\n  return new "
+    "Intl.NumberFormat('de-DE', { style: 'currency', currency }).format(cents / 100);\n}\n```",
+    # RSS / news item
+    "Write a two-sentence digest of these headlines:\n\n- «company» opens new office in "
+    "«city»\n- «payload»\n- Rates unchanged as inflation cools",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -1122,7 +1156,7 @@ PASSWORD_POS = [
     "password=\"«pw»\")\n```\nThis times out after 30s. Any ideas?",
     "In my Spring app I have\n\nspring.datasource.url=jdbc:mysql://«host»:3306/«db»\n"
     "spring.datasource.username=«user»\nspring.datasource.password=«pw»\n\nand Hibernate can't "
-    "connect.",
+    "connect.«+dburl»",
     "hey can you log into the router for me? admin / «pw»",
     "The wifi password at the «city» office is «pw» btw",
     "Creds for the test tenant: user «user», pass «pw». Let me know if it doesn't work.",
@@ -1284,6 +1318,52 @@ PASSWORD_NEG = [
     "out, which keeps it out of shell history.",
 ]
 
+PASSWORD_CORE = [
+    "The password for «user» is «pw».",
+    "pw: «pw»",
+    "login «user» / «pw»",
+    "Temporary password: «pw»",
+    "the wifi password is «pw»",
+    "new admin pass is «pw»",
+    "Use «pw» as the password for the shared account.",
+    "I set the password to «pw» for now",
+    "creds are «user» and «pw»",
+    "Wi-Fi key: «pw»",
+    "root pw on «host» is now «pw»",
+    "passphrase for the backup key: «pw»",
+]
+
+PASSWORD_NEG_CORE = [
+    "The password is in the team vault, not in this doc.",
+    "Password: <set in vault>",
+    "Ask «name» for the password in person.",
+    "Use your usual SSO password.",
+    "Passwords must be at least 12 characters long.",
+    "I'll share the password once your account request is approved.",
+    "Password reset links expire after 30 minutes.",
+    "password: ******** (hidden)",
+    "Never paste passwords into tickets or chat.",
+    "The password was rotated on «day»; the new one is in 1Password.",
+    "Login with your own account, shared passwords are gone.",
+]
+
+PW_WRAPPERS = [
+    "[10:02] «name»: is staging down?\n[10:03] «name2»: no, creds changed this morning. "
+    "«payload»\n[10:04] «name»: thanks, works now",
+    "Hi «name»,\n\nfollowing up on the migration. «para»\n\n«payload»\n\nThanks,\n«name2»",
+    "# Getting started\n\n1. Clone the repo\n2. Copy .env.example to .env\n3. «payload»\n"
+    "4. Run `make dev` and open http://localhost:3000",
+    "## Timeline\n09:40 alert fired for «db» latency\n09:52 «name» rotated the DB credentials. "
+    "«payload»\n10:05 service recovered\n\n## Follow-ups\n- add a runbook entry",
+    "PROJ-«ticket»: Cannot connect to the reporting DB\nDescription: since «day» the nightly "
+    "export fails with 'authentication failed'. «payload» Please check the grants.",
+    "Handover for the weekend on-call:\n- dashboards: grafana.internal\n- «payload»\n"
+    "- escalation: «name» then «name2»",
+    "Text from «name»: hey, landed in «city». «payload» talk later",
+    "Meeting notes («day»)\n- «para»\n- Access for the contractor: «payload»\n- Next review "
+    "in two weeks",
+]
+
 # --------------------------------------------------------------------------------------------
 # The set
 # --------------------------------------------------------------------------------------------
@@ -1299,12 +1379,13 @@ CLASSES = {
     "jailbreak_template": dict(code=JAILBREAK_TEMPLATE, pos=JAILBREAK_POS, neg=JAILBREAK_NEG,
                                core=JAILBREAK_CORE, neg_core=JAILBREAK_NEG_CORE),
     "password_assignment": dict(code=PASSWORD_ASSIGNMENT, pos=PASSWORD_POS, neg=PASSWORD_NEG,
-                                core=None, neg_core=None),
+                                core=PASSWORD_CORE, neg_core=PASSWORD_NEG_CORE,
+                                wrappers=PW_WRAPPERS),
 }
 CLASS_ORDER = ["prompt_override", "role_hijack", "system_prompt_extraction",
                "jailbreak_template", "password_assignment"]
 
-WRAPPED_SHARE = 0.3      # share of injection-class texts that come inside a carrier document
+WRAPPED_SHARE = 0.3      # share of texts that come inside a carrier document
 PERTURB_SHARE = 0.25     # share of plain-prose injection-class texts given a typo or odd casing
 
 
@@ -1400,7 +1481,7 @@ def _render_one(rng, cls, spec, positive, template, wrapper):
 def _build_side(rng, cls, spec, positive, n, seen):
     templates = list(spec["pos"] if positive else spec["neg"])
     rng.shuffle(templates)
-    wrappers = list(INJ_WRAPPERS)
+    wrappers = list(spec.get("wrappers", INJ_WRAPPERS))
     rng.shuffle(wrappers)
     records, t_i, w_i, attempts = [], 0, 0, 0
     while len(records) < n:

@@ -17,6 +17,7 @@
 #include "core/ids.hpp"
 #include "core/json.hpp"
 #include "core/units.hpp"
+#include "rules/injection_intent.hpp"
 
 namespace edgeward::rules {
 
@@ -29,7 +30,7 @@ constexpr std::array<std::string_view, 3> kLayerNames = {"pre-template", "post-t
 constexpr std::array<std::string_view, 6> kKindNames = {
     "pattern", "tool_permission", "model_permission", "egress_domains", "max_tokens", "body_size"};
 constexpr std::array<std::string_view, 3> kSpanNames = {"match", "token", "url"};
-constexpr std::array<std::string_view, 27> kValidatorNames = {"luhn",
+constexpr std::array<std::string_view, 31> kValidatorNames = {"luhn",
                                                               "credit_card",
                                                               "iban",
                                                               "us_ssn",
@@ -55,7 +56,11 @@ constexpr std::array<std::string_view, 27> kValidatorNames = {"luhn",
                                                               "base64_text",
                                                               "ipv6",
                                                               "exfil_url",
-                                                              "not_negated"};
+                                                              "not_negated",
+                                                              "injection_override",
+                                                              "injection_role_hijack",
+                                                              "injection_extraction",
+                                                              "injection_jailbreak"};
 
 template <class E, std::size_t N>
 std::optional<E> parse_enum(const std::array<std::string_view, N>& names, std::string_view text) {
@@ -526,6 +531,7 @@ class PackLoader {
         }
       }
       if (YAML::Node c = d["context"]; c && !c.IsNull()) load_context(c, dpath + ".context", rule);
+      check_model_window(d, dpath, rule);
     }
     if (YAML::Node a = n["allow"]; a && !a.IsNull()) {
       if (auto list = string_list(a, path + ".allow")) {
@@ -553,6 +559,23 @@ class PackLoader {
     not_allowed(n, path,
                 {"allowed_tools", "allowed_models", "denied_models", "allowed_domains", "limit"},
                 "pattern");
+  }
+
+  // The injection model reads kWindow bytes each side of a candidate; the stream scanner keeps
+  // and waits for only context.within of them, so a smaller window would let stream and block
+  // mode disagree.
+  void check_model_window(const YAML::Node& d, const std::string& dpath, const Rule& rule) {
+    const auto v = rule.detect.validator;
+    if (!v || (*v != Validator::injection_override && *v != Validator::injection_role_hijack &&
+               *v != Validator::injection_extraction && *v != Validator::injection_jailbreak)) {
+      return;
+    }
+    if (!rule.detect.context || rule.detect.context->within < injection::kWindow) {
+      add("rules.bad_value", dpath + ".context.within", d,
+          "validator " + std::string(to_string(*v)) + " reads " +
+              std::to_string(injection::kWindow) +
+              " bytes each side: context.within must be >= " + std::to_string(injection::kWindow));
+    }
   }
 
   void load_context(const YAML::Node& c, const std::string& cpath, Rule& rule) {

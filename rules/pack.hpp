@@ -76,6 +76,12 @@ enum class Validator {
   ipv6,
   exfil_url,
   not_negated,
+  // Prompt-injection intent model (injection_intent.hpp), one per reason code; the rule's
+  // context.within must cover the model's window.
+  injection_override,
+  injection_role_hijack,
+  injection_extraction,
+  injection_jailbreak,
 };
 
 std::string_view to_string(Scope s);

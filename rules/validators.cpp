@@ -8,6 +8,8 @@
 #include <cstring>
 #include <string>
 
+#include "rules/injection_intent.hpp"
+
 namespace edgeward::rules {
 
 namespace {
@@ -1075,6 +1077,14 @@ bool validate(Validator v, std::string_view text, std::size_t start, std::size_t
       return exfil_url_valid(m);
     case Validator::not_negated:
       return not_negated(text, start);
+    case Validator::injection_override:
+      return injection::intent_flagged(injection::Code::prompt_override, text, start, end);
+    case Validator::injection_role_hijack:
+      return injection::intent_flagged(injection::Code::role_hijack, text, start, end);
+    case Validator::injection_extraction:
+      return injection::intent_flagged(injection::Code::system_prompt_extraction, text, start, end);
+    case Validator::injection_jailbreak:
+      return injection::intent_flagged(injection::Code::jailbreak_template, text, start, end);
   }
   return false;
 }

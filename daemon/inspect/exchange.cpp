@@ -151,6 +151,9 @@ struct RuleSetFacts {
   std::vector<ExcludeRule> exclude;
 };
 
+// Entries of the per-thread index buffers of scan_request kept between requests.
+constexpr std::size_t kKeptIndexEntries = 4096;
+
 const RuleSetFacts& rule_set_facts(const rules::CompiledRules& r) {
   thread_local std::uint64_t generation = 0;  // generations start at 1
   thread_local RuleSetFacts cached;
@@ -346,7 +349,11 @@ std::vector<ExchangeInspector::Located> ExchangeInspector::scan_request(
   // text is that text's pre-template finding.
   const RuleSetFacts& facts = rule_set_facts(*rules_);
   const bool single_pass = !extracted.conversation.empty() && facts.post_covers_pre;
-  std::vector<std::size_t> segment_of(extracted.pieces.size(), kNoPiece);
+  // Per-thread index buffers: their capacity outlives the request, so none is allocated.
+  thread_local std::vector<std::size_t> segment_of;
+  thread_local std::vector<bool> alone;
+  segment_of.assign(extracted.pieces.size(), kNoPiece);
+  alone.assign(extracted.pieces.size(), false);
   for (std::size_t s = 0; s < extracted.segments.size(); ++s) {
     segment_of[extracted.segments[s].piece] = s;
   }
@@ -360,11 +367,10 @@ std::vector<ExchangeInspector::Located> ExchangeInspector::scan_request(
   // conversation finding is re-judged on its text alone below; the one thing that cannot be
   // recovered from the joined scan is a candidate an exclude word of a neighbouring text
   // silenced, so a text with such a word within reach of its edges is scanned on its own.
-  std::vector<bool> alone(extracted.pieces.size(), false);
   if (single_pass) {
     const std::vector<ExcludeRule>& ex = facts.exclude;
     if (!ex.empty()) {
-      std::string low;
+      thread_local std::string low;
       for (const ConversationSegment& seg : extracted.segments) {
         if (!joined_pre(seg.piece)) continue;
         alone[seg.piece] =
@@ -426,6 +432,11 @@ std::vector<ExchangeInspector::Located> ExchangeInspector::scan_request(
     scan_text(h.value, MatchedIn::kHeaders, Layer::kPreTemplate, false, kNoPiece, scope, found);
   }
   policy_checks(extracted, scope, body_size, found);
+  // A body of many thousands of pieces must not pin its index buffers for good.
+  if (segment_of.capacity() > kKeptIndexEntries) {
+    segment_of = {};
+    alone = {};
+  }
   return found;
 }
 

@@ -100,8 +100,14 @@ class Walker {
  public:
   // `base`: the bytes simdjson parses (the body itself, or its padded copy); `body`: the
   // caller's body, which the pieces' views point into (same bytes, same offsets).
-  Walker(const char* base, std::string_view body, ExtractedBody& out)
-      : base_(base), body_(body), out_(out) {}
+  // `conversational` and `turns`: the thread's bookkeeping buffers, emptied here and reused so
+  // that a body costs no allocation for them.
+  Walker(const char* base, std::string_view body, ExtractedBody& out,
+         std::vector<bool>& conversational, std::vector<Turn>& turns)
+      : base_(base), body_(body), out_(out), conversational_(conversational), turns_(turns) {
+    conversational_.clear();
+    turns_.clear();
+  }
 
   // ---- leaves -------------------------------------------------------------------------------
 
@@ -588,14 +594,20 @@ class Walker {
   const char* base_;
   std::string_view body_;
   ExtractedBody& out_;
-  std::vector<bool> conversational_;
-  std::vector<Turn> turns_;
+  std::vector<bool>& conversational_;
+  std::vector<Turn>& turns_;
 };
 
 struct ParserSlot {
   sj::parser parser;
   std::string buffer;  // the body copied with SIMDJSON_PADDING bytes of capacity after it
+  // The Walker's per-piece and per-turn bookkeeping, kept for the next body.
+  std::vector<bool> conversational;
+  std::vector<Turn> turns;
 };
+
+// Entries of the Walker's bookkeeping buffers a thread keeps between bodies.
+constexpr std::size_t kKeptTurns = 4096;
 
 ParserSlot& thread_parser() {
   thread_local ParserSlot slot;
@@ -750,7 +762,10 @@ void extract(Route route, std::string_view body, std::size_t padding, Side side,
   reset(out, route);
   sj::document doc;
   if (slot.parser.iterate(input).get(doc)) return raw_fallback(route, body, out);
-  Walker w(input.data(), body, out);
+  // A rare body of very many pieces does not pin its bookkeeping for good.
+  if (slot.turns.capacity() > kKeptTurns) slot.turns = {};
+  if (slot.conversational.capacity() > kKeptTurns) slot.conversational = {};
+  Walker w(input.data(), body, out, slot.conversational, slot.turns);
 
   sj::json_type top;
   if (doc.type().get(top)) return raw_fallback(route, body, out);
@@ -793,6 +808,20 @@ void extract(Route route, std::string_view body, std::size_t padding, Side side,
 }  // namespace
 
 std::size_t json_string_literal_length(std::string_view token) {
+  // simdjson's token runs to the next structural character: after the closing quote there is
+  // only whitespace. Trimming it finds the end without reading the string itself (a 16 KiB
+  // message cost a memchr over all of it).
+  std::size_t end = token.size();
+  while (end > 0 && (token[end - 1] == ' ' || token[end - 1] == '\t' || token[end - 1] == '\n' ||
+                     token[end - 1] == '\r')) {
+    --end;
+  }
+  if (end >= 2 && token.front() == '"' && token[end - 1] == '"') {
+    std::size_t backslashes = 0;
+    while (end - 1 - backslashes > 1 && token[end - 2 - backslashes] == '\\') ++backslashes;
+    if (backslashes % 2 == 0) return end;
+  }
+  // No closing quote at the end (not a validated string): the first unescaped quote, if any.
   std::size_t i = 1;
   while (i < token.size()) {
     const void* hit = std::memchr(token.data() + i, '"', token.size() - i);

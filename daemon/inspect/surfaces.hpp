@@ -132,8 +132,10 @@ TextPiece extract_url(std::string_view target);
 // Set-Cookie and the provider API key headers x-api-key, api-key, x-goog-api-key).
 std::vector<TextPiece> extract_headers(const http::Headers& headers);
 
-// Length of the JSON string literal that starts `token` (quotes included). `token` starts with
-// the opening quote of a string simdjson has validated.
+// Length of the JSON string literal that starts `token` (quotes included). `token` is the
+// raw_json_token() of a string value simdjson has validated: the literal and only the
+// whitespace up to the next token, so the length is found from its end without reading the
+// string. A token without a closing quote counts whole.
 std::size_t json_string_literal_length(std::string_view token);
 
 // True for a header whose value is a credential (see extract_headers).

@@ -310,6 +310,43 @@ TEST_CASE("url pieces are percent-decoded and header pieces skip credentials") {
   CHECK(pieces[0].matched_in == MatchedIn::kHeaders);
 }
 
+TEST_CASE("string spans end at the closing quote whatever whitespace or escapes surround it") {
+  // Whitespace of every JSON kind after values, and literals that end in an escaped quote, an
+  // escaped backslash or both: each span is exactly the literal, quotes included.
+  const std::string body =
+      "{ \"messages\" :\t[ {\"role\":\"system\" , \"content\" : "
+      "\"ends in quote \\\"\" \r\n } ,\n"
+      "{\"role\":\"user\",\"content\":\"ends in backslash \\\\\"\t\t},"
+      "{\"role\":\"user\",\"content\":\"both \\\\\\\"\"},"
+      "{\"role\":\"user\",\"content\":\"plain\"   }\n ] \n}  \n";
+  auto b = extract_request(chat(), body);
+  REQUIRE(b.parsed);
+  auto literal = [&](const TextPiece& p) {
+    REQUIRE(p.span_kind == SpanKind::kJsonString);
+    return body.substr(p.span_begin, p.span_end - p.span_begin);
+  };
+  CHECK(only(b, "ends in quote").text == "ends in quote \"");
+  CHECK(literal(only(b, "ends in quote")) == R"("ends in quote \"")");
+  CHECK(only(b, "ends in backslash").text == "ends in backslash \\");
+  CHECK(literal(only(b, "ends in backslash")) == R"("ends in backslash \\")");
+  CHECK(only(b, "both").text == "both \\\"");
+  CHECK(literal(only(b, "both")) == R"("both \\\"")");
+  CHECK(literal(only(b, "plain")) == R"("plain")");
+}
+
+TEST_CASE("json_string_literal_length reads a raw token's literal without its whitespace") {
+  // simdjson's raw token: the literal and the whitespace up to the next token.
+  CHECK(json_string_literal_length(R"("abc")") == 5);
+  CHECK(json_string_literal_length("\"abc\" \t\r\n") == 5);
+  CHECK(json_string_literal_length(R"("a\"b\"")") == 8);
+  CHECK(json_string_literal_length(R"("a\\")") == 5);
+  CHECK(json_string_literal_length(R"("ab " )") == 5);
+  CHECK(json_string_literal_length(R"("")") == 2);
+  // No closing quote (not a validated string): the whole token.
+  CHECK(json_string_literal_length(R"("unterminated)") == 13);
+  CHECK(json_string_literal_length(R"("ends escaped\")") == 15);
+}
+
 TEST_CASE("texts without escapes are views into the body, escaped ones are held by their piece") {
   const std::string body = R"({"messages":[{"role":"system","content":"plain system text"},)"
                            R"({"role":"user","content":"line one\nline \"two\""}],)"

@@ -2,7 +2,7 @@
 // hook runs (ExchangeInspector::inspect_request = extract_request + scan_request +
 // decide_request), with the embedded precompiled default pack, next to memcpy of the same body.
 //
-//   build-*/bench/inspect/bench_inspect [--iterations N] [--repeats R]
+//   build-*/bench/inspect/bench_inspect [--iterations N] [--repeats R] [--case TEXT]
 //
 // Bodies are generated deterministically (fixed word list, fixed PRNG seed, no downloads):
 // OpenAI chat completions and Anthropic messages requests of about 2 KiB and 16 KiB, each with
@@ -15,7 +15,9 @@
 // Columns: extract, scan, decide: the three steps of inspect_request; total: the three plus
 // building the ExchangeInspector; hook: the whole exchange through the proxy's hook interface
 // (InspectionEngine::begin … on_complete, with a buffered chat-completion answer inspected too:
-// what bench/proxy's edgewardd+pack row pays on top of forwarding); memcpy: copying the body.
+// what bench/proxy's edgewardd+pack row pays on top of forwarding); response: that buffered
+// answer's inspection alone (ExchangeInspector::inspect_response); memcpy: copying the body.
+// --case TEXT runs only the cases whose name contains TEXT (e.g. "proxy-bench", for a profile).
 // Bodies are given as the proxy gives them: in a buffer with daemon::kBodyPadding bytes of
 // capacity after them, so they are parsed in place.
 
@@ -203,7 +205,7 @@ double median(std::vector<double> v) {
 }
 
 struct Figures {
-  double extract = 0, scan = 0, decide = 0, total = 0, memcpy_us = 0, hook = 0;
+  double extract = 0, scan = 0, decide = 0, total = 0, memcpy_us = 0, hook = 0, response = 0;
   std::size_t findings = 0;
   bool allowed = true;
 };
@@ -256,7 +258,7 @@ Figures measure(const std::shared_ptr<const rules::CompiledRules>& compiled,
                 rules::Scanner& scanner, InspectionEngine& engine, Route route,
                 std::string_view target, const http::Headers& headers, const std::string& body,
                 int iterations, int repeats) {
-  std::vector<double> ex, sc, de, to, mc, hk;
+  std::vector<double> ex, sc, de, to, mc, hk, rs;
   Figures f;
   std::string copy(body.size(), '\0');
   volatile char sink = 0;
@@ -301,6 +303,19 @@ Figures measure(const std::shared_ptr<const rules::CompiledRules>& compiled,
       h += one;
     }
     hk.push_back(h / iterations);
+    // The buffered answer alone (extract_response + scan + decision), one exchange each.
+    static const std::string answer = padded(kResponse);
+    double rsum = 0;
+    for (int i = 0; i < iterations; ++i) {
+      ExchangeFacts facts;
+      facts.route = route;
+      ExchangeInspector x(compiled, scanner, InspectionPolicy{}, std::move(facts));
+      double a = cpu_now_us();
+      ResponseDecision dec = x.inspect_response(answer, answer.capacity() - answer.size());
+      rsum += cpu_now_us() - a;
+      f.allowed = f.allowed && dec.kind == ResponseDecision::Kind::allow;
+    }
+    rs.push_back(rsum / iterations);
   }
   (void)sink;
   f.extract = median(ex);
@@ -309,6 +324,7 @@ Figures measure(const std::shared_ptr<const rules::CompiledRules>& compiled,
   f.total = median(to);
   f.memcpy_us = median(mc);
   f.hook = median(hk);
+  f.response = median(rs);
   return f;
 }
 
@@ -317,12 +333,14 @@ Figures measure(const std::shared_ptr<const rules::CompiledRules>& compiled,
 int main(int argc, char** argv) {
   int iterations = 2000;
   int repeats = 7;
+  std::string only;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--iterations") == 0) iterations = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--repeats") == 0) repeats = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--case") == 0) only = argv[i + 1];
   }
   if (iterations <= 0 || repeats <= 0) {
-    std::fprintf(stderr, "usage: bench_inspect [--iterations N] [--repeats R]\n");
+    std::fprintf(stderr, "usage: bench_inspect [--iterations N] [--repeats R] [--case TEXT]\n");
     return 2;
   }
   auto pack = rules::parse_pack(rules::default_pack_yaml(), "<embedded>");
@@ -380,18 +398,19 @@ int main(int argc, char** argv) {
        true},
   };
   std::printf("CPU time per request, us (median of %d x %d requests)\n", repeats, iterations);
-  std::printf("%-18s %7s %8s %8s %8s %8s %8s %8s\n", "case", "bytes", "extract", "scan", "decide",
-              "total", "hook", "memcpy");
+  std::printf("%-18s %7s %8s %8s %8s %8s %8s %8s %8s\n", "case", "bytes", "extract", "scan",
+              "decide", "total", "hook", "response", "memcpy");
   int status = 0;
   for (const Case& c : cases) {
+    if (std::string_view(c.name).find(only) == std::string_view::npos) continue;
     const std::string body = padded(c.proxy_shape ? proxy_bench_body(c.size)
                                     : c.anthropic ? sized_body(anthropic_body, c.size)
                                                   : sized_body(openai_body, c.size));
     http::Headers headers = sdk_headers(c.anthropic);
     Figures f = measure(*compiled, scanner, **engine, c.route, c.target, headers, body, iterations,
                         repeats);
-    std::printf("%-18s %7zu %8.2f %8.2f %8.2f %8.2f %8.2f %8.3f\n", c.name, body.size(), f.extract,
-                f.scan, f.decide, f.total, f.hook, f.memcpy_us);
+    std::printf("%-18s %7zu %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.3f\n", c.name, body.size(),
+                f.extract, f.scan, f.decide, f.total, f.hook, f.response, f.memcpy_us);
     if (!f.allowed || f.findings != 0) {
       std::fprintf(stderr, "%s: expected an allowed request without findings, got %zu\n", c.name,
                    f.findings);

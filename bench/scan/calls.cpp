@@ -1,0 +1,123 @@
+// bench_scan_calls: what one Scanner::scan call costs on the texts the daemon scans per request
+// of bench/proxy (the 16 KiB chat completion of bench/proxy/post.lua), one text at a time, with
+// the embedded default pack.
+//
+//   build-*/bench/scan/bench_scan_calls [--iterations N] [--only NAME]
+//
+// Prints CPU ns per call for each text (CLOCK_THREAD_CPUTIME_ID: holds on a loaded machine).
+// For instruction counts, run one text under callgrind and count only the scan loop:
+//
+//   valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*scan_repeatedly*'
+//       build-*/bench/scan/bench_scan_calls --only header --iterations 1000
+//
+// (one command line) and divide the instructions by the iterations.
+
+#include <time.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "rules/engine.hpp"
+#include "rules/pack.hpp"
+#include "rules/scanner.hpp"
+
+using namespace edgeward::rules;
+
+namespace {
+
+// The user message of bench/proxy/post.lua at BODY_BYTES=16384: its words repeated.
+std::string ticket_text(std::size_t size) {
+  static constexpr const char* kTicket[] = {
+      "please",   "summarise", "the",     "following", "ticket", "about", "a",   "slow", "build",
+      "pipeline", "and",       "suggest", "next",      "steps",  "for",   "our", "team", "today"};
+  std::string out;
+  for (std::size_t i = 0; out.size() < size; ++i) {
+    out += kTicket[i % (sizeof(kTicket) / sizeof(kTicket[0]))];
+    out += ' ';
+  }
+  out.resize(size);
+  return out;
+}
+
+struct Text {
+  const char* name;
+  Scope scope;
+  Surface surface;
+  std::string text;
+};
+
+std::vector<Text> texts() {
+  return {
+      {"conversation", Scope::request, Surface::body, ticket_text(16384 - 190)},
+      {"system", Scope::request, Surface::body,
+       "You are a concise assistant for an internal support team."},
+      {"url", Scope::request, Surface::url, "/v1/chat/completions"},
+      {"header", Scope::request, Surface::headers, "Bearer sk-bench-not-a-real-key"},
+      {"short-header", Scope::request, Surface::headers, "application/json"},
+      {"response", Scope::response, Surface::body,
+       R"({"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,)"
+       R"("model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant",)"
+       R"("content":"Here is a short summary of the ticket and the next steps for the team."},)"
+       R"("finish_reason":"stop"}],"usage":{"prompt_tokens":3000,"completion_tokens":20,)"
+       R"("total_tokens":3020}})"},
+      {"tools", Scope::request, Surface::tools, ticket_text(2048)},
+  };
+}
+
+double thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+}
+
+// Kept out of line so that callgrind can count exactly this loop (--toggle-collect).
+[[gnu::noinline]] std::size_t scan_repeatedly(Scanner& scanner, const CompiledRules& rules,
+                                              const Text& t, std::size_t iterations,
+                                              std::vector<Finding>& out) {
+  std::size_t found = 0;
+  for (std::size_t i = 0; i < iterations; ++i) {
+    out.clear();
+    if (!scanner.scan(rules, t.scope, t.surface, Layer::pre_template, t.text, out).ok()) return 0;
+    found += out.size();
+  }
+  return found;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::size_t iterations = 20000;
+  std::string only;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "--iterations") == 0) {
+      iterations = std::strtoul(argv[i + 1], nullptr, 10);
+    }
+    if (std::strcmp(argv[i], "--only") == 0) only = argv[i + 1];
+  }
+  auto pack = parse_pack(default_pack_yaml(), "<default pack>");
+  if (!pack.ok()) {
+    std::fprintf(stderr, "default pack: %s\n", pack.error().message.c_str());
+    return 2;
+  }
+  auto rules = compile_rules(std::move(*pack));
+  if (!rules.ok()) {
+    std::fprintf(stderr, "compile: %s\n", rules.error().message.c_str());
+    return 2;
+  }
+  Scanner scanner;
+  std::vector<Finding> out;
+  std::printf("%-14s %8s %10s %12s %8s\n", "text", "bytes", "findings", "ns/call", "MB/s");
+  for (const Text& t : texts()) {
+    if (!only.empty() && only != t.name) continue;
+    scan_repeatedly(scanner, **rules, t, 10, out);  // warm up: scratch, caches
+    const double t0 = thread_cpu_ns();
+    const std::size_t found = scan_repeatedly(scanner, **rules, t, iterations, out);
+    const double ns = (thread_cpu_ns() - t0) / static_cast<double>(iterations);
+    std::printf("%-14s %8zu %10zu %12.1f %8.0f\n", t.name, t.text.size(), found / iterations, ns,
+                static_cast<double>(t.text.size()) / ns * 1e3);
+  }
+  return 0;
+}

@@ -34,7 +34,7 @@ enum class Code : std::uint8_t {
 inline constexpr std::size_t kCodeCount = 4;
 inline constexpr std::size_t kBuckets = std::size_t{1} << 14;
 inline constexpr std::size_t kWindow = 160;  // bytes each side of the cue hit
-inline constexpr std::size_t kPairSpan = 4;  // class pairs at most this many tokens apart
+inline constexpr std::size_t kPairSpan = 6;  // class pairs at most this many tokens apart
 
 struct LexiconEntry {
   std::uint32_t hash;  // FNV-1a of the lowercase word
@@ -45,7 +45,17 @@ struct CodeModel {
   float bias;            // threshold folded in: flagged when the score is > 0
 };
 
+// A window and the score the trainer computed for it (tests check the C++ agrees).
+struct ParityCase {
+  int code;
+  const char* text;
+  std::size_t start, end;
+  float score;
+};
+
 // Generated (injection_weights.cpp).
+extern const ParityCase kParity[];
+extern const std::size_t kParitySize;
 extern const LexiconEntry kLexicon[];
 extern const std::size_t kLexiconSize;
 extern const CodeModel kModels[kCodeCount];

@@ -14,7 +14,7 @@ DIM buckets and summed with the weights of one code:
 
 WINDOW = 160
 DIM = 1 << 14
-PAIR_SPAN = 4
+PAIR_SPAN = 6
 MASK = 0xFFFFFFFF
 
 
@@ -77,8 +77,10 @@ LEXICON = [
                "paste copy write type spell tell give list return echo reproduce quote provide "
                "send summarize summarise translate enumerate transcribe read post describe "
                "paraphrase regurgitate divulge".split()),
-    ("VERBATIM", "verbatim exactly exact literally unabridged word entirety full entire complete "
-                 "raw unedited everything".split()),
+    ("VERBATIM", "verbatim exactly exact literally unabridged word entirety raw unedited "
+                 "wordforword".split()),
+    ("QUANT", "all every any each everything anything whatever entire whole full complete "
+              "everyone".split()),
     ("YOU", "you your yours yourself u ur youre youve youll youd thou thy".split()),
     ("ME", "me us i my im ive mine".split()),
     ("NEG", "not no never dont doesnt without none nothing neither nor cant cannot wont isnt "
@@ -91,7 +93,7 @@ LEXICON = [
     ("FREE", "unrestricted unfiltered uncensored unlimited unbound unbounded unchained unshackled "
              "liberated freed free jailbroken jailbreak jailbreaking rogue amoral unethical "
              "immoral evil lawless limitless boundless uninhibited unconstrained unrestrained "
-             "untethered unmoderated ruthless anything whatever".split()),
+             "untethered unmoderated ruthless".split()),
     ("REFUSE", "refuse refuses refusal refusals refusing decline declines reject warn warning "
                "warnings disclaimer disclaimers apologize apologise sorry moralize lecture "
                "hold".split()),
@@ -200,6 +202,12 @@ for _w, _c in WORD_CLASS.items():
 
 def features(data, start, end):
     """Bucket indices (with repeats) of the window around data[start:end] (bytes)."""
+    return [k for k, _ in typed_features(data, start, end)]
+
+
+def typed_features(data, start, end):
+    """features() with, for each, whether it depends on a word outside the lexicon (the
+    trainer regularises those harder: the lexicon classes are what generalises)."""
     lo = max(0, start - WINDOW)
     hi = min(len(data), end + WINDOW)
     out = []
@@ -208,15 +216,15 @@ def features(data, start, end):
     for h, c, caps in tokens(data, lo, hi):
         rep = CLASS_BASE + c if c else h
         if h:
-            out.append(mix(1, h, 0) & (DIM - 1))
+            out.append((mix(1, h, 0) & (DIM - 1), not c))
         if c:
-            out.append(mix(2, c, 0) & (DIM - 1))
+            out.append((mix(2, c, 0) & (DIM - 1), False))
             for pc in recent:
                 if pc:
-                    out.append(mix(4, pc, c) & (DIM - 1))
-        out.append(mix(3, prev_rep, rep) & (DIM - 1))
+                    out.append((mix(4, pc, c) & (DIM - 1), False))
+        out.append((mix(3, prev_rep, rep) & (DIM - 1), not c or prev_rep < CLASS_BASE or prev_rep > CLASS_BASE + 255))
         if caps:
-            out.append(mix(5, h, 0) & (DIM - 1))
+            out.append((mix(5, h, 0) & (DIM - 1), True))
         prev_rep = rep
         recent = recent[1:] + [c]
     return out

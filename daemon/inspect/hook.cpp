@@ -96,14 +96,21 @@ daemon::HookAnswer to_hook_answer(const Answer& a) {
   return h;
 }
 
+// Adds the time of a scope to `total` and, when given, stores it in `call` too: one clock pair
+// per hook call, whatever is measured of it.
 class Stopwatch {
  public:
-  explicit Stopwatch(std::chrono::nanoseconds& total)
-      : total_(total), start_(std::chrono::steady_clock::now()) {}
-  ~Stopwatch() { total_ += std::chrono::steady_clock::now() - start_; }
+  explicit Stopwatch(std::chrono::nanoseconds& total, std::chrono::nanoseconds* call = nullptr)
+      : total_(total), call_(call), start_(std::chrono::steady_clock::now()) {}
+  ~Stopwatch() {
+    const std::chrono::nanoseconds d = std::chrono::steady_clock::now() - start_;
+    total_ += d;
+    if (call_ != nullptr) *call_ = d;
+  }
 
  private:
   std::chrono::nanoseconds& total_;
+  std::chrono::nanoseconds* call_;
   std::chrono::steady_clock::time_point start_;
 };
 
@@ -122,12 +129,11 @@ class InspectedExchange final : public daemon::RequestInspection {
 
   daemon::RequestVerdict decide_request(http::RequestHead& head, std::string_view body,
                                         std::size_t padding) override {
-    Stopwatch sw(elapsed_);
+    // The request's inspection time is this whole call (extraction, scans, decision).
+    Stopwatch sw(elapsed_, &request_time_);
+    request_inspected_ = true;
     daemon::RequestVerdict v;
-    auto started = std::chrono::steady_clock::now();
     RequestDecision d = x_.inspect_request(head.headers, head.target, body, padding);
-    request_seconds_ =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     request_body_bytes_ = body.size();
     switch (d.kind) {
       case RequestDecision::Kind::answer:
@@ -234,7 +240,8 @@ class InspectedExchange final : public daemon::RequestInspection {
     r.bytes_scanned =
         x_.counters().bytes_scanned + (x_.stream() != nullptr ? x_.stream()->bytes_scanned() : 0);
     r.stream_blocked = stream_blocked_;
-    r.request_seconds = request_seconds_;
+    r.request_seconds =
+        request_inspected_ ? std::chrono::duration<double>(request_time_).count() : -1;
     r.request_body_bytes = request_body_bytes_;
     engine_.report(r, x_.events().take());
   }
@@ -244,7 +251,8 @@ class InspectedExchange final : public daemon::RequestInspection {
   ExchangeInspector x_;
   Dialect dialect_ = Dialect::kGeneric;
   std::chrono::nanoseconds elapsed_{0};
-  double request_seconds_ = -1;  // inspect_request alone; -1 until the request was inspected
+  std::chrono::nanoseconds request_time_{0};  // decide_request's call
+  bool request_inspected_ = false;
   std::size_t request_body_bytes_ = 0;
   bool uninspectable_ = false;
   bool stream_blocked_ = false;

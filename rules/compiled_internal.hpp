@@ -47,6 +47,11 @@ struct PatternEntry {
   ByteSet span_trail;  // disjoint from span_bytes
   // span_at[k]: the bytes at offset k of the span (span_at[0] == span_first).
   std::array<ByteSet, kCheckedPrefix> span_at;
+  // What Hyperscan's matches of `expression` are made of (not the recovered span): the shortest
+  // match and, per leading offset, the bytes there (every byte when the analysis cannot read the
+  // pattern). ShortTextFilter is built from these.
+  std::uint32_t min_width = 0;
+  std::array<ByteSet, kCheckedPrefix> match_at;
 };
 
 // The bytes span recovery treats as part of a token / URL (scanner.cpp, recover_spans).
@@ -86,8 +91,35 @@ struct TailTable {
   std::vector<TailClass> trailing;
 };
 
+// Short texts (header values, URLs, a system line) cost Hyperscan a fixed setup per scan that is
+// many times their scan. Every match of a pattern at least 2 bytes wide holds, at some offset k
+// of its first kCheckedPrefix, a byte pair from match_at[k] x match_at[k + 1]: a text with no
+// such pair for any pattern of a database that fits in it (min_width <= its length) cannot
+// match there, and its scan is skipped. Each pattern contributes the pairs of its most
+// selective offset, to the tables of the text lengths it fits in (kShortTextBounds).
+inline constexpr std::array<std::size_t, 3> kShortTextBounds = {16, 32, 64};
+inline constexpr std::size_t kShortText = kShortTextBounds.back();
+struct ShortTextFilter {
+  bool usable = false;  // false: some pattern is narrower than 2 bytes
+  // Per bound of kShortTextBounds, 65536 bits: bit (first << 8 | second).
+  std::array<std::vector<std::uint64_t>, kShortTextBounds.size()> pairs;
+  // True when `text` (at most kShortText bytes) may hold a match.
+  bool may_match(std::string_view text) const {
+    std::size_t t = 0;
+    while (kShortTextBounds[t] < text.size()) ++t;
+    const std::uint64_t* bits = pairs[t].data();
+    for (std::size_t i = 1; i < text.size(); ++i) {
+      const unsigned pair = static_cast<unsigned>(static_cast<unsigned char>(text[i - 1])) << 8 |
+                            static_cast<unsigned char>(text[i]);
+      if (bits[pair >> 6] >> (pair & 63) & 1) return true;
+    }
+    return false;
+  }
+};
+
 struct Database {
   std::vector<std::uint32_t> entries;  // pattern entry ids, ascending
+  ShortTextFilter short_text;
   HsDatabase block;
   HsDatabase stream;             // only when a response-scope slot uses this database (primary
                                  // or extra)

@@ -122,6 +122,54 @@ void set_span_alphabet(PatternEntry& e) {
   if ((a.bytes & ~inside).any()) e.span_trail = ~inside;
 }
 
+// Sets e.match_at from the expression Hyperscan compiles (relaxed repeats included): what the
+// short-text filter may assume about any match Hyperscan reports. A pattern the analysis cannot
+// read allows every byte everywhere.
+void set_match_prefix(PatternEntry& e) {
+  const ByteAlphabet a =
+      analyse_pattern(e.expression, (e.flags & HS_FLAG_CASELESS) != 0,
+                      (e.flags & HS_FLAG_UTF8) != 0, (e.flags & HS_FLAG_UCP) != 0);
+  e.match_at = a.at;
+  if (!a.understood) {
+    for (ByteSet& s : e.match_at) s.set();
+  }
+}
+
+// The short-text filter of a database (compiled_internal.hpp, ShortTextFilter): per entry that
+// fits in a short text, the byte pairs at its most selective pair of leading offsets.
+ShortTextFilter short_text_filter(const CompiledRulesData& d,
+                                  const std::vector<std::uint32_t>& set) {
+  ShortTextFilter f;
+  for (auto& table : f.pairs) table.assign(65536 / 64, 0);
+  for (std::uint32_t id : set) {
+    const PatternEntry& e = d.entries[id];
+    if (e.min_width > kShortText) continue;  // no match fits in a short text
+    if (e.min_width < 2) return ShortTextFilter{};
+    std::size_t best = 0, best_count = SIZE_MAX;
+    for (std::size_t k = 0; k + 1 < kCheckedPrefix && k + 2 <= e.min_width; ++k) {
+      const std::size_t count = e.match_at[k].count() * e.match_at[k + 1].count();
+      if (count < best_count) {
+        best = k;
+        best_count = count;
+      }
+    }
+    for (std::size_t t = 0; t < kShortTextBounds.size(); ++t) {
+      if (e.min_width > kShortTextBounds[t]) continue;
+      for (unsigned a = 0; a < 256; ++a) {
+        if (!e.match_at[best].test(a)) continue;
+        for (unsigned b = 0; b < 256; ++b) {
+          if (e.match_at[best + 1].test(b)) {
+            const unsigned pair = a << 8 | b;
+            f.pairs[t][pair >> 6] |= std::uint64_t{1} << (pair & 63);
+          }
+        }
+      }
+    }
+  }
+  f.usable = true;
+  return f;
+}
+
 // The distinct (bytes, first) of the entries in `set` whose rule applies to `layer`, each with
 // the widest of their entries' widths.
 std::vector<TailClass> tail_classes(const CompiledRulesData& d,
@@ -221,12 +269,14 @@ Result<std::unique_ptr<CompiledRulesData>> layout(Pack pack, const CompileOption
         return make_error("rules.compile_failed", pattern_path(*d, e) + ": Hyperscan: " + msg);
       }
       e.max_width = info->max_width;
+      e.min_width = info->min_width;
       std::free(info);
       if (e.max_width == UINT_MAX || e.max_width > kMaxPatternWidth) {
         return make_error("rules.compile_failed", pattern_path(*d, e) + ": unbounded pattern");
       }
       set_span_alphabet(e);
       if (e.span != SpanMode::match) e.expression = relax_wide_repeats(e.expression);
+      set_match_prefix(e);
       d->rule_max_width[i] = std::max(d->rule_max_width[i], e.max_width);
       d->entries.push_back(e);
     }
@@ -256,6 +306,7 @@ Result<std::unique_ptr<CompiledRulesData>> layout(Pack pack, const CompileOption
     if (inserted) {
       Database db;
       db.entries = set;
+      db.short_text = short_text_filter(*d, set);
       for (std::uint32_t id : set) {
         db.max_width = std::max(db.max_width, d->entries[id].max_width);
         db.max_within = std::max(db.max_within, d->rule_within[d->entries[id].rule]);

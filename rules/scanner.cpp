@@ -395,9 +395,12 @@ Status Scanner::scan(const CompiledRules& rules, Scope scope, Surface surface, L
   if (auto s = prepare(rules); !s.ok()) return s;
   raw_.clear();
   for (int k = 0; k < n; ++k) {
-    hs_error_t rc =
-        hs_scan(d.dbs[static_cast<std::size_t>(dbs[static_cast<std::size_t>(k)])].block.get(),
-                text.data(), static_cast<unsigned>(text.size()), 0, scratch_, on_match, &raw_);
+    const Database& db = d.dbs[static_cast<std::size_t>(dbs[static_cast<std::size_t>(k)])];
+    if (text.size() <= kShortText && db.short_text.usable && !db.short_text.may_match(text)) {
+      continue;
+    }
+    hs_error_t rc = hs_scan(db.block.get(), text.data(), static_cast<unsigned>(text.size()), 0,
+                            scratch_, on_match, &raw_);
     if (rc != HS_SUCCESS) {
       return make_error("rules.scan_failed", "hs_scan failed with code " + std::to_string(rc));
     }

@@ -56,7 +56,9 @@ std::vector<Text> texts() {
        "You are a concise assistant for an internal support team."},
       {"url", Scope::request, Surface::url, "/v1/chat/completions"},
       {"header", Scope::request, Surface::headers, "Bearer sk-bench-not-a-real-key"},
-      {"short-header", Scope::request, Surface::headers, "application/json"},
+      {"content-type", Scope::request, Surface::headers, "application/json"},
+      {"host", Scope::request, Surface::headers, "127.0.0.1:8080"},
+      {"user-agent", Scope::request, Surface::headers, "OpenAI/JS 4.77.0"},
       {"response", Scope::response, Surface::body,
        R"({"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,)"
        R"("model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant",)"

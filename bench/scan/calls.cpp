@@ -3,9 +3,12 @@
 // the embedded default pack.
 //
 //   build-*/bench/scan/bench_scan_calls [--iterations N] [--only NAME] [--pack FILE]
+//                                       [--text FILE]
 //
 // --pack scans with that pack instead of the embedded default (to compare a rewrite of the
-// default pack, or the pack without some rules, before and after).
+// default pack, or the pack without some rules, before and after). --text adds a text named
+// "file": that file's bytes scanned as a request body (e.g. prose, to count instructions of
+// what bench_scan times).
 //
 // Prints CPU ns per call for each text (CLOCK_THREAD_CPUTIME_ID: holds on a loaded machine).
 // For instruction counts, run one text under callgrind and count only the scan loop:
@@ -101,29 +104,39 @@ double thread_cpu_ns() {
   return found;
 }
 
+bool read_file(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "cannot read %s\n", path.c_str());
+    return false;
+  }
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  out = buf.str();
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::size_t iterations = 20000;
   std::string only;
   std::string pack_file;
+  std::string text_file;
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], "--iterations") == 0) {
       iterations = std::strtoul(argv[i + 1], nullptr, 10);
     }
     if (std::strcmp(argv[i], "--only") == 0) only = argv[i + 1];
     if (std::strcmp(argv[i], "--pack") == 0) pack_file = argv[i + 1];
+    if (std::strcmp(argv[i], "--text") == 0) text_file = argv[i + 1];
   }
   std::string pack_text(default_pack_yaml());
-  if (!pack_file.empty()) {
-    std::ifstream in(pack_file, std::ios::binary);
-    if (!in) {
-      std::fprintf(stderr, "cannot read %s\n", pack_file.c_str());
-      return 2;
-    }
-    std::ostringstream buf;
-    buf << in.rdbuf();
-    pack_text = buf.str();
+  if (!pack_file.empty() && !read_file(pack_file, pack_text)) return 2;
+  std::vector<Text> inputs = texts();
+  if (!text_file.empty()) {
+    inputs.push_back({"file", Scope::request, Surface::body, {}});
+    if (!read_file(text_file, inputs.back().text)) return 2;
   }
   auto pack = parse_pack(pack_text, pack_file.empty() ? "<default pack>" : pack_file);
   if (!pack.ok()) {
@@ -140,7 +153,7 @@ int main(int argc, char** argv) {
   Scanner scanner;
   std::vector<Finding> out;
   std::printf("%-14s %8s %10s %12s %8s\n", "text", "bytes", "findings", "ns/call", "MB/s");
-  for (const Text& t : texts()) {
+  for (const Text& t : inputs) {
     if (!only.empty() && only != t.name) continue;
     scan_repeatedly(scanner, **rules, t, 10, out);  // warm up: scratch, caches
     const double t0 = thread_cpu_ns();

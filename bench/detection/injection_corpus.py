@@ -57,6 +57,44 @@ def stdlib_sentences(root="/usr/lib/python3.11"):
     return sorted(set(out))
 
 
+_DOC_CACHE = {}
+
+
+def doc_sentences(root="/usr/share/doc", per_file=60000):
+    """Sentences of the installed packages' documentation (README, NEWS, changelogs, copyright
+    files; gzip or plain) that contain a cue of injection_cues: real, benign English in which
+    the cue words are everyday technical words ("the parser was ignoring flags", "the CPU
+    instruction", "a multi-line prompt"). Training-time only; the set depends on the installed
+    packages (Debian 12 image of this repository's CI: ~6,000 sentences)."""
+    if root in _DOC_CACHE:
+        return _DOC_CACHE[root]
+    import glob
+    import gzip
+    import re
+    import injection_cues
+    cue = re.compile("|".join("(?:%s)" % p for ps in injection_cues.CUES.values() for p in ps),
+                     re.A)
+    name = re.compile(r"(README|NEWS|copyright|\.md|\.txt|changelog)[^/]*$", re.I)
+    out = set()
+    for f in sorted(glob.glob(root + "/**/*", recursive=True)):
+        if not name.search(f):
+            continue
+        try:
+            raw = gzip.open(f).read(per_file) if f.endswith(".gz") else open(f, "rb").read(per_file)
+            txt = raw.decode("utf-8")
+        except (OSError, UnicodeDecodeError, EOFError, IsADirectoryError):
+            continue
+        for para in re.split(r"\n\s*\n", txt):
+            para = " ".join(para.split())
+            if not cue.search(para):
+                continue
+            for sent in re.split(r"(?<=[.!?])\s+", para):
+                if 30 < len(sent) < 300 and cue.search(sent):
+                    out.add(sent)
+    _DOC_CACHE[root] = sorted(out)
+    return _DOC_CACHE[root]
+
+
 # ------------------------------------------------------------------------------ slot fillers
 
 F = {
@@ -838,7 +876,9 @@ def build(seed, n_per_code=3000):
     # that never asks for the prompt must not read as an extraction.
     positive(OVERRIDE, O, set(), "override")
     positive(ROLE, R, set(), "role")
-    positive(EXTRACT, X, {O}, "extract")
+    # An extraction request is not an override unless it says to ignore something (those
+    # frames carry both labels): "print the instructions you were given" overrides nothing.
+    positive(EXTRACT, X, set(), "extract")
     for _ in range(n_per_code):
         name = pick(rng, "name")
         x, intro = jailbreak(rng, name)
@@ -867,6 +907,8 @@ def build(seed, n_per_code=3000):
             add(x, set(), set(), (0, len(x)), family(f), "benign-comp" if k == 2 else "tech")
     for sent in stdlib_sentences():
         add(sent, set(), set(), (0, len(sent)), family(sent), "stdlib")
+    for sent in doc_sentences():
+        add(sent, set(), set(), (0, len(sent)), family(sent), "docs")
     for _ in range(n_per_code):
         t = " ".join(fill(rng, rng.choice(PAD)) for _ in range(rng.randint(1, 4)))
         add(t, set(), set(), (0, len(t)), family(t), "pad")

@@ -8,6 +8,7 @@
 #include <array>
 #include <cctype>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -91,6 +92,40 @@ struct TailTable {
   std::vector<TailClass> trailing;
 };
 
+// Context words (ContextSpec) are matched case-insensitively, a space in a word matching any run
+// of whitespace: whether text byte `c` can stand for word byte `w` (words are lowercase).
+inline bool word_byte_matches(unsigned char c, char w) {
+  if (w == ' ') return std::isspace(c) != 0;
+  return static_cast<char>(std::tolower(c)) == w;
+}
+
+// One list of context words (ContextSpec::words or ::exclude) indexed by the text byte each word
+// can start at: bit k of first[b] when words[k] can start at byte b. A window is then walked
+// once, trying at each byte only the words that can start there, instead of once per word.
+// Lists of more than 64 words, or with an empty word, are searched word by word (not usable).
+struct WordIndex {
+  bool usable = false;
+  std::array<std::uint64_t, 256> first{};
+};
+inline WordIndex index_words(const std::vector<std::string>& words) {
+  WordIndex x;
+  if (words.size() > 64) return x;
+  for (std::size_t k = 0; k < words.size(); ++k) {
+    if (words[k].empty()) return WordIndex{};
+    for (unsigned b = 0; b < 256; ++b) {
+      if (word_byte_matches(static_cast<unsigned char>(b), words[k][0])) {
+        x.first[b] |= std::uint64_t{1} << k;
+      }
+    }
+  }
+  x.usable = true;
+  return x;
+}
+struct ContextIndex {
+  WordIndex words;
+  WordIndex exclude;
+};
+
 // Short texts (header values, URLs, a system line) cost Hyperscan a fixed setup per scan that is
 // many times their scan. Every match of a pattern at least 2 bytes wide holds, at some offset k
 // of its first kCheckedPrefix, a byte pair from match_at[k] x match_at[k + 1]: a text with no
@@ -141,6 +176,7 @@ struct CompiledRulesData {
   std::vector<PatternEntry> entries;
   std::vector<std::uint32_t> rule_max_width;  // per rule: longest match of its patterns
   std::vector<std::uint32_t> rule_within;     // per rule: context window (0 without context)
+  std::vector<ContextIndex> rule_context;     // per rule: its context words, indexed
   std::vector<std::uint8_t> rule_layers;      // per rule: bit (1 << Layer)
   std::vector<Action> actions;                // per rule: effective action
   std::vector<std::uint32_t> policy_rules;    // non-pattern rules by priority

@@ -225,6 +225,7 @@ Result<std::unique_ptr<CompiledRulesData>> layout(Pack pack, const CompileOption
   const auto& rules = d->pack.rules;
   d->rule_max_width.assign(rules.size(), 0);
   d->rule_within.assign(rules.size(), 0);
+  d->rule_context.assign(rules.size(), ContextIndex{});
   d->rule_layers.assign(rules.size(), 0);
   d->actions.resize(rules.size());
   for (std::uint32_t i = 0; i < rules.size(); ++i) {
@@ -236,7 +237,11 @@ Result<std::unique_ptr<CompiledRulesData>> layout(Pack pack, const CompileOption
     }
     for (Layer l : r.layers)
       d->rule_layers[i] |= static_cast<std::uint8_t>(1u << static_cast<int>(l));
-    if (r.detect.context) d->rule_within[i] = r.detect.context->within;
+    if (r.detect.context) {
+      d->rule_within[i] = r.detect.context->within;
+      d->rule_context[i] = ContextIndex{index_words(r.detect.context->words),
+                                        index_words(r.detect.context->exclude)};
+    }
     for (std::uint32_t p = 0; p < r.detect.patterns.size(); ++p) {
       PatternEntry e;
       e.rule = i;

@@ -3,6 +3,7 @@
 #include "rules/scanner.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cctype>
 
 #include "rules/compiled_internal.hpp"
@@ -24,46 +25,55 @@ bool is_word_byte(unsigned char c) {
   return std::isalnum(c) || c == '_';
 }
 
-// Finds `word` (lowercase; a single space matches any run of whitespace) in `hay` as a whole
-// word, case-insensitively.
-bool contains_word(std::string_view hay, std::string_view word) {
-  for (std::size_t i = 0; i < hay.size(); ++i) {
-    if (i > 0 && is_word_byte(static_cast<unsigned char>(hay[i - 1])) &&
-        is_word_byte(static_cast<unsigned char>(word[0]))) {
-      continue;
-    }
-    std::size_t h = i, w = 0;
-    while (w < word.size() && h < hay.size()) {
-      unsigned char hc = static_cast<unsigned char>(hay[h]);
-      if (word[w] == ' ') {
-        if (!std::isspace(hc)) break;
-        while (h < hay.size() && std::isspace(static_cast<unsigned char>(hay[h]))) ++h;
-        ++w;
-        continue;
-      }
-      if (static_cast<char>(std::tolower(hc)) != word[w]) break;
+// Whether `word` (lowercase; a single space matches any run of whitespace) is in `hay` as a
+// whole word starting at `i`, case-insensitively. Outside `hay` counts as a word boundary.
+bool word_at(std::string_view hay, std::size_t i, std::string_view word) {
+  if (i > 0 && is_word_byte(static_cast<unsigned char>(hay[i - 1])) &&
+      is_word_byte(static_cast<unsigned char>(word[0]))) {
+    return false;
+  }
+  std::size_t h = i, w = 0;
+  while (w < word.size() && h < hay.size()) {
+    unsigned char hc = static_cast<unsigned char>(hay[h]);
+    if (!word_byte_matches(hc, word[w])) break;
+    if (word[w] == ' ') {
+      while (h < hay.size() && std::isspace(static_cast<unsigned char>(hay[h]))) ++h;
+    } else {
       ++h;
-      ++w;
     }
-    if (w != word.size()) continue;
-    if (h < hay.size() && is_word_byte(static_cast<unsigned char>(hay[h])) &&
-        is_word_byte(static_cast<unsigned char>(word.back()))) {
-      continue;
+    ++w;
+  }
+  if (w != word.size()) return false;
+  return !(h < hay.size() && is_word_byte(static_cast<unsigned char>(hay[h])) &&
+           is_word_byte(static_cast<unsigned char>(word.back())));
+}
+
+// Whether any of `words` is in `hay` (word_at). With an index, each byte of `hay` tries only
+// the words that can start there.
+bool contains_any(std::string_view hay, const std::vector<std::string>& words,
+                  const WordIndex& index) {
+  if (!index.usable) {
+    for (const auto& w : words) {
+      for (std::size_t i = 0; i < hay.size(); ++i) {
+        if (word_at(hay, i, w)) return true;
+      }
     }
-    return true;
+    return false;
+  }
+  for (std::size_t i = 0; i < hay.size(); ++i) {
+    for (std::uint64_t m = index.first[static_cast<unsigned char>(hay[i])]; m; m &= m - 1) {
+      if (word_at(hay, i, words[static_cast<std::size_t>(std::countr_zero(m))])) return true;
+    }
   }
   return false;
 }
 
 bool near(std::string_view text, std::size_t start, std::size_t end, std::uint32_t within,
-          const std::vector<std::string>& words) {
+          const std::vector<std::string>& words, const WordIndex& index) {
   std::size_t b = start > within ? start - within : 0;
   std::string_view before = text.substr(b, start - b);
   std::string_view after = text.substr(end, std::min<std::size_t>(within, text.size() - end));
-  for (const auto& w : words) {
-    if (contains_word(before, w) || contains_word(after, w)) return true;
-  }
-  return false;
+  return contains_any(before, words, index) || contains_any(after, words, index);
 }
 
 // Compares a match with a normalized allow-list entry (whitespace dropped, ASCII upper-cased)
@@ -328,8 +338,9 @@ bool accept_candidate(const CompiledRules& rules, std::uint32_t rule_index, std:
   context_matched = false;
   if (r.detect.context) {
     const ContextSpec& c = *r.detect.context;
-    if (!c.exclude.empty() && near(text, s, e, c.within, c.exclude)) return false;
-    context_matched = !c.words.empty() && near(text, s, e, c.within, c.words);
+    const ContextIndex& index = rules.data().rule_context[rule_index];
+    if (!c.exclude.empty() && near(text, s, e, c.within, c.exclude, index.exclude)) return false;
+    context_matched = !c.words.empty() && near(text, s, e, c.within, c.words, index.words);
     if (c.required && !context_matched) return false;
   }
   return true;

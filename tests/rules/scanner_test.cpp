@@ -126,6 +126,53 @@ TEST_CASE("required context words gate a finding, exclude words veto it") {
   CHECK(found[0].context_matched);
 }
 
+TEST_CASE("context words match alike whether the list is indexed or searched word by word") {
+  // Up to 64 words are indexed by the byte each can start at; longer lists are searched one
+  // word at a time. Both must read the window the same way: case, whitespace runs inside a
+  // phrase, word boundaries, and the window's edges (which count as boundaries).
+  auto rule = [](const std::string& id, const std::string& words) {
+    return "  - id: 00000000-0000-4000-8000-0000000000" + id +
+           "\n    name: routing\n    reason_code: DLP.PII.US_BANK_ROUTING\n"
+           "    detect:\n      patterns: ['\\b[0-9]{9}\\b']\n      validator: aba_routing\n"
+           "      context: {words: [" +
+           words + "], within: 20, required: true, exclude: [order, void]}\n";
+  };
+  std::string filler;
+  for (int i = 0; i < 70; ++i) filler += ", filler" + std::to_string(i);
+  auto indexed = compile(rule("10", "routing number, aba, 'r t n'"));
+  auto listed = compile(rule("11", "routing number, aba, 'r t n'" + filler));
+  const char* texts[] = {
+      "routing number 021000021",
+      "ROUTING\t\n NUMBER 021000021",
+      "routingnumber 021000021",
+      "abas 021000021",
+      "xaba 021000021",
+      "021000021 aba",
+      "021000021 abax",
+      "0000000000 aba 021000021",
+      "r  t\tn 021000021",
+      "aba order 021000021",
+      "routing number VOID 021000021",
+      "some words before the aba window: 021000021",
+  };
+  for (const char* t : texts) {
+    auto a = scan(*indexed, t);
+    auto b = scan(*listed, t);
+    INFO(t);
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      CHECK(a[i].start == b[i].start);
+      CHECK(a[i].end == b[i].end);
+      CHECK(a[i].context_matched == b[i].context_matched);
+    }
+  }
+  CHECK(scan(*indexed, "ROUTING\t\n NUMBER 021000021").size() == 1);
+  CHECK(scan(*indexed, "routingnumber 021000021").empty());
+  CHECK(scan(*indexed, "021000021 abax").empty());
+  CHECK(scan(*indexed, "r  t\tn 021000021").size() == 1);
+  CHECK(scan(*indexed, "routing number VOID 021000021").empty());
+}
+
 TEST_CASE("optional context words only raise confidence") {
   auto rules = compile(
       "  - id: 00000000-0000-4000-8000-000000000003\n    name: ssn\n"

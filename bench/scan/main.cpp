@@ -1,7 +1,7 @@
 // bench_scan: how fast the embedded default pack scans, next to memchr over the same buffer.
 //
 //   build-*/bench/scan/bench_scan [--mib N] [--seconds S] [--pack FILE] [--surface NAME]
-//                                 [--per-rule | --leave-one-out]
+//                                 [--per-rule | --leave-one-out] [--documents FILE...]
 //
 // --surface scans the inputs as another surface of the request (and the response, for the
 // stream figure) than the body: `tools` is the body's rules plus the tool-only ones.
@@ -9,6 +9,10 @@
 // Inputs are generated deterministically (no downloads): English-like prose from a fixed word
 // list and a fixed PRNG seed, once without any sensitive token and once with 1 % of the words
 // replaced by sensitive tokens (IBANs, card numbers, e-mail addresses, keys, injection phrases).
+// A third input is real English: the license texts Debian ships in /usr/share/common-licenses
+// (GPL-3, Apache-2.0, MPL-2.0, LGPL-2.1, Artistic, GFDL-1.3; or the files given with
+// --documents FILE...), repeated to the same size. Generated prose repeats a small vocabulary;
+// documents have the letter pairs, capitals and digits of real text, and scan slower.
 // Everything runs on one thread, so MB/s is per core. memchr searches for a byte that does not
 // occur, i.e. it reads the whole buffer at memory speed: the ratio says how far the scanner is
 // from "just reading the bytes".
@@ -137,6 +141,26 @@ double throughput(std::size_t bytes, double seconds, Fn fn) {
   return static_cast<double>(bytes) * static_cast<double>(runs) / elapsed / 1e6;
 }
 
+// The documents input: the files' bytes, one after the other, repeated to `bytes`. Empty when
+// none of them can be read.
+std::string documents(const std::vector<std::string>& files, std::size_t bytes) {
+  std::string all;
+  for (const std::string& path : files) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) continue;
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) all.append(buf, n);
+    std::fclose(f);
+    all += "\n\n";
+  }
+  if (all.empty()) return all;
+  std::string out;
+  out.reserve(bytes);
+  while (out.size() < bytes) out.append(all, 0, std::min(all.size(), bytes - out.size()));
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -171,6 +195,19 @@ int main(int argc, char** argv) {
     per_rule |= std::strcmp(argv[i], "--per-rule") == 0;
     leave_one_out |= std::strcmp(argv[i], "--leave-one-out") == 0;
     if (std::strcmp(argv[i], "--pack") == 0 && i + 1 < argc) pack_file = argv[i + 1];
+  }
+  std::vector<std::string> document_files;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--documents") != 0) continue;
+    for (int j = i + 1; j < argc && std::strncmp(argv[j], "--", 2) != 0; ++j) {
+      document_files.push_back(argv[j]);
+    }
+  }
+  if (document_files.empty()) {
+    for (const char* name :
+         {"GPL-3", "Apache-2.0", "MPL-2.0", "LGPL-2.1", "Artistic", "GFDL-1.3"}) {
+      document_files.push_back(std::string("/usr/share/common-licenses/") + name);
+    }
   }
   // Tool content is scanned as the tool-call layer (where the tool-only rules apply).
   const Layer layer = surface == Surface::tools ? Layer::tool_call : Layer::pre_template;
@@ -275,8 +312,14 @@ int main(int argc, char** argv) {
   struct Input {
     const char* name;
     std::string text;
-  } inputs[] = {{"prose, no matches", prose(bytes, 0)},
-                {"prose, 1% sensitive tokens", prose(bytes, 10)}};
+  };
+  std::vector<Input> inputs = {{"prose, no matches", prose(bytes, 0)},
+                               {"prose, 1% sensitive tokens", prose(bytes, 10)}};
+  if (std::string docs = documents(document_files, bytes); !docs.empty()) {
+    inputs.push_back({"documents (license texts)", std::move(docs)});
+  } else {
+    std::printf("(no documents readable: the documents row is left out)\n");
+  }
   std::printf("\n%-28s %10s %12s %12s %8s %10s\n", "input (", "findings", "scan MB/s",
               "memchr MB/s", "ratio", "stream MB/s");
   for (auto& in : inputs) {

@@ -28,6 +28,7 @@ bool is_word_byte(unsigned char c) {
 // Whether `word` (lowercase; a single space matches any run of whitespace) is in `hay` as a
 // whole word starting at `i`, case-insensitively. Outside `hay` counts as a word boundary.
 bool word_at(std::string_view hay, std::size_t i, std::string_view word) {
+  if (word.empty()) return false;  // the pack loader refuses empty words; never read word[0]
   if (i > 0 && is_word_byte(static_cast<unsigned char>(hay[i - 1])) &&
       is_word_byte(static_cast<unsigned char>(word[0]))) {
     return false;

@@ -147,7 +147,10 @@ std::string documents(const std::vector<std::string>& files, std::size_t bytes) 
   std::string all;
   for (const std::string& path : files) {
     std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f) continue;
+    if (!f) {
+      std::fprintf(stderr, "documents: cannot read %s (left out)\n", path.c_str());
+      continue;
+    }
     char buf[4096];
     std::size_t n;
     while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) all.append(buf, n);

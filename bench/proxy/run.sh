@@ -13,8 +13,9 @@
 #                   uninspected, so this row measures the proxy alone
 #   edgewardd+pack  edgewardd with the embedded default pack (the normal deployment)
 # with 2 KiB and 16 KiB chat-completions bodies (post.lua) at concurrency 1 and 32, and prints a
-# markdown table: req/s, p50, p99, errors (non-2xx included), the ratio to nginx, and the peak
-# RSS of each server. Everything it started is stopped on exit (trap).
+# markdown table: req/s, p50, p99, errors (non-2xx included), the ratio to nginx, the CPU time
+# the server under test spent per request (user + system, all its threads, from /proc/<pid>/stat
+# around the timed run; for "direct" the mock upstream's), and the peak RSS of each server. Everything it started is stopped on exit (trap).
 #
 # Environment: WORKERS (event loops of edgewardd = nginx worker_processes, default 1),
 # DURATION (per run, default 5s), WARMUP (default 1s), SIZES (default "2048 16384"),
@@ -79,6 +80,7 @@ peak_rss_kib() {  # pids...: sum of VmHWM (peak resident set) in KiB
 pids+=($!)
 for _ in $(seq 100); do [[ -s $tmp/mock.port ]] && break; sleep 0.05; done
 mock_port=$(cat "$tmp/mock.port")
+mock_pid=${pids[-1]}
 wait_http "http://127.0.0.1:$mock_port/__mock/health"
 
 # ---- nginx ------------------------------------------------------------------------------------
@@ -181,10 +183,26 @@ if [[ $have_edgewardd == 1 && ${PACK:-1} != 0 ]] &&
 fi
 
 # ---- runs ------------------------------------------------------------------------------------
-declare -A rps p50 p99 errs p99min p99max
+declare -A rps p50 p99 errs p99min p99max cpu
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END {
   if (NR == 0) { print 0 } else if (NR % 2) { print v[(NR + 1) / 2] } else { print (v[NR / 2] + v[NR / 2 + 1]) / 2 } }'; }
-declare -A all_rps all_p50 all_p99 all_errs
+declare -A all_rps all_p50 all_p99 all_errs all_cpu
+cpu_ticks() {  # pids...: user + system clock ticks of these processes (all their threads)
+  local total=0 pid
+  for pid in "$@"; do
+    total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+target_pids() {  # name -> the pids whose CPU the row is charged: the server under test
+  case $1 in
+    direct) echo "$mock_pid" ;;
+    nginx) nginx_pids ;;
+    edgewardd) echo "$ew_pid_edgewardd" ;;
+    edgewardd+pack) echo "$ew_pid_edgewardd_pack" ;;
+  esac
+}
+hz=$(getconf CLK_TCK)
 for round in $(seq "$REPEAT"); do
   for size in $SIZES; do
     for conc in $CONCURRENCY; do
@@ -193,10 +211,16 @@ for round in $(seq "$REPEAT"); do
         port=${t##*:}
         url="http://127.0.0.1:$port/v1/chat/completions"
         BODY_BYTES=$size wrk -t1 -c"$conc" -d"$WARMUP" -s "$here/post.lua" "$url" >/dev/null
+        # shellcheck disable=SC2046
+        before=$(cpu_ticks $(target_pids "$name"))
         line=$(BODY_BYTES=$size wrk -t1 -c"$conc" -d"$DURATION" -s "$here/post.lua" "$url" |
           grep '^RESULT' || true)
-        read -r _ r a b e _ <<<"${line:-RESULT 0 0 0 -1 0}"
+        # shellcheck disable=SC2046
+        after=$(cpu_ticks $(target_pids "$name"))
+        read -r _ r a b e n <<<"${line:-RESULT 0 0 0 -1 0}"
         key="$name/$size/$conc"
+        all_cpu[$key]+=" $(awk -v t=$((after - before)) -v hz="$hz" -v n="$n" \
+          'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else print 0 }')"
         all_rps[$key]+=" $r"
         all_p50[$key]+=" $a"
         all_p99[$key]+=" $b"
@@ -210,6 +234,7 @@ for key in "${!all_rps[@]}"; do
   rps[$key]=$(median <<<"${all_rps[$key]}")
   p50[$key]=$(median <<<"${all_p50[$key]}")
   p99[$key]=$(median <<<"${all_p99[$key]}")
+  cpu[$key]=$(median <<<"${all_cpu[$key]}")
   errs[$key]=$(tr ' ' '\n' <<<"${all_errs[$key]}" | awk '{ s += $1 } END { print s + 0 }')
   p99min[$key]=$(tr ' ' '\n' <<<"${all_p99[$key]}" | grep -v '^$' | sort -g | head -n1)
   p99max[$key]=$(tr ' ' '\n' <<<"${all_p99[$key]}" | grep -v '^$' | sort -g | tail -n1)
@@ -224,11 +249,11 @@ echo "bench/proxy: workers=$WORKERS duration=$DURATION (warm-up $WARMUP) wrk -t1
 [[ $REPEAT -gt 1 ]] && echo "(medians of $REPEAT alternating rounds; p99 range: min-max over the rounds)"
 echo
 if [[ $REPEAT -gt 1 ]]; then
-  echo "| target | body | conc | req/s | p50 ms | p99 ms | p99 range ms | errors | req/s vs nginx | p99 vs nginx |"
-  echo "|---|---|---|---|---|---|---|---|---|---|"
+  echo "| target | body | conc | req/s | p50 ms | p99 ms | p99 range ms | errors | req/s vs nginx | p99 vs nginx | CPU µs/req |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
 else
-  echo "| target | body | conc | req/s | p50 ms | p99 ms | errors | req/s vs nginx | p99 vs nginx |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| target | body | conc | req/s | p50 ms | p99 ms | errors | req/s vs nginx | p99 vs nginx | CPU µs/req |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
 fi
 for size in $SIZES; do
   for conc in $CONCURRENCY; do
@@ -238,10 +263,10 @@ for size in $SIZES; do
       nkey="nginx/$size/$conc"
       range=""
       [[ $REPEAT -gt 1 ]] && range=" $(ms "${p99min[$key]}")-$(ms "${p99max[$key]}") |"
-      printf '| %s | %s KiB | %s | %.0f | %s | %s |%s %s | %s | %s |\n' "$name" $((size / 1024)) \
+      printf '| %s | %s KiB | %s | %.0f | %s | %s |%s %s | %s | %s | %s |\n' "$name" $((size / 1024)) \
         "$conc" "${rps[$key]}" "$(ms "${p50[$key]}")" "$(ms "${p99[$key]}")" "$range" \
         "${errs[$key]}" "$(ratio "${rps[$key]}" "${rps[$nkey]}")" \
-        "$(ratio "${p99[$key]}" "${p99[$nkey]}")"
+        "$(ratio "${p99[$key]}" "${p99[$nkey]}")" "${cpu[$key]}"
     done
   done
 done

@@ -200,13 +200,16 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--pack") == 0 && i + 1 < argc) pack_file = argv[i + 1];
   }
   std::vector<std::string> document_files;
+  std::string documents_label = "documents (license texts)";
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--documents") != 0) continue;
     for (int j = i + 1; j < argc && std::strncmp(argv[j], "--", 2) != 0; ++j) {
       document_files.push_back(argv[j]);
     }
   }
-  if (document_files.empty()) {
+  if (!document_files.empty()) {
+    documents_label = "documents (" + std::to_string(document_files.size()) + " files)";
+  } else {
     for (const char* name :
          {"GPL-3", "Apache-2.0", "MPL-2.0", "LGPL-2.1", "Artistic", "GFDL-1.3"}) {
       document_files.push_back(std::string("/usr/share/common-licenses/") + name);
@@ -319,7 +322,7 @@ int main(int argc, char** argv) {
   std::vector<Input> inputs = {{"prose, no matches", prose(bytes, 0)},
                                {"prose, 1% sensitive tokens", prose(bytes, 10)}};
   if (std::string docs = documents(document_files, bytes); !docs.empty()) {
-    inputs.push_back({"documents (license texts)", std::move(docs)});
+    inputs.push_back({documents_label.c_str(), std::move(docs)});
   } else {
     std::printf("(no documents readable: the documents row is left out)\n");
   }

@@ -16,16 +16,63 @@ namespace {
 
 constexpr std::size_t kP = kCheckedPrefix;
 
-// A sub-expression: its bytes, first bytes and whether it can be empty; and, for the first kP
+// Lengths of guaranteed runs saturate here (repeat counts are read saturated as well).
+constexpr std::uint32_t kRunCap = 1u << 20;
+
+std::uint32_t sat_add(std::uint32_t a, std::uint32_t b) {
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(std::uint64_t{a} + b, kRunCap));
+}
+
+// What every match of a sub-expression holds of one run class (ByteAlphabet::run): whether it is
+// made of the class only, and the leading, trailing and longest runs of the class it has at
+// least. When `all`, each of them is the sub-expression's shortest match length.
+struct Runs {
+  bool all = true;
+  std::uint32_t pre = 0;
+  std::uint32_t suf = 0;
+  std::uint32_t in = 0;
+};
+
+// A sub-expression: its bytes, first bytes and whether it can be empty; for the first kP
 // offsets of what it matches, the bytes at each offset and the lengths it can have (lens[kP]:
-// kP or more).
+// kP or more); its shortest match and its guaranteed runs per run class.
 struct Node {
   ByteSet bytes;
   ByteSet first;
   bool nullable = true;
   std::array<ByteSet, kP> at{};
   std::bitset<kP + 1> lens = 1;  // the empty string
+  std::uint32_t min_len = 0;
+  std::array<Runs, kMaxRunClasses> runs{};
 };
+
+// `acc` followed by `a`, for the runs: a run may cross from one into the other.
+void append_runs(Node& acc, const Node& a) {
+  for (std::size_t k = 0; k < kMaxRunClasses; ++k) {
+    const Runs r = acc.runs[k];
+    const Runs& x = a.runs[k];
+    Runs out;
+    out.all = r.all && x.all;
+    out.pre = r.all ? sat_add(acc.min_len, x.pre) : r.pre;
+    out.suf = x.all ? sat_add(r.suf, a.min_len) : x.suf;
+    out.in = std::max({r.in, x.in, sat_add(r.suf, x.pre)});
+    acc.runs[k] = out;
+  }
+  acc.min_len = sat_add(acc.min_len, a.min_len);
+}
+
+// `acc` or `a`: only what both guarantee.
+void union_runs(Node& acc, const Node& a) {
+  for (std::size_t k = 0; k < kMaxRunClasses; ++k) {
+    Runs& r = acc.runs[k];
+    const Runs& x = a.runs[k];
+    r.all = r.all && x.all;
+    r.pre = std::min(r.pre, x.pre);
+    r.suf = std::min(r.suf, x.suf);
+    r.in = std::min(r.in, x.in);
+  }
+  acc.min_len = std::min(acc.min_len, a.min_len);
+}
 
 // `acc` followed by `a`, for the offset sets.
 void append_prefix(Node& acc, const Node& a) {
@@ -69,6 +116,26 @@ void repeat_prefix(Node& a, const Quantifier& q) {
   }
   a.at = r.at;
   a.lens = r.lens;
+}
+
+// `a` repeated as `q` says, for the runs: only the mandatory copies count.
+void repeat_runs(Node& a, const Quantifier& q) {
+  if (!q.present) return;
+  if (q.min == 0) {
+    for (Runs& r : a.runs) r = Runs{r.all, 0, 0, 0};
+    a.min_len = 0;
+    return;
+  }
+  const auto len = static_cast<std::uint32_t>(
+      std::min<std::uint64_t>(std::uint64_t{a.min_len} * q.min, kRunCap));
+  for (Runs& r : a.runs) {
+    if (r.all) {
+      r.pre = r.suf = r.in = len;
+    } else if (q.min >= 2) {
+      r.in = std::max(r.in, sat_add(r.suf, r.pre));  // one copy's end meets the next's start
+    }
+  }
+  a.min_len = len;
 }
 
 ByteSet range(unsigned lo, unsigned hi) {
@@ -116,11 +183,13 @@ struct Item {
 
 class Parser {
  public:
-  Parser(std::string_view p, bool utf8) : p_(p), utf8_(utf8) {}
+  Parser(std::string_view p, bool utf8, std::span<const ByteSet> run_classes)
+      : p_(p), utf8_(utf8), run_classes_(run_classes) {}
 
   bool failed() const { return failed_; }
   bool at_end() const { return i_ == p_.size(); }
   bool caseless_seen() const { return caseless_seen_; }
+  bool reads_outside() const { return reads_outside_; }
 
   // alternation: seq ('|' seq)*, up to an unmatched ')' or the end.
   Node alternation(bool& caseless) {
@@ -136,8 +205,11 @@ class Parser {
       if (first_alt) {
         out.at = s.at;
         out.lens = s.lens;
+        out.min_len = s.min_len;
+        out.runs = s.runs;
       } else {
         union_prefix(out, s);
+        union_runs(out, s);
       }
       first_alt = false;
       if (i_ < p_.size() && p_[i_] == '|') {
@@ -160,7 +232,9 @@ class Parser {
       if (failed_) return acc;
       if (q.present && q.min == 0) a.nullable = true;
       repeat_prefix(a, q);
+      repeat_runs(a, q);
       append_prefix(acc, a);
+      append_runs(acc, a);
       acc.bytes |= a.bytes;
       if (acc.nullable) acc.first |= a.first;
       acc.nullable = acc.nullable && a.nullable;
@@ -222,15 +296,28 @@ class Parser {
     n.nullable = false;
     n.at[0] = s;
     n.lens = 2;  // length 1
+    n.min_len = 1;
+    for (std::size_t k = 0; k < kMaxRunClasses; ++k) {
+      const bool in = k < run_classes_.size() && (s & ~run_classes_[k]).none();
+      n.runs[k] = in ? Runs{true, 1, 1, 1} : Runs{false, 0, 0, 0};
+    }
     return n;
   }
 
+  // Anchors and lookarounds: zero-width, but they read text outside the match.
+  Node outside_assertion() {
+    reads_outside_ = true;
+    return zero_width();
+  }
+
   // `$` and `\Z` may leave a final newline after the match.
-  static Node end_anchor() {
+  Node end_anchor() {
+    reads_outside_ = true;
     Node n;
     n.bytes.set('\n');
     n.at[0].set('\n');
     n.lens = 3;  // length 0 or 1
+    for (Runs& r : n.runs) r.all = false;
     return n;
   }
 
@@ -255,7 +342,7 @@ class Parser {
         return of_set(ByteSet().set());
       case '^':
         ++i_;
-        return zero_width();
+        return outside_assertion();
       case '$':
         // `$` also matches before a final newline: the match is then reported with that
         // newline still after it, so the newline counts as part of what the match needs.
@@ -287,6 +374,8 @@ class Parser {
       }
       n.lens = 0;
       n.lens.set(std::min(len, kP));
+      n.min_len = static_cast<std::uint32_t>(len);
+      for (Runs& r : n.runs) r.all = false;  // run classes are ASCII
       if (caseless) caseless_seen_ = true;
       return n;
     }
@@ -375,7 +464,7 @@ class Parser {
     }
     ++i_;
     // A lookaround reads bytes but does not make them part of the match.
-    return zero ? zero_width() : n;
+    return zero ? outside_assertion() : n;
   }
 
   // \xHH or \x{H...} after the 'x'; false when malformed.
@@ -484,9 +573,13 @@ class Parser {
     // Zero-width assertions first.
     if (i_ + 1 < p_.size()) {
       const char e = p_[i_ + 1];
-      if (e == 'b' || e == 'B' || e == 'A' || e == 'z' || e == 'G') {
+      if (e == 'b' || e == 'B') {  // reads the bytes either side of a position in the match
         i_ += 2;
         return zero_width();
+      }
+      if (e == 'A' || e == 'z' || e == 'G') {
+        i_ += 2;
+        return outside_assertion();
       }
       if (e == 'Z') {  // like `$`: may leave a final newline after the match
         i_ += 2;
@@ -589,24 +682,31 @@ class Parser {
 
   std::string_view p_;
   bool utf8_;
+  std::span<const ByteSet> run_classes_;
   std::size_t i_ = 0;
   bool failed_ = false;
   bool caseless_seen_ = false;
+  bool reads_outside_ = false;
 };
 
 }  // namespace
 
-ByteAlphabet analyse_pattern(std::string_view expression, bool caseless, bool utf8, bool ucp) {
+ByteAlphabet analyse_pattern(std::string_view expression, bool caseless, bool utf8, bool ucp,
+                             std::span<const ByteSet> run_classes) {
   ByteAlphabet out;
-  Parser parser(expression, utf8);
+  if (run_classes.size() > kMaxRunClasses) run_classes = run_classes.first(kMaxRunClasses);
+  Parser parser(expression, utf8, run_classes);
   bool ci = caseless;
   Node root = parser.alternation(ci);
   if (parser.failed() || !parser.at_end()) {
     out.bytes.set();
     out.first.set();
     for (ByteSet& s : out.at) s.set();
+    out.reads_outside = true;
     return out;
   }
+  out.reads_outside = parser.reads_outside();
+  for (std::size_t k = 0; k < run_classes.size(); ++k) out.run[k] = root.runs[k].in;
   out.understood = true;
   out.bytes = root.bytes;
   // A pattern that can match the empty string may start anywhere in its alphabet.
@@ -619,6 +719,7 @@ ByteAlphabet analyse_pattern(std::string_view expression, bool caseless, bool ut
     out.bytes |= high();
     out.first |= high();
     for (ByteSet& s : out.at) s |= high();
+    out.run = {};  // a non-ASCII code point may stand for an ASCII one
   }
   return out;
 }

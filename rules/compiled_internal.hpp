@@ -14,6 +14,7 @@
 
 #include "rules/byte_alphabet.hpp"
 #include "rules/engine.hpp"
+#include "rules/gate_slices.hpp"
 
 namespace edgeward::rules {
 
@@ -25,6 +26,30 @@ struct HsScratchFree {
 };
 using HsDatabase = std::unique_ptr<hs_database_t, HsDatabaseFree>;
 using HsScratch = std::unique_ptr<hs_scratch_t, HsScratchFree>;
+
+// Gates. A pattern every match of which holds a run of at least `min_run` bytes of one of these
+// byte ranges (byte_alphabet.hpp, ByteAlphabet::run) and that reads nothing outside its match
+// (cut `\b`s aside: they are checked on the whole text) is compiled into its database's gated
+// database for that range, which block mode scans only on the slices of the text around such
+// runs (gate_slices.hpp). Such a match lies inside the slice around any run it holds, and a
+// slice holds one byte more on each side, so the slice scan reports exactly the matches the
+// whole text has there. Stream mode scans every pattern over every byte.
+//
+// The one gate is runs of 6 capitals. A pattern made of capital runs and no literal (the BIC's
+// `[A-Z]{6}[A-Z0-9]{2}`) sends Hyperscan into its automaton at every capital of ordinary text,
+// ~160 instructions each: on real English that pattern alone was a quarter of the pack's scan
+// time (docs/development.md, "Where the scan time goes"). Gates on digits and '@' were measured
+// too and dropped: the PII automata already skip text without digits.
+struct GateClass {
+  unsigned char lo;  // the range [lo, hi]
+  unsigned char hi;
+  std::uint32_t min_run;  // a pattern is gated when its guaranteed run is at least this long
+};
+inline constexpr std::array<GateClass, 1> kGates = {{
+    {'A', 'Z', 6},  // runs of capitals: BICs (shorter runs start sentences and acronyms)
+}};
+inline constexpr int kGateCount = static_cast<int>(kGates.size());
+static_assert(kGates.size() <= kMaxSliceSpecs, "one gate_slices pass covers every gate");
 
 // One compiled pattern; its index in CompiledRulesData::entries is its Hyperscan id.
 struct PatternEntry {
@@ -53,6 +78,11 @@ struct PatternEntry {
   // pattern). ShortTextFilter is built from these.
   std::uint32_t min_width = 0;
   std::array<ByteSet, kCheckedPrefix> match_at;
+  // The gate (index in kGates) this entry is scanned behind, or -1 (scanned on every byte), and
+  // the guaranteed run and widest match (of the expression as compiled) that put it there.
+  int gate = -1;
+  std::uint32_t gate_run = 0;
+  std::uint32_t gate_width = 0;
 };
 
 // The bytes span recovery treats as part of a token / URL (scanner.cpp, recover_spans).
@@ -152,15 +182,36 @@ struct ShortTextFilter {
   }
 };
 
+// A database's entries behind one gate, compiled for block mode on their own.
+struct GatedDatabase {
+  std::vector<std::uint32_t> entries;  // ascending
+  std::uint32_t min_run = 0;           // shortest guaranteed run among them
+  std::uint32_t width = 0;             // widest match among them
+  HsDatabase block;
+};
+
 struct Database {
   std::vector<std::uint32_t> entries;  // pattern entry ids, ascending
   ShortTextFilter short_text;
+  // Block mode: `block` holds the entries behind no gate (null when every entry is gated), and
+  // gated[g] those behind gate g (null when none). Stream mode: `stream` holds every entry.
   HsDatabase block;
+  std::array<GatedDatabase, kGateCount> gated;
   HsDatabase stream;             // only when a response-scope slot uses this database (primary
                                  // or extra)
   std::uint32_t max_width = 0;   // longest match of any entry
   std::uint32_t max_within = 0;  // widest context window of any entry's rule
 };
+
+// Every Hyperscan database of `db`, in the order the cache stores them (compiler.cpp): block,
+// stream, then the gated ones by gate; null where there is none.
+inline std::array<const hs_database_t*, 2 + kGateCount> hs_databases(const Database& db) {
+  std::array<const hs_database_t*, 2 + kGateCount> out{db.block.get(), db.stream.get()};
+  for (int g = 0; g < kGateCount; ++g) {
+    out[static_cast<std::size_t>(2 + g)] = db.gated[static_cast<std::size_t>(g)].block.get();
+  }
+  return out;
+}
 
 inline constexpr int kSlotCount = kScopeCount * kSurfaceCount;
 inline int slot_of(Scope s, Surface f) {

@@ -24,7 +24,11 @@ std::atomic<std::uint64_t> g_generation{1};
 
 // 02: wide repeats of token/url patterns compiled unbounded (relax_wide_repeats).
 // 03: a slot's set may be a shared database plus an extra one (layout).
-constexpr std::string_view kCacheMagic = "EWHSDB03";
+// 04: gated block databases (compiled_internal.hpp, kGates) after each database's stream one.
+constexpr std::string_view kCacheMagic = "EWHSDB04";
+
+// Wider patterns are not gated: their slices would cover most of any text that has a run.
+constexpr std::uint32_t kMaxGatedWidth = 1024;
 
 Action effective(const Rule& r, const CompileOptions& o) {
   if (r.action == Action::monitor) return Action::monitor;
@@ -124,15 +128,44 @@ void set_span_alphabet(PatternEntry& e) {
 
 // Sets e.match_at from the expression Hyperscan compiles (relaxed repeats included): what the
 // short-text filter may assume about any match Hyperscan reports. A pattern the analysis cannot
-// read allows every byte everywhere.
-void set_match_prefix(PatternEntry& e) {
+// read allows every byte everywhere. Puts the entry behind the first gate (kGates) whose range
+// every match holds a long enough run of, when the expression reads nothing outside its match
+// and `compiled_width` (its widest match as compiled) is small enough.
+void set_match_prefix(PatternEntry& e, std::uint32_t compiled_width) {
+  std::array<ByteSet, kGates.size()> ranges;
+  for (std::size_t g = 0; g < kGates.size(); ++g) {
+    for (unsigned b = kGates[g].lo; b <= kGates[g].hi; ++b) ranges[g].set(b);
+  }
   const ByteAlphabet a =
       analyse_pattern(e.expression, (e.flags & HS_FLAG_CASELESS) != 0,
-                      (e.flags & HS_FLAG_UTF8) != 0, (e.flags & HS_FLAG_UCP) != 0);
+                      (e.flags & HS_FLAG_UTF8) != 0, (e.flags & HS_FLAG_UCP) != 0, ranges);
   e.match_at = a.at;
   if (!a.understood) {
     for (ByteSet& s : e.match_at) s.set();
+    return;
   }
+  if (a.reads_outside || compiled_width > kMaxGatedWidth) return;
+  for (std::size_t g = 0; g < kGates.size(); ++g) {
+    if (a.run[g] >= kGates[g].min_run) {
+      e.gate = static_cast<int>(g);
+      e.gate_run = a.run[g];
+      e.gate_width = compiled_width;
+      return;
+    }
+  }
+}
+
+// The widest match of `expression` as Hyperscan reads it (UINT_MAX: unbounded or unreadable).
+std::uint32_t expression_width(const std::string& expression, unsigned flags) {
+  hs_expr_info_t* info = nullptr;
+  hs_compile_error_t* err = nullptr;
+  if (hs_expression_info(expression.c_str(), flags, &info, &err) != HS_SUCCESS) {
+    if (err) hs_free_compile_error(err);
+    return UINT_MAX;
+  }
+  const std::uint32_t width = info->max_width;
+  std::free(info);
+  return width;
 }
 
 // The short-text filter of a database (compiled_internal.hpp, ShortTextFilter): per entry that
@@ -280,8 +313,15 @@ Result<std::unique_ptr<CompiledRulesData>> layout(Pack pack, const CompileOption
         return make_error("rules.compile_failed", pattern_path(*d, e) + ": unbounded pattern");
       }
       set_span_alphabet(e);
-      if (e.span != SpanMode::match) e.expression = relax_wide_repeats(e.expression);
-      set_match_prefix(e);
+      std::uint32_t compiled_width = e.max_width;
+      if (e.span != SpanMode::match) {
+        std::string relaxed = relax_wide_repeats(e.expression);
+        if (relaxed != e.expression) {
+          e.expression = std::move(relaxed);
+          compiled_width = expression_width(e.expression, e.flags);
+        }
+      }
+      set_match_prefix(e, compiled_width);
       d->rule_max_width[i] = std::max(d->rule_max_width[i], e.max_width);
       d->entries.push_back(e);
     }
@@ -313,8 +353,14 @@ Result<std::unique_ptr<CompiledRulesData>> layout(Pack pack, const CompileOption
       db.entries = set;
       db.short_text = short_text_filter(*d, set);
       for (std::uint32_t id : set) {
-        db.max_width = std::max(db.max_width, d->entries[id].max_width);
-        db.max_within = std::max(db.max_within, d->rule_within[d->entries[id].rule]);
+        const PatternEntry& e = d->entries[id];
+        db.max_width = std::max(db.max_width, e.max_width);
+        db.max_within = std::max(db.max_within, d->rule_within[e.rule]);
+        if (e.gate < 0) continue;
+        GatedDatabase& g = db.gated[static_cast<std::size_t>(e.gate)];
+        g.min_run = g.entries.empty() ? e.gate_run : std::min(g.min_run, e.gate_run);
+        g.width = std::max(g.width, e.gate_width);
+        g.entries.push_back(id);
       }
       d->dbs.push_back(std::move(db));
     }
@@ -380,12 +426,36 @@ bool wants_stream(const CompiledRulesData& d, std::size_t i) {
   return false;
 }
 
-Result<HsDatabase> compile_db(const CompiledRulesData& d, const Database& db, unsigned mode) {
+// The entries of database `db` that `kind` compiles: every one (stream), those behind no gate
+// (block), or those behind gate kind - kGated.
+constexpr int kBlock = 0;
+constexpr int kStream = 1;
+constexpr int kGated = 2;
+constexpr int kKinds = kGated + kGateCount;
+
+std::vector<std::uint32_t> kind_entries(const CompiledRulesData& d, const Database& db, int kind) {
+  if (kind == kStream) return db.entries;
+  if (kind >= kGated) return db.gated[static_cast<std::size_t>(kind - kGated)].entries;
+  std::vector<std::uint32_t> out;
+  for (std::uint32_t id : db.entries) {
+    if (d.entries[id].gate < 0) out.push_back(id);
+  }
+  return out;
+}
+
+HsDatabase& kind_database(Database& db, int kind) {
+  if (kind == kBlock) return db.block;
+  if (kind == kStream) return db.stream;
+  return db.gated[static_cast<std::size_t>(kind - kGated)].block;
+}
+
+Result<HsDatabase> compile_db(const CompiledRulesData& d, const std::vector<std::uint32_t>& entries,
+                              unsigned mode) {
   std::vector<const char*> exprs;
   std::vector<unsigned> flags;
   std::vector<unsigned> ids;
   bool som = false;
-  for (std::uint32_t id : db.entries) {
+  for (std::uint32_t id : entries) {
     const PatternEntry& e = d.entries[id];
     exprs.push_back(e.expression.c_str());
     flags.push_back(e.flags);
@@ -400,10 +470,8 @@ Result<HsDatabase> compile_db(const CompiledRulesData& d, const Database& db, un
   if (hs_compile_multi(exprs.data(), flags.data(), ids.data(), static_cast<unsigned>(exprs.size()),
                        mode, nullptr, &raw, &err) != HS_SUCCESS) {
     std::string where;
-    if (err && err->expression >= 0 &&
-        static_cast<std::size_t>(err->expression) < db.entries.size()) {
-      where =
-          pattern_path(d, d.entries[db.entries[static_cast<std::size_t>(err->expression)]]) + ": ";
+    if (err && err->expression >= 0 && static_cast<std::size_t>(err->expression) < entries.size()) {
+      where = pattern_path(d, d.entries[entries[static_cast<std::size_t>(err->expression)]]) + ": ";
     }
     std::string msg = err && err->message ? err->message : "compile failed";
     if (err) hs_free_compile_error(err);
@@ -415,7 +483,7 @@ Result<HsDatabase> compile_db(const CompiledRulesData& d, const Database& db, un
 Status make_prototype(CompiledRulesData& d) {
   hs_scratch_t* scratch = nullptr;
   for (auto& db : d.dbs) {
-    for (hs_database_t* h : {db.block.get(), db.stream.get()}) {
+    for (const hs_database_t* h : hs_databases(db)) {
       if (!h) continue;
       if (hs_alloc_scratch(h, &scratch) != HS_SUCCESS) {
         if (scratch) hs_free_scratch(scratch);
@@ -474,14 +542,16 @@ std::size_t CompiledRules::max_match_length(Scope scope, Surface surface) const 
 
 std::size_t CompiledRules::database_count() const {
   std::size_t n = 0;
-  for (const auto& db : data_->dbs) n += (db.block ? 1 : 0) + (db.stream ? 1 : 0);
+  for (const auto& db : data_->dbs) {
+    for (const hs_database_t* h : hs_databases(db)) n += h ? 1 : 0;
+  }
   return n;
 }
 
 std::size_t CompiledRules::database_bytes() const {
   std::size_t total = 0;
   for (const auto& db : data_->dbs) {
-    for (const hs_database_t* h : {db.block.get(), db.stream.get()}) {
+    for (const hs_database_t* h : hs_databases(db)) {
       std::size_t size = 0;
       if (h && hs_database_size(h, &size) == HS_SUCCESS) total += size;
     }
@@ -494,7 +564,7 @@ Result<std::string> CompiledRules::serialize() const {
   out.append(reinterpret_cast<const char*>(data_->digest.data()), data_->digest.size());
   append_u64(out, data_->dbs.size());
   for (const auto& db : data_->dbs) {
-    for (const hs_database_t* h : {db.block.get(), db.stream.get()}) {
+    for (const hs_database_t* h : hs_databases(db)) {
       if (!h) {
         append_u64(out, 0);
         continue;
@@ -524,28 +594,32 @@ Result<std::shared_ptr<const CompiledRules>> compile_rules(Pack pack,
   // the cores. The caller is already off the event loop; this only shortens the wait.
   struct Task {
     std::size_t db;
-    bool stream;
+    int kind;
+    std::vector<std::uint32_t> entries;
+    std::size_t cost = 0;
     std::optional<Result<HsDatabase>> result;
   };
   std::vector<Task> tasks;
   for (std::size_t i = 0; i < data.dbs.size(); ++i) {
-    tasks.push_back(Task{i, false, std::nullopt});
-    if (wants_stream(data, i)) tasks.push_back(Task{i, true, std::nullopt});
+    for (int kind = 0; kind < kKinds; ++kind) {
+      if (kind == kStream && !wants_stream(data, i)) continue;
+      Task task{i, kind, kind_entries(data, data.dbs[i], kind), 0, std::nullopt};
+      if (task.entries.empty()) continue;
+      // A database's compile time grows with its patterns' total length.
+      for (std::uint32_t id : task.entries) task.cost += data.entries[id].expression.size() + 16;
+      tasks.push_back(std::move(task));
+    }
   }
   // Longest first (LPT): the wait is the busiest thread's sum, and a large database picked up
-  // last would run alone. A database's compile time grows with its patterns' total length.
-  std::vector<std::size_t> cost(data.dbs.size(), 0);
-  for (std::size_t i = 0; i < data.dbs.size(); ++i) {
-    for (std::uint32_t id : data.dbs[i].entries) cost[i] += data.entries[id].expression.size() + 16;
-  }
+  // last would run alone.
   std::stable_sort(tasks.begin(), tasks.end(),
-                   [&](const Task& a, const Task& b) { return cost[a.db] > cost[b.db]; });
+                   [](const Task& a, const Task& b) { return a.cost > b.cost; });
   std::atomic<std::size_t> next{0};
   auto work = [&] {
     for (std::size_t t = next++; t < tasks.size(); t = next++) {
       Task& task = tasks[t];
       task.result =
-          compile_db(data, data.dbs[task.db], task.stream ? HS_MODE_STREAM : HS_MODE_BLOCK);
+          compile_db(data, task.entries, task.kind == kStream ? HS_MODE_STREAM : HS_MODE_BLOCK);
     }
   };
   const std::size_t threads =
@@ -556,8 +630,7 @@ Result<std::shared_ptr<const CompiledRules>> compile_rules(Pack pack,
   for (auto& t : pool) t.join();
   for (Task& task : tasks) {
     if (!task.result->ok()) return task.result->error();
-    (task.stream ? data.dbs[task.db].stream : data.dbs[task.db].block) =
-        std::move(task.result->value());
+    kind_database(data.dbs[task.db], task.kind) = std::move(task.result->value());
   }
   if (auto s = make_prototype(data); !s.ok()) return s.error();
   return std::shared_ptr<const CompiledRules>(std::make_shared<CompiledRules>(std::move(*d)));
@@ -582,12 +655,13 @@ Result<std::shared_ptr<const CompiledRules>> load_compiled_rules(Pack pack,
     return make_error("rules.cache_mismatch", "cached database count differs from the pack's");
   }
   for (std::size_t i = 0; i < data.dbs.size(); ++i) {
-    for (int which = 0; which < 2; ++which) {
+    for (int kind = 0; kind < kKinds; ++kind) {
       std::uint64_t len = 0;
       if (!read_u64(in, len) || len > in.size()) {
         return make_error("rules.cache_corrupt", "cached databases are truncated");
       }
-      bool expected = which == 0 || wants_stream(data, i);
+      const bool expected = (kind != kStream || wants_stream(data, i)) &&
+                            !kind_entries(data, data.dbs[i], kind).empty();
       if ((len != 0) != expected) {
         return make_error("rules.cache_mismatch", "cached database layout differs from the pack's");
       }
@@ -597,7 +671,7 @@ Result<std::shared_ptr<const CompiledRules>> load_compiled_rules(Pack pack,
         return make_error("rules.cache_incompatible",
                           "Hyperscan refused a cached database (other version or CPU platform)");
       }
-      (which == 0 ? data.dbs[i].block : data.dbs[i].stream).reset(raw);
+      kind_database(data.dbs[i], kind).reset(raw);
       in.remove_prefix(len);
     }
   }

@@ -7,6 +7,7 @@
 #include <cctype>
 
 #include "rules/compiled_internal.hpp"
+#include "rules/gate_slices.hpp"
 #include "rules/validators.hpp"
 
 namespace edgeward::rules {
@@ -18,6 +19,18 @@ namespace {
 int on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int,
              void* ctx) {
   static_cast<std::vector<RawMatch>*>(ctx)->push_back(RawMatch{id, from, to, to});
+  return 0;
+}
+
+// The same for a scan of a slice that starts at `offset` of the text.
+struct SliceContext {
+  std::vector<RawMatch>* raw;
+  std::uint64_t offset;
+};
+int on_slice_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int,
+                   void* ctx) {
+  auto* c = static_cast<SliceContext*>(ctx);
+  c->raw->push_back(RawMatch{id, from + c->offset, to + c->offset, to + c->offset});
   return 0;
 }
 
@@ -358,7 +371,10 @@ Scanner::~Scanner() {
 }
 
 Scanner::Scanner(Scanner&& o) noexcept
-    : scratch_(o.scratch_), prepared_generation_(o.prepared_generation_), raw_(std::move(o.raw_)) {
+    : scratch_(o.scratch_),
+      prepared_generation_(o.prepared_generation_),
+      raw_(std::move(o.raw_)),
+      slices_(std::move(o.slices_)) {
   o.scratch_ = nullptr;
   o.prepared_generation_ = 0;
 }
@@ -369,6 +385,7 @@ Scanner& Scanner::operator=(Scanner&& o) noexcept {
     scratch_ = o.scratch_;
     prepared_generation_ = o.prepared_generation_;
     raw_ = std::move(o.raw_);
+    slices_ = std::move(o.slices_);
     o.scratch_ = nullptr;
     o.prepared_generation_ = 0;
   }
@@ -387,7 +404,7 @@ Status Scanner::prepare(const CompiledRules& rules) {
     // A new rule set (after a reload): grow this thread's scratch to fit its databases too.
     // Older sets still in use by in-flight requests keep fitting: scratch only grows.
     for (const auto& db : d.dbs) {
-      for (const hs_database_t* h : {db.block.get(), db.stream.get()}) {
+      for (const hs_database_t* h : hs_databases(db)) {
         if (h && hs_alloc_scratch(h, &scratch_) != HS_SUCCESS) {
           return make_error("rules.scratch_failed", "hs_alloc_scratch failed");
         }
@@ -411,11 +428,14 @@ Status Scanner::scan(const CompiledRules& rules, Scope scope, Surface surface, L
     if (text.size() <= kShortText && db.short_text.usable && !db.short_text.may_match(text)) {
       continue;
     }
-    hs_error_t rc = hs_scan(db.block.get(), text.data(), static_cast<unsigned>(text.size()), 0,
-                            scratch_, on_match, &raw_);
-    if (rc != HS_SUCCESS) {
-      return make_error("rules.scan_failed", "hs_scan failed with code " + std::to_string(rc));
+    if (db.block) {
+      hs_error_t rc = hs_scan(db.block.get(), text.data(), static_cast<unsigned>(text.size()), 0,
+                              scratch_, on_match, &raw_);
+      if (rc != HS_SUCCESS) {
+        return make_error("rules.scan_failed", "hs_scan failed with code " + std::to_string(rc));
+      }
     }
+    if (auto s = scan_gated(db, text); !s.ok()) return s;
   }
   if (raw_.empty()) return ok_status();
   recover_spans(d, raw_, text, 0);
@@ -426,6 +446,37 @@ Status Scanner::scan(const CompiledRules& rules, Scope scope, Surface surface, L
       rules, layer_bit, text, 0, raw_, [](std::uint32_t, std::uint64_t) { return true; }, nullptr,
       nullptr, out);
   sort_findings(out, first);
+  return ok_status();
+}
+
+Status Scanner::scan_gated(const Database& db, std::string_view text) {
+  std::array<SliceSpec, kGateCount> specs;
+  std::array<const GatedDatabase*, kGateCount> gated{};
+  std::size_t count = 0;
+  for (std::size_t g = 0; g < kGates.size(); ++g) {
+    if (!db.gated[g].block) continue;
+    specs[count] =
+        SliceSpec{kGates[g].lo, kGates[g].hi, db.gated[g].min_run, db.gated[g].width, &slices_[g]};
+    gated[count++] = &db.gated[g];
+  }
+  if (count == 0) return ok_status();
+  gate_slices(text, std::span<const SliceSpec>(specs.data(), count));
+  for (std::size_t c = 0; c < count; ++c) {
+    std::vector<TextSlice>& slices = *specs[c].out;
+    // Slices covering most of the text: one call over all of it costs less.
+    std::size_t covered = 0;
+    for (const TextSlice& sl : slices) covered += sl.end - sl.begin;
+    if (covered > text.size() / 2 + text.size() / 4) slices.assign(1, TextSlice{0, text.size()});
+    for (const TextSlice& sl : slices) {
+      SliceContext ctx{&raw_, sl.begin};
+      hs_error_t rc =
+          hs_scan(gated[c]->block.get(), text.data() + sl.begin,
+                  static_cast<unsigned>(sl.end - sl.begin), 0, scratch_, on_slice_match, &ctx);
+      if (rc != HS_SUCCESS) {
+        return make_error("rules.scan_failed", "hs_scan failed with code " + std::to_string(rc));
+      }
+    }
+  }
   return ok_status();
 }
 

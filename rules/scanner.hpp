@@ -19,6 +19,7 @@
 //  - Stream mode finds exactly what block mode finds on the concatenated text, with the same
 //    absolute offsets, however the text is chunked.
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -27,11 +28,14 @@
 
 #include "core/result.hpp"
 #include "rules/engine.hpp"
+#include "rules/gate_slices.hpp"
 
 struct hs_scratch;
 struct hs_stream;
 
 namespace edgeward::rules {
+
+struct Database;
 
 struct RawMatch {
   std::uint32_t id;  // pattern entry (Hyperscan id)
@@ -119,11 +123,16 @@ class Scanner {
 
  private:
   Status prepare(const CompiledRules& rules);
+  // Scans the gated databases of `db` on their slices of `text` (compiled_internal.hpp, kGates),
+  // appending to raw_ with offsets in `text`.
+  Status scan_gated(const Database& db, std::string_view text);
   Status process_stream(ScanStream& s, bool final, std::vector<Finding>& out);
 
   hs_scratch* scratch_ = nullptr;
   std::uint64_t prepared_generation_ = 0;
   std::vector<RawMatch> raw_;  // reused across calls: steady state allocates nothing
+  // Likewise: per gate, the slices its gated database scans.
+  std::array<std::vector<TextSlice>, kMaxSliceSpecs> slices_;
 };
 
 // Decides one candidate (validator, entropy, allow list, context). `text` holds the candidate

@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <array>
+#include <cstdint>
 #include <string>
 
 using namespace edgeward::rules;
@@ -193,4 +195,45 @@ TEST_CASE("what the analyser does not read allows every byte") {
   check_fallback("a**");
   check_fallback("[z-a]");
   check_fallback("\\x{263A}");  // not a byte outside UTF-8 mode
+}
+
+namespace {
+
+std::uint32_t capital_run(std::string_view p, bool caseless = false) {
+  const std::array<ByteSet, 1> classes = {range('A', 'Z')};
+  ByteAlphabet a = analyse_pattern(p, caseless, false, false, classes);
+  INFO("pattern " << p);
+  CHECK(a.understood);
+  return a.run[0];
+}
+
+}  // namespace
+
+TEST_CASE("guaranteed runs: the shortest run of a class that every match holds") {
+  CHECK(capital_run("[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?(?:\\b)") == 6);
+  CHECK(capital_run("[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}") == 6);  // adjacent repeats join
+  CHECK(capital_run("(?:AKIA|ASIA)[A-Z2-7]{16}") == 4);    // the class may be a digit
+  CHECK(capital_run("-----BEGIN [A-Z ]*PRIVATE KEY-----") == 7);
+  CHECK(capital_run("A(?:BC|D)EFG") == 5);  // the shorter branch decides
+  CHECK(capital_run("[A-Z]{3} [A-Z]{3}") == 3);
+  CHECK(capital_run("[A-Z]{2,}x[A-Z]{5}") == 5);  // the longest run anywhere in the match
+  CHECK(capital_run("[a-z]{8}") == 0);
+  CHECK(capital_run("[A-Z]{8}", true) == 0);  // caseless: any of them may be lowercase
+  CHECK(capital_run("(?i:ABCDEFGH)") == 0);
+  CHECK(capital_run("(?:ABCDEF)?x") == 0);  // optional: not guaranteed
+}
+
+TEST_CASE("patterns that read outside their match are marked, word boundaries are not") {
+  const std::array<ByteSet, 1> classes = {range('A', 'Z')};
+  for (const char* p : {"^ABCDEF", "ABCDEF$", "\\AABCDEF", "ABCDEF\\z", "ABCDEF\\Z"}) {
+    ByteAlphabet a = analyse_pattern(p, false, false, false, classes);
+    INFO("pattern " << p);
+    CHECK(a.reads_outside);
+  }
+  for (const char* p : {"\\bABCDEF\\b", "ABCDEF(?:\\b)", "\\BABCDEF"}) {
+    ByteAlphabet a = analyse_pattern(p, false, false, false, classes);
+    INFO("pattern " << p);
+    CHECK(a.understood);
+    CHECK_FALSE(a.reads_outside);
+  }
 }

@@ -527,8 +527,10 @@ TEST_CASE("the default pack's tools surface shares the body's database") {
   REQUIRE(compiled.ok());
   const CompiledRules& rules = **compiled;
   // Headers/URL, body, and the tool-only rules: three pattern sets, each in block and stream
-  // mode. A fourth set (the tools surface as a whole) would double the compile time.
-  CHECK(rules.database_count() == 6);
+  // mode, and a gated block database of the patterns behind the capitals gate (private key
+  // blocks; in the body's set also BICs) for the first two. A fourth set (the tools surface as
+  // a whole) would double the compile time.
+  CHECK(rules.database_count() == 8);
   CHECK(rules.max_match_length(Scope::request, Surface::tools) >=
         rules.max_match_length(Scope::request, Surface::body));
   std::string text;
@@ -561,4 +563,57 @@ TEST_CASE("two patterns of one rule reporting the same span: any that holds its 
     CHECK(found[0].start == 2);
     CHECK(found[0].end == 5);
   }
+}
+
+TEST_CASE("a pattern behind the capitals gate finds in block mode what the whole text has") {
+  // Every match of the BIC-like pattern holds a run of 6 capitals, so block mode scans it only
+  // on the slices around such runs (compiled_internal.hpp, kGates); stream mode scans every
+  // pattern over the whole text. They must agree wherever the runs, the context words and the
+  // slice edges fall.
+  auto rules = compile(
+      "  - id: 00000000-0000-4000-8000-000000000011\n    name: BIC near bank words\n"
+      "    reason_code: DLP.PII.SWIFT_BIC\n    action: monitor\n    priority: 150\n"
+      "    scope: [response]\n"
+      "    detect:\n"
+      "      patterns: ['\\b[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?(?:\\b)']\n"
+      "      context: { words: [bank, swift code], within: 40, required: true }\n"
+      "  - id: 00000000-0000-4000-8000-000000000012\n    name: IBAN\n"
+      "    reason_code: DLP.PII.IBAN\n    action: redact\n    priority: 100\n"
+      "    scope: [response]\n"
+      "    detect:\n      patterns: ['\\b[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]){11,30}\\b']\n"
+      "      validator: iban\n");
+  // One database: the IBAN's block database, the BIC's gated one, and the stream one of both.
+  REQUIRE(rules->database_count() == 3);
+  std::mt19937 rng(77);
+  const char* words[] = {
+      "the", "bank", "swift code", "pay", "to", "and", "DE89 3704 0044 0532 0130 00",
+      "\n",  "  ",   "x",          "Ltd."};
+  std::size_t findings = 0;
+  Scanner scanner;
+  for (int round = 0; round < 400; ++round) {
+    std::string text;
+    const std::size_t n = round % 8 == 0 ? 2000 + rng() % 2000 : 20 + rng() % 400;
+    while (text.size() < n) {
+      if (rng() % 3 == 0) {
+        // A run of capitals and digits: a BIC, part of one, or a longer word in capitals.
+        const std::size_t len = 1 + rng() % 16;
+        for (std::size_t i = 0; i < len; ++i) {
+          text += static_cast<char>(rng() % 5 == 0 ? '0' + rng() % 10 : 'A' + rng() % 26);
+        }
+      } else {
+        text += words[rng() % (sizeof(words) / sizeof(words[0]))];
+      }
+      text += rng() % 4 == 0 ? "" : " ";
+    }
+    auto block = scan(*rules, text, Layer::pre_template, Scope::response);
+    std::sort(block.begin(), block.end(), [](const Finding& a, const Finding& b) {
+      return std::tie(a.priority, a.start, a.rule_index) <
+             std::tie(b.priority, b.start, b.rule_index);
+    });
+    auto whole = stream_scan(scanner, rules, text, {});
+    INFO("round " << round << ": " << text);
+    REQUIRE(same(block, whole));
+    findings += block.size();
+  }
+  CHECK(findings > 200);
 }

@@ -357,6 +357,26 @@ TEST_CASE("serialized databases load back without compiling and scan the same") 
   CHECK(engine_cache_key().rfind("hs ", 0) == 0);
 }
 
+TEST_CASE("gated databases load back from the serialized bytes and scan the same") {
+  auto rules =
+      compile(kIban +
+              "  - id: 00000000-0000-4000-8000-000000000013\n    name: BIC\n"
+              "    reason_code: DLP.PII.SWIFT_BIC\n    action: monitor\n"
+              "    priority: 150\n"
+              "    detect:\n      patterns: ['\\b[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?\\b']\n");
+  REQUIRE(rules->database_count() == 3);  // block (IBAN), gated (BIC), stream (both)
+  auto bytes = rules->serialize();
+  REQUIRE(bytes.ok());
+  auto loaded = load_compiled_rules(rules->pack(), *bytes);
+  REQUIRE(loaded.ok());
+  CHECK((*loaded)->database_count() == 3);
+  const std::string text = "pay DE89 3704 0044 0532 0130 00 via DEUTDEFF500 or deutdeff";
+  auto found = scan(**loaded, text);
+  REQUIRE(found.size() == 2);
+  CHECK(same(found, scan(*rules, text)));
+  CHECK(text.substr(found[1].start, found[1].end - found[1].start) == "DEUTDEFF500");
+}
+
 TEST_CASE("one compiled set serves many threads, each with its own Scanner") {
   auto rules = compile(kIban);
   std::vector<std::thread> threads;

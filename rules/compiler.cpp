@@ -258,6 +258,7 @@ Result<std::unique_ptr<CompiledRulesData>> layout(Pack pack, const CompileOption
   const auto& rules = d->pack.rules;
   d->rule_max_width.assign(rules.size(), 0);
   d->rule_within.assign(rules.size(), 0);
+  d->rule_entries.assign(rules.size(), {});
   d->rule_context.assign(rules.size(), ContextIndex{});
   d->rule_layers.assign(rules.size(), 0);
   d->actions.resize(rules.size());
@@ -323,6 +324,7 @@ Result<std::unique_ptr<CompiledRulesData>> layout(Pack pack, const CompileOption
       }
       set_match_prefix(e, compiled_width);
       d->rule_max_width[i] = std::max(d->rule_max_width[i], e.max_width);
+      d->rule_entries[i].push_back(static_cast<std::uint32_t>(d->entries.size()));
       d->entries.push_back(e);
     }
   }

@@ -34,6 +34,19 @@ int on_slice_match(unsigned int id, unsigned long long from, unsigned long long 
   return 0;
 }
 
+// The same for a scan of text from `start` on: keeps the matches that begin there (their
+// leftmost start is the first byte scanned).
+struct StartContext {
+  std::vector<RawMatch>* raw;
+  std::uint64_t start;
+};
+int on_start_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int,
+                   void* ctx) {
+  auto* c = static_cast<StartContext*>(ctx);
+  if (from == 0) c->raw->push_back(RawMatch{id, c->start, to + c->start, to + c->start});
+  return 0;
+}
+
 bool is_word_byte(unsigned char c) {
   return std::isalnum(c) || c == '_';
 }
@@ -144,15 +157,88 @@ bool is_continuation(char c) {
 // Turns sorted candidates of one call into findings. `raw` is sorted by (rule, from, to desc).
 // `ready(rule, from)` says whether a group may be decided now; undecided groups are kept in
 // `keep` (stream mode). `last_end` tracks, per rule, the end of its last accepted finding.
-template <class Ready>
-void decide_candidates(const CompiledRules& rules, std::uint8_t layer_bit, std::string_view text,
-                       std::uint64_t base, std::vector<RawMatch>& raw, Ready ready,
-                       std::vector<std::uint64_t>* last_end_per_rule, std::vector<RawMatch>* keep,
-                       std::vector<Finding>& out) {
+//
+// Hyperscan reports each match end once, with its leftmost start. A match that starts later
+// and ends at the same place is a candidate too ("ref 2024 4539 1488 0343 6467": the card's
+// end comes with the start of "2024", and that span fails Luhn). So after a group (rule, from)
+// of a rule whose span Hyperscan reports, each later word boundary up to the group's longest
+// end where one of the rule's patterns that begin with `\b` can begin (its first bytes) is
+// scanned again with `rescan`, and what starts there is decided like a group of its own. A
+// hidden match ends at a reported end of the group whose start is its end's leftmost one, so
+// the group's own ends bound the search. Patterns without a leading `\b` are not searched
+// again (their later starts are not word starts an attacker can put a prefix before).
+// `rescan(start, limit, out)` scans the block databases again from one start: it appends every
+// match that begins at `start` and ends at or before `limit` (absolute offsets) to `out`.
+template <class Ready, class Rescan>
+Status decide_candidates(const CompiledRules& rules, std::uint8_t layer_bit, std::string_view text,
+                         std::uint64_t base, std::vector<RawMatch>& raw, Ready ready,
+                         std::vector<std::uint64_t>* last_end_per_rule, std::vector<RawMatch>* keep,
+                         Rescan&& rescan, std::vector<Finding>& out) {
   const CompiledRulesData& d = rules.data();
   std::size_t i = 0;
   std::uint32_t current_rule = UINT32_MAX;
   std::uint64_t last_end = 0;
+  // Decides one group [b, e) of equal (rule, from), longest end first; true when it is a finding.
+  auto decide_group = [&](std::uint32_t rule, const RawMatch* b, const RawMatch* e) {
+    const std::uint64_t from = b->from;
+    // b has the longest end of the group.
+    if (from < last_end && b->to <= last_end) return false;
+    // An allow-listed value at any end silences the whole group: its prefixes are not findings
+    // either (an allowed webhook URL must not be reported one character shorter).
+    if (!d.pack.rules[rule].allow.empty()) {
+      for (const RawMatch* k = b; k < e; ++k) {
+        if (is_allowed(d.pack.rules[rule], text, base, from, k->to)) return false;
+      }
+    }
+    for (const RawMatch *k = b, *run_end = b; k < e; k = run_end) {
+      // Several patterns of the rule may report this same span (with their own cut `\b`s and,
+      // for recovered spans, their own Hyperscan ends): it is a candidate if any of them holds,
+      // whatever order the databases reported them in.
+      bool bounded = false;
+      for (run_end = k; run_end < e && run_end->to == k->to; ++run_end) {
+        bounded = bounded || boundaries_hold(d.entries[run_end->id], text, base, *run_end);
+      }
+      if (!bounded) continue;
+      bool context = false;
+      if (!accept_candidate(rules, rule, text, base, from, k->to, context)) continue;
+      const Rule& r = d.pack.rules[rule];
+      Finding f;
+      f.rule_index = rule;
+      f.reason_code = r.reason_code;
+      f.rule_id = r.id;
+      f.rule_name = r.name;
+      f.severity = r.severity;
+      f.action = d.actions[rule];
+      f.priority = r.priority;
+      f.start = from;
+      f.end = k->to;
+      f.context_matched = context;
+      out.push_back(f);
+      last_end = std::max(last_end, k->to);
+      if (last_end_per_rule) (*last_end_per_rule)[rule] = last_end;
+      return true;
+    }
+    return false;
+  };
+  // Whether a pattern of `rule` can begin at absolute offset `at` of the text.
+  auto may_start = [&](std::uint32_t rule, std::uint64_t at) {
+    const auto c = static_cast<unsigned char>(text[static_cast<std::size_t>(at - base)]);
+    const std::size_t local = static_cast<std::size_t>(at - base);
+    if (at > base && is_word_byte(static_cast<unsigned char>(text[local - 1])) == is_word_byte(c)) {
+      return false;  // the anchored patterns all begin with a cut `\b`
+    }
+    for (std::uint32_t id : d.rule_entries[rule]) {
+      const PatternEntry& e = d.entries[id];
+      if (e.span != SpanMode::match || !e.boundary_start) continue;
+      bool fits = true;
+      for (std::size_t k = 0; k < kCheckedPrefix && local + k < text.size() && fits; ++k) {
+        fits = e.match_at[k].test(static_cast<unsigned char>(text[local + k]));
+      }
+      if (fits) return true;
+    }
+    return false;
+  };
+  std::vector<RawMatch> hidden;
   while (i < raw.size()) {
     const std::uint32_t rule = d.entries[raw[i].id].rule;
     const std::uint64_t from = raw[i].from;
@@ -173,53 +259,37 @@ void decide_candidates(const CompiledRules& rules, std::uint8_t layer_bit, std::
       current_rule = rule;
       last_end = last_end_per_rule ? (*last_end_per_rule)[rule] : 0;
     }
-    // raw[i] has the longest end of the group.
-    if (from < last_end && raw[i].to <= last_end) {
-      i = j;
-      continue;
-    }
-    // An allow-listed value at any end silences the whole group: its prefixes are not findings
-    // either (an allowed webhook URL must not be reported one character shorter).
-    bool allowed = false;
-    if (!d.pack.rules[rule].allow.empty()) {
-      for (std::size_t k = i; k < j && !allowed; ++k) {
-        allowed = is_allowed(d.pack.rules[rule], text, base, from, raw[k].to);
+    decide_group(rule, raw.data() + i, raw.data() + j);
+    const std::uint64_t longest = raw[i].to;
+    if (d.entries[raw[i].id].span == SpanMode::match) {
+      const std::uint64_t text_end = base + text.size();
+      for (std::uint64_t at = std::max(from + 1, last_end); at < longest && at < text_end; ++at) {
+        if (at < last_end || !may_start(rule, at)) continue;
+        // A hidden match from here ends at one of the group's ends; unless one of those spans
+        // passes the rule's checks (validator, entropy, allow list, context), nothing from here
+        // can be a finding, and the rescan is skipped.
+        bool possible = false;
+        for (std::size_t k = i; k < j && !possible; ++k) {
+          bool context = false;
+          possible = raw[k].to > at && (k == i || raw[k].to != raw[k - 1].to) &&
+                     accept_candidate(rules, rule, text, base, at, raw[k].to, context);
+        }
+        if (!possible) continue;
+        hidden.clear();
+        // One byte past the longest end: a trailing assertion reads it.
+        if (auto st = rescan(at, std::min(text_end, longest + 1), hidden); !st.ok()) return st;
+        std::erase_if(hidden, [&](const RawMatch& m) {
+          return d.entries[m.id].rule != rule || m.to > longest;
+        });
+        if (hidden.empty()) continue;
+        std::sort(hidden.begin(), hidden.end(),
+                  [](const RawMatch& a, const RawMatch& b) { return a.to > b.to; });
+        decide_group(rule, hidden.data(), hidden.data() + hidden.size());
       }
-    }
-    if (allowed) {
-      i = j;
-      continue;
-    }
-    for (std::size_t k = i, run_end = i; k < j; k = run_end) {
-      // Several patterns of the rule may report this same span (with their own cut `\b`s and,
-      // for recovered spans, their own Hyperscan ends): it is a candidate if any of them holds,
-      // whatever order the databases reported them in.
-      bool bounded = false;
-      for (run_end = k; run_end < j && raw[run_end].to == raw[k].to; ++run_end) {
-        bounded = bounded || boundaries_hold(d.entries[raw[run_end].id], text, base, raw[run_end]);
-      }
-      if (!bounded) continue;
-      bool context = false;
-      if (!accept_candidate(rules, rule, text, base, from, raw[k].to, context)) continue;
-      const Rule& r = d.pack.rules[rule];
-      Finding f;
-      f.rule_index = rule;
-      f.reason_code = r.reason_code;
-      f.rule_id = r.id;
-      f.rule_name = r.name;
-      f.severity = r.severity;
-      f.action = d.actions[rule];
-      f.priority = r.priority;
-      f.start = from;
-      f.end = raw[k].to;
-      f.context_matched = context;
-      out.push_back(f);
-      last_end = std::max(last_end, raw[k].to);
-      if (last_end_per_rule) (*last_end_per_rule)[rule] = last_end;
-      break;
     }
     i = j;
   }
+  return ok_status();
 }
 
 // For patterns compiled without SOM, Hyperscan reports from == 0: recover the start (and trim
@@ -442,10 +512,36 @@ Status Scanner::scan(const CompiledRules& rules, Scope scope, Surface surface, L
   sort_raw(d, raw_);
   const std::size_t first = out.size();
   const auto layer_bit = static_cast<std::uint8_t>(1u << static_cast<int>(layer));
-  decide_candidates(
+  auto rescan = [&](std::uint64_t start, std::uint64_t limit, std::vector<RawMatch>& found) {
+    return scan_from(d, dbs, n, text, 0, start, limit, found);
+  };
+  auto st = decide_candidates(
       rules, layer_bit, text, 0, raw_, [](std::uint32_t, std::uint64_t) { return true; }, nullptr,
-      nullptr, out);
+      nullptr, rescan, out);
   sort_findings(out, first);
+  return st;
+}
+
+Status Scanner::scan_from(const CompiledRulesData& d, const std::array<int, kMaxSlotDbs>& dbs,
+                          int n, std::string_view text, std::uint64_t base, std::uint64_t start,
+                          std::uint64_t limit, std::vector<RawMatch>& found) {
+  StartContext ctx{&found, start};
+  const char* data = text.data() + (start - base);
+  const auto len = static_cast<unsigned>(limit - start);
+  for (int k = 0; k < n; ++k) {
+    const Database& db = d.dbs[static_cast<std::size_t>(dbs[static_cast<std::size_t>(k)])];
+    std::array<const hs_database_t*, 1 + kGateCount> block{db.block.get()};
+    for (int g = 0; g < kGateCount; ++g) {
+      block[static_cast<std::size_t>(1 + g)] = db.gated[static_cast<std::size_t>(g)].block.get();
+    }
+    for (const hs_database_t* h : block) {
+      if (!h) continue;
+      hs_error_t rc = hs_scan(h, data, len, 0, scratch_, on_start_match, &ctx);
+      if (rc != HS_SUCCESS) {
+        return make_error("rules.scan_failed", "hs_scan failed with code " + std::to_string(rc));
+      }
+    }
+  }
   return ok_status();
 }
 
@@ -567,9 +663,15 @@ Status Scanner::process_stream(ScanStream& s, bool final, std::vector<Finding>& 
     return final || seen >= from + d.rule_max_width[rule] + d.rule_within[rule] + 2;
   };
   const std::size_t first = out.size();
-  decide_candidates(*s.rules_, s.layer_bit_, s.history_, s.history_base_, raw_, ready, &s.last_end_,
-                    &s.pending_, out);
+  std::array<int, kMaxSlotDbs> dbs{};
+  const int n = d.slot_dbs(s.slot_, dbs);
+  auto rescan = [&](std::uint64_t start, std::uint64_t limit, std::vector<RawMatch>& found) {
+    return scan_from(d, dbs, n, s.history_, s.history_base_, start, limit, found);
+  };
+  auto st = decide_candidates(*s.rules_, s.layer_bit_, s.history_, s.history_base_, raw_, ready,
+                              &s.last_end_, &s.pending_, rescan, out);
   sort_findings(out, first);
+  if (!st.ok()) return st;
 
   if (final) {
     s.stable_ = seen;

@@ -36,6 +36,7 @@ struct hs_stream;
 namespace edgeward::rules {
 
 struct Database;
+struct CompiledRulesData;
 
 struct RawMatch {
   std::uint32_t id;  // pattern entry (Hyperscan id)
@@ -126,6 +127,11 @@ class Scanner {
   // Scans the gated databases of `db` on their slices of `text` (compiled_internal.hpp, kGates),
   // appending to raw_ with offsets in `text`.
   Status scan_gated(const Database& db, std::string_view text);
+  // Scans the block databases of `dbs` (the first n; gated ones whole) on text[start, limit)
+  // (absolute offsets; `text` starts at `base`), appending the matches that begin at `start`.
+  Status scan_from(const CompiledRulesData& d, const std::array<int, 2>& dbs, int n,
+                   std::string_view text, std::uint64_t base, std::uint64_t start,
+                   std::uint64_t limit, std::vector<RawMatch>& found);
   Status process_stream(ScanStream& s, bool final, std::vector<Finding>& out);
 
   hs_scratch* scratch_ = nullptr;

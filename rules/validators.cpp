@@ -585,7 +585,15 @@ bool password_value_valid(std::string_view s) {
 bool invisible_unicode_valid(std::string_view text, std::size_t start) {
   // Tag characters (U+E0000..E007F) directly after U+1F3F4 WAVING BLACK FLAG spell a
   // subdivision flag emoji (England, Scotland, Wales): not hidden text.
+  // The span may start inside such a run (a later start of the same match end), so walk back
+  // over the tag characters before it first.
   constexpr std::string_view kBlackFlag = "\xF0\x9F\x8F\xB4";
+  auto is_tag = [&](std::size_t at) {
+    return text[at] == '\xF3' && text[at + 1] == '\xA0' &&
+           (text[at + 2] == '\x80' || text[at + 2] == '\x81') &&
+           (static_cast<unsigned char>(text[at + 3]) & 0xC0) == 0x80;
+  };
+  while (start >= 4 && is_tag(start - 4)) start -= 4;
   if (start >= kBlackFlag.size() &&
       text.substr(start - kBlackFlag.size(), kBlackFlag.size()) == kBlackFlag) {
     return false;

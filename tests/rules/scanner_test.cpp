@@ -637,3 +637,53 @@ TEST_CASE("a pattern behind the capitals gate finds in block mode what the whole
   }
   CHECK(findings > 200);
 }
+
+TEST_CASE("a match hidden behind an earlier start of the same end is found, block and stream") {
+  // Hyperscan reports each match end with its leftmost start only: "2024 4539 ..." is the
+  // leftmost start of the card's end, fails Luhn, and used to hide the card behind it.
+  auto rules = compile(
+      "  - id: 00000000-0000-4000-8000-000000000031\n    name: card\n"
+      "    reason_code: DLP.PII.CREDIT_CARD\n    action: redact\n    priority: 100\n"
+      "    detect:\n      patterns: ['\\b(?:[0-9][ -]?){11,18}[0-9]\\b']\n"
+      "      validator: luhn\n" +
+      kIban);
+  Scanner scanner;
+  struct Case {
+    const char* text;
+    const char* found;  // the finding's text, or "" for none
+  };
+  for (const Case& c :
+       {Case{"ref 2024 4539 1488 0343 6467", "4539 1488 0343 6467"},
+        Case{"card no 7 4539148803436467", "4539148803436467"},
+        Case{"order 84 4539 1488 0343 6467 ok", "4539 1488 0343 6467"},
+        Case{"ref AB12 DE89370400440532013000", "DE89370400440532013000"},
+        Case{"pay XDE89 DE89 3704 0044 0532 0130 00", "DE89 3704 0044 0532 0130 00"},
+        Case{"ref 2024 4539 1488 0343 6468", ""}, Case{"x4539148803436467", ""}}) {
+    INFO(c.text);
+    const std::string text = c.text;
+    auto found = scan(*rules, text);
+    if (*c.found == 0) {
+      CHECK(found.empty());
+    } else {
+      REQUIRE(found.size() == 1);
+      CHECK(text.substr(found[0].start, found[0].end - found[0].start) == c.found);
+    }
+    // Response scope in stream mode, one byte at a time: the same.
+    std::vector<std::size_t> cuts;
+    for (std::size_t k = 1; k < text.size(); ++k) cuts.push_back(k);
+    auto response = compile(
+        "  - id: 00000000-0000-4000-8000-000000000032\n    name: card\n"
+        "    reason_code: DLP.PII.CREDIT_CARD\n    action: redact\n    priority: 100\n"
+        "    scope: [response]\n"
+        "    detect:\n      patterns: ['\\b(?:[0-9][ -]?){11,18}[0-9]\\b']\n"
+        "      validator: luhn\n"
+        "  - id: 00000000-0000-4000-8000-000000000033\n    name: IBAN\n"
+        "    reason_code: DLP.PII.IBAN\n    action: redact\n    priority: 100\n"
+        "    scope: [response]\n"
+        "    detect:\n      patterns: ['\\b[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]){11,30}\\b']\n"
+        "      validator: iban\n");
+    auto block = scan(*response, text, Layer::pre_template, Scope::response);
+    CHECK(same(block, found));
+    CHECK(same(stream_scan(scanner, response, text, cuts), block));
+  }
+}

@@ -231,7 +231,9 @@ Status decide_candidates(const CompiledRules& rules, std::uint8_t layer_bit, std
       const PatternEntry& e = d.entries[id];
       if (e.span != SpanMode::match || !e.boundary_start) continue;
       bool fits = true;
-      for (std::size_t k = 0; k < kCheckedPrefix && local + k < text.size() && fits; ++k) {
+      // match_at[k] holds for matches longer than k: only the shortest match's prefix counts.
+      const std::size_t checked = std::min<std::size_t>(kCheckedPrefix, e.min_width);
+      for (std::size_t k = 0; k < checked && local + k < text.size() && fits; ++k) {
         fits = e.match_at[k].test(static_cast<unsigned char>(text[local + k]));
       }
       if (fits) return true;

@@ -687,3 +687,20 @@ TEST_CASE("a match hidden behind an earlier start of the same end is found, bloc
     CHECK(same(stream_scan(scanner, response, text, cuts), block));
   }
 }
+
+TEST_CASE("later starts are tried for patterns whose shortest match is one byte") {
+  // The leftmost start of the end at 3 is 1, where the cut `\b` fails; the match from 2 is one
+  // byte long, so the bytes after it say nothing about whether it can start there.
+  auto rules = compile(
+      "  - id: 00000000-0000-4000-8000-000000000041\n    name: short\n"
+      "    reason_code: DLP.PII.EMAIL\n    action: monitor\n    priority: 200\n"
+      "    scope: [response]\n"
+      "    detect:\n      patterns: ['\\b.(?:[A-Z]|\\B)']\n");
+  const std::string text = ",{M8";
+  auto block = scan(*rules, text, Layer::pre_template, Scope::response);
+  REQUIRE(block.size() == 1);
+  CHECK(block[0].start == 2);
+  CHECK(block[0].end == 3);
+  Scanner scanner;
+  CHECK(same(stream_scan(scanner, rules, text, {1, 2, 3}), block));
+}

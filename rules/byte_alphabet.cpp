@@ -676,7 +676,12 @@ class Parser {
       caseless_seen_ = true;
       s = fold_case(s);
     }
-    if (negate) s = ~s;  // the complement covers bytes >= 0x80 (and, in UTF-8, every code point)
+    if (negate) {
+      s = ~s;  // the complement covers bytes >= 0x80
+      // In UTF-8 a listed code point >= 0x80 was over-approximated as every high byte above;
+      // its complement must not lose them: any code point not listed can still match.
+      if (utf8_) s |= high();
+    }
     return of_set(s);
   }
 

@@ -237,3 +237,18 @@ TEST_CASE("patterns that read outside their match are marked, word boundaries ar
     CHECK_FALSE(a.reads_outside);
   }
 }
+
+TEST_CASE("UTF-8 mode: a negated class naming a high code point still allows every high byte") {
+  const std::array<ByteSet, 1> classes = {range('A', 'Z')};
+  for (const char* p : {"[^\\x00-@\\[-\\xff]{6}", "[^\\x00-@\\[-\\x7f\\x{e9}]{6}"}) {
+    ByteAlphabet a = analyse_pattern(p, false, true, false, classes);
+    INFO("pattern " << p);
+    REQUIRE(a.understood);
+    CHECK(a.bytes.test(0xC4));  // U+0100 is C4 80
+    CHECK(a.bytes.test(0x80));
+    CHECK(a.run[0] == 0);  // not a run of capitals: the gate must not take it
+  }
+  // Without UTF-8 mode the complement is exact on bytes.
+  ByteAlphabet bytes = analyse_pattern("[^\\x00-@\\[-\\xff]{6}", false, false, false, classes);
+  CHECK(bytes.run[0] == 6);
+}

@@ -22,28 +22,20 @@ int on_match(unsigned int id, unsigned long long from, unsigned long long to, un
   return 0;
 }
 
-// The same for a scan of a slice that starts at `offset` of the text.
-struct SliceContext {
+// The same for a scan of the text from `offset` on (a gate's slice, or a later start). With
+// `from_start_only`, only the matches that begin at `offset` are kept: their leftmost start is
+// the first byte scanned.
+struct OffsetContext {
   std::vector<RawMatch>* raw;
   std::uint64_t offset;
+  bool from_start_only;
 };
-int on_slice_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int,
-                   void* ctx) {
-  auto* c = static_cast<SliceContext*>(ctx);
-  c->raw->push_back(RawMatch{id, from + c->offset, to + c->offset, to + c->offset});
-  return 0;
-}
-
-// The same for a scan of text from `start` on: keeps the matches that begin there (their
-// leftmost start is the first byte scanned).
-struct StartContext {
-  std::vector<RawMatch>* raw;
-  std::uint64_t start;
-};
-int on_start_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int,
-                   void* ctx) {
-  auto* c = static_cast<StartContext*>(ctx);
-  if (from == 0) c->raw->push_back(RawMatch{id, c->start, to + c->start, to + c->start});
+int on_offset_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int,
+                    void* ctx) {
+  auto* c = static_cast<OffsetContext*>(ctx);
+  if (!c->from_start_only || from == 0) {
+    c->raw->push_back(RawMatch{id, from + c->offset, to + c->offset, to + c->offset});
+  }
   return 0;
 }
 
@@ -527,7 +519,7 @@ Status Scanner::scan(const CompiledRules& rules, Scope scope, Surface surface, L
 Status Scanner::scan_from(const CompiledRulesData& d, const std::array<int, kMaxSlotDbs>& dbs,
                           int n, std::string_view text, std::uint64_t base, std::uint64_t start,
                           std::uint64_t limit, std::vector<RawMatch>& found) {
-  StartContext ctx{&found, start};
+  OffsetContext ctx{&found, start, true};
   const char* data = text.data() + (start - base);
   const auto len = static_cast<unsigned>(limit - start);
   for (int k = 0; k < n; ++k) {
@@ -538,7 +530,7 @@ Status Scanner::scan_from(const CompiledRulesData& d, const std::array<int, kMax
     }
     for (const hs_database_t* h : block) {
       if (!h) continue;
-      hs_error_t rc = hs_scan(h, data, len, 0, scratch_, on_start_match, &ctx);
+      hs_error_t rc = hs_scan(h, data, len, 0, scratch_, on_offset_match, &ctx);
       if (rc != HS_SUCCESS) {
         return make_error("rules.scan_failed", "hs_scan failed with code " + std::to_string(rc));
       }
@@ -566,10 +558,10 @@ Status Scanner::scan_gated(const Database& db, std::string_view text) {
     for (const TextSlice& sl : slices) covered += sl.end - sl.begin;
     if (covered > text.size() / 2 + text.size() / 4) slices.assign(1, TextSlice{0, text.size()});
     for (const TextSlice& sl : slices) {
-      SliceContext ctx{&raw_, sl.begin};
+      OffsetContext ctx{&raw_, sl.begin, false};
       hs_error_t rc =
           hs_scan(gated[c]->block.get(), text.data() + sl.begin,
-                  static_cast<unsigned>(sl.end - sl.begin), 0, scratch_, on_slice_match, &ctx);
+                  static_cast<unsigned>(sl.end - sl.begin), 0, scratch_, on_offset_match, &ctx);
       if (rc != HS_SUCCESS) {
         return make_error("rules.scan_failed", "hs_scan failed with code " + std::to_string(rc));
       }

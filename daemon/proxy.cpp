@@ -10,6 +10,11 @@ namespace edgeward::daemon {
 
 using Clock = std::chrono::steady_clock;
 
+// How long the first request of a release batch may wait for the others of its loop turn
+// (release_queue.hpp): a few 16 KiB inspections, and well under the 0.2 ms the gateway may add
+// to a request.
+constexpr std::chrono::microseconds kReleaseHold{100};
+
 namespace {
 
 double seconds_since(Clock::time_point t) {
@@ -182,11 +187,15 @@ namespace {
 // One proxied request: the client side (RequestHandler) and the upstream side
 // (ExchangeHandler) of the same exchange.
 //
-// Phases:  Inspecting (request body buffered for the hook) ─▶ Forwarding ─▶ Done
+// Phases:  Inspecting (request body buffered for the hook) ─▶ [Releasing] ─▶ Forwarding ─▶ Done
 //          any ─▶ Answered (the hook or an error answered the client) ─▶ Done
-class ProxyExchange final : public http::RequestHandler, public http::ExchangeHandler {
+// Releasing: the hook allowed the whole body; it waits in the app's ReleaseQueue for the end of
+// the loop turn (release_queue.hpp).
+class ProxyExchange final : public http::RequestHandler,
+                            public http::ExchangeHandler,
+                            private ReleaseQueue::Item {
  public:
-  enum class Phase { Inspecting, Forwarding, Answered, Done };
+  enum class Phase { Inspecting, Releasing, Forwarding, Answered, Done };
 
   ProxyExchange(ProxyApp& app, std::shared_ptr<ProxyRoutes> routes, const ProxyRoutes::Route& route,
                 http::RequestHead&& head, const http::BodyFraming& framing,
@@ -202,6 +211,7 @@ class ProxyExchange final : public http::RequestHandler, public http::ExchangeHa
   }
 
   ~ProxyExchange() override {
+    if (phase_ == Phase::Releasing) app_.releases().withdraw(*this);
     if (exchange_) exchange_->abort();
     if (!completed_) complete(0);
   }
@@ -235,6 +245,8 @@ class ProxyExchange final : public http::RequestHandler, public http::ExchangeHa
     }
   }
   void forward(bool body_known);
+  // ReleaseQueue::Item: sends the inspected body (rewritten when body_rewritten_).
+  void release() override;
   // Readies the head for the upstream and starts the exchange; `body_known`: the body was
   // chosen here (hook rewrite, chunked client body), so the client side frames it.
   void start_upstream(bool body_known);
@@ -270,6 +282,7 @@ class ProxyExchange final : public http::RequestHandler, public http::ExchangeHa
   bool request_paused_ = false;
   bool response_paused_ = false;
   bool completed_ = false;
+  bool body_rewritten_ = false;  // Releasing: the hook's body replaced the client's
   int status_ = 0;
 };
 
@@ -355,6 +368,7 @@ void ProxyExchange::on_request_body(std::string_view bytes) {
         responder_.pause_request_body();
       }
       return;
+    case Phase::Releasing:  // the body ended before the hook decided
     case Phase::Answered:
     case Phase::Done:
       return;
@@ -376,19 +390,25 @@ void ProxyExchange::on_request_end() {
       case RequestVerdict::Kind::allow:
         break;
     }
-    // Content-Length is recomputed only when the body changed; an allowed body keeps the
-    // client's framing header (or gets one, when the client sent it chunked).
-    const bool changed = v.kind == RequestVerdict::Kind::rewrite;
-    if (!changed && head_.headers.has("Content-Length")) {
-      start_upstream(false);
-      exchange_->write_whole_body(std::move(body_));
-      body_ = std::string();
-      return;
-    }
-    forward(true);
+    body_rewritten_ = v.kind == RequestVerdict::Kind::rewrite;
+    phase_ = Phase::Releasing;
+    app_.releases().park(*this);
     return;
   }
   if (phase_ == Phase::Forwarding && exchange_) exchange_->write_body({}, true);
+}
+
+void ProxyExchange::release() {
+  if (phase_ != Phase::Releasing) return;
+  // Content-Length is recomputed only when the body changed; an allowed body keeps the
+  // client's framing header (or gets one, when the client sent it chunked).
+  if (!body_rewritten_ && head_.headers.has("Content-Length")) {
+    start_upstream(false);
+    exchange_->write_whole_body(std::move(body_));
+    body_ = std::string();
+    return;
+  }
+  forward(true);
 }
 
 void ProxyExchange::on_request_body_drained() {
@@ -400,6 +420,7 @@ void ProxyExchange::on_request_body_drained() {
 
 void ProxyExchange::on_client_gone() {
   client_gone_ = true;
+  if (phase_ == Phase::Releasing) app_.releases().withdraw(*this);
   app_.metrics().client_gone.inc();
   if (exchange_) exchange_->abort();
   phase_ = Phase::Done;
@@ -614,8 +635,8 @@ void ProxyExchange::complete(int status) {
 
 // ---------------------------------------------------------------------------------------------
 
-ProxyApp::ProxyApp(ProxyMetrics& metrics, std::shared_ptr<InspectionHook> hook)
-    : metrics_(metrics), hook_(std::move(hook)) {}
+ProxyApp::ProxyApp(ProxyMetrics& metrics, std::shared_ptr<InspectionHook> hook, uv_loop_t* loop)
+    : metrics_(metrics), hook_(std::move(hook)), releases_(loop, kReleaseHold) {}
 
 void ProxyApp::set_routes(std::shared_ptr<ProxyRoutes> routes, ProxySettings settings) {
   routes_ = std::move(routes);

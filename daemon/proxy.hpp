@@ -27,6 +27,7 @@
 #include "core/net/http_server.hpp"
 #include "daemon/config.hpp"
 #include "daemon/inspection_hook.hpp"
+#include "daemon/release_queue.hpp"
 
 namespace edgeward::daemon {
 
@@ -82,7 +83,9 @@ struct ProxySettings {
 // The HttpApp of the client-facing listener.
 class ProxyApp : public http::HttpApp {
  public:
-  ProxyApp(ProxyMetrics& metrics, std::shared_ptr<InspectionHook> hook);
+  // `loop` is the worker's: allowed requests are released at the end of its turns
+  // (release_queue.hpp).
+  ProxyApp(ProxyMetrics& metrics, std::shared_ptr<InspectionHook> hook, uv_loop_t* loop);
 
   // Installs the routes and settings used by requests that start from now on.
   void set_routes(std::shared_ptr<ProxyRoutes> routes, ProxySettings settings);
@@ -95,12 +98,14 @@ class ProxyApp : public http::HttpApp {
   ProxyMetrics& metrics() { return metrics_; }
   InspectionHook* hook() const { return hook_.get(); }
   const ProxySettings& settings() const { return settings_; }
+  ReleaseQueue& releases() { return releases_; }
 
  private:
   ProxyMetrics& metrics_;
   std::shared_ptr<InspectionHook> hook_;
   std::shared_ptr<ProxyRoutes> routes_;
   ProxySettings settings_;
+  ReleaseQueue releases_;
 };
 
 // True for the hop-by-hop fields a proxy must not forward (RFC 9110 §7.6.1): Connection,

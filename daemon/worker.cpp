@@ -41,7 +41,7 @@ Status Worker::start(std::shared_ptr<const Config> config) {
       p.set_value(st);
       return;
     }
-    app_ = std::make_unique<ProxyApp>(metrics_, hook_);
+    app_ = std::make_unique<ProxyApp>(metrics_, hook_, loop_);
     server_ = std::make_unique<http::HttpServer>(loop_, *app_, server_limits(*config));
     server_->set_connection_gauge(&metrics_.open_connections);
     apply(*config);

@@ -220,7 +220,7 @@ class ProxyFixture {
 
     std::shared_ptr<InspectionHook> hook;
     if (with_hook) hook = std::make_shared<TestHook>();
-    app_ = std::make_unique<ProxyApp>(metrics_, hook);
+    app_ = std::make_unique<ProxyApp>(metrics_, hook, loop_.get());
     auto routes = ProxyRoutes::build(loop_.get(), config);
     REQUIRE(routes);
     app_->set_routes(*routes, ProxySettings{});

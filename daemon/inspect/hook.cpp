@@ -86,6 +86,33 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// True when a Content-Encoding field names a coding other than identity: the bytes are
+// compressed or otherwise encoded, and the rules cannot read them. Every field and every coding
+// of a list counts, so "identity" in a first field does not hide "gzip" in a second.
+bool encoded(const http::Headers& headers) {
+  for (const http::Header& h : headers.list()) {
+    if (!http::iequals(h.name, "Content-Encoding")) continue;
+    std::string_view rest = h.value;
+    while (!rest.empty()) {
+      const std::size_t comma = rest.find(',');
+      std::string_view coding = trim(rest.substr(0, comma));
+      if (!coding.empty() && !http::iequals(coding, "identity")) return true;
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  return false;
+}
+
+// The 403 for a body the gateway cannot read (docs/inspection.md, "What is not inspected").
+Answer uninspectable(Dialect dialect, std::string_view what) {
+  Answer a;
+  a.status = 403;
+  a.reason_code = "POLICY.CUSTOM";
+  a.body = block_body(dialect, a.reason_code, what, {});
+  return a;
+}
+
 daemon::HookAnswer to_hook_answer(const Answer& a) {
   daemon::HookAnswer h;
   h.status = a.status;
@@ -133,6 +160,12 @@ class InspectedExchange final : public daemon::RequestInspection {
     Stopwatch sw(elapsed_, &request_time_);
     request_inspected_ = true;
     daemon::RequestVerdict v;
+    if (x_.has_rules() && encoded(head.headers)) {
+      // A compressed request body would reach the provider unread: never forwarded.
+      v.kind = daemon::RequestVerdict::Kind::answer;
+      v.answer = to_hook_answer(uninspectable(dialect_, "uninspectable request encoding"));
+      return v;
+    }
     RequestDecision d = x_.inspect_request(head.headers, head.target, body, padding);
     request_body_bytes_ = body.size();
     switch (d.kind) {
@@ -155,9 +188,10 @@ class InspectedExchange final : public daemon::RequestInspection {
   daemon::ResponseMode on_response_head(http::ResponseHead& head) override {
     Stopwatch sw(elapsed_);
     if (!x_.has_rules()) return daemon::ResponseMode::pass;
-    std::string_view encoding = trim(head.headers.get("Content-Encoding").value_or(""));
-    if (!encoding.empty() && !http::iequals(encoding, "identity")) {
-      uninspectable_ = true;  // decided in decide_response: never passed uninspected
+    // Compressed, or typed twice (which of two Content-Types a client believes is its own
+    // choice): decided in decide_response, never passed uninspected.
+    if (encoded(head.headers) || head.headers.count("Content-Type") > 1) {
+      uninspectable_ = true;
       return daemon::ResponseMode::buffer;
     }
     std::string_view type = trim(head.headers.get("Content-Type").value_or(""));
@@ -184,12 +218,8 @@ class InspectedExchange final : public daemon::RequestInspection {
     Stopwatch sw(elapsed_);
     daemon::ResponseVerdict v;
     if (uninspectable_) {
-      Answer a;
-      a.status = 403;
-      a.reason_code = "POLICY.CUSTOM";
-      a.body = block_body(dialect_, a.reason_code, "uninspectable response encoding", {});
       v.kind = daemon::ResponseVerdict::Kind::answer;
-      v.answer = to_hook_answer(a);
+      v.answer = to_hook_answer(uninspectable(dialect_, "uninspectable response encoding"));
       return v;
     }
     ResponseDecision d = x_.inspect_response(body, padding);

@@ -340,9 +340,14 @@ simdjson::error_code iterate(Slot& slot, std::string_view payload, sj::document&
   return slot.parser.iterate(input).get(doc);
 }
 
+// Nesting collect_strings follows: a deeper event is not a stream's shape and would exhaust the
+// worker's stack, so it does not parse (the stream is then blocked as unparseable).
+constexpr int kMaxEventDepth = 128;
+
 // Collects every string below `v` with its path (generic_strings).
 bool collect_strings(const char* base, sj::value& v, std::string& path,
-                     std::vector<GenericString>& out) {
+                     std::vector<GenericString>& out, int depth = 0) {
+  if (depth > kMaxEventDepth) return false;
   sj::json_type t;
   if (v.type().get(t)) return false;
   switch (t) {
@@ -368,7 +373,7 @@ bool collect_strings(const char* base, sj::value& v, std::string& path,
         std::size_t mark = path.size();
         if (!path.empty()) path.push_back('.');
         path.append(key);
-        bool ok = collect_strings(base, field.value(), path, out);
+        bool ok = collect_strings(base, field.value(), path, out, depth + 1);
         path.resize(mark);
         if (!ok) return false;
       }
@@ -384,7 +389,7 @@ bool collect_strings(const char* base, sj::value& v, std::string& path,
         std::size_t mark = path.size();
         if (!path.empty()) path.push_back('.');
         path.append(std::to_string(index++));
-        bool ok = collect_strings(base, item, path, out);
+        bool ok = collect_strings(base, item, path, out, depth + 1);
         path.resize(mark);
         if (!ok) return false;
       }

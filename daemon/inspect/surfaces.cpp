@@ -49,6 +49,11 @@ struct Turn {
   bool leading = false;  // a top-level system/instructions field: the template puts it first
 };
 
+// Nesting the walker follows. Deeper bodies are not a dialect's shape (a request nests messages,
+// parts, blocks and schemas a few dozen levels at most) and would exhaust the worker's stack:
+// the walk fails and the body is scanned as raw bytes (raw_fallback).
+constexpr int kMaxJsonDepth = 128;
+
 bool is_tool_role(std::string_view role) {
   return role == "tool" || role == "function" || role == "ipython";
 }
@@ -178,6 +183,8 @@ class Walker {
 
   // Every string value below `v` (keys excluded) as pieces; validates every scalar.
   bool walk_generic(sj::value& v, MatchedIn in, Layer layer) {
+    Nested nested(depth_);
+    if (nested.too_deep()) return false;
     sj::json_type t;
     if (v.type().get(t)) return false;
     switch (t) {
@@ -252,6 +259,8 @@ class Walker {
   // object goes through here. Layers are fixed once the whole object has been read, because
   // `role` and `type` may come after the texts they qualify.
   bool message_like(sj::value& v, std::string& role_inout, bool top_level) {
+    Nested nested(depth_);
+    if (nested.too_deep()) return false;
     sj::object o;
     if (v.get_object().get(o)) return false;
     std::size_t first = out_.pieces.size();
@@ -315,6 +324,8 @@ class Walker {
 
   // `content`: a string, or an array of parts/blocks, or null.
   bool content(sj::value& v, std::string& role) {
+    Nested nested(depth_);
+    if (nested.too_deep()) return false;
     sj::json_type t;
     if (v.type().get(t)) return false;
     if (t == sj::json_type::string)
@@ -591,11 +602,25 @@ class Walker {
   std::vector<Turn>& turns() { return turns_; }
 
  private:
+  // One level of the recursive walk (walk_generic, message_like, content) for its scope.
+  class Nested {
+   public:
+    explicit Nested(int& depth) : depth_(depth) { ++depth_; }
+    ~Nested() { --depth_; }
+    Nested(const Nested&) = delete;
+    Nested& operator=(const Nested&) = delete;
+    bool too_deep() const { return depth_ > kMaxJsonDepth; }
+
+   private:
+    int& depth_;
+  };
+
   const char* base_;
   std::string_view body_;
   ExtractedBody& out_;
   std::vector<bool>& conversational_;
   std::vector<Turn>& turns_;
+  int depth_ = 0;
 };
 
 struct ParserSlot {
@@ -622,6 +647,99 @@ void reset(ExtractedBody& out, Route route) {
   out.max_tokens.reset();
 }
 
+bool hex4(std::string_view s, std::size_t at, std::uint32_t& out) {
+  if (at + 4 > s.size()) return false;
+  out = 0;
+  for (std::size_t k = at; k < at + 4; ++k) {
+    const char c = s[k];
+    const int d = c >= '0' && c <= '9'   ? c - '0'
+                  : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                  : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                         : -1;
+    if (d < 0) return false;
+    out = out * 16 + static_cast<std::uint32_t>(d);
+  }
+  return true;
+}
+
+void append_utf8(std::string& out, std::uint32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+}  // namespace
+
+std::string decode_json_escapes(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\\' || i + 1 == s.size()) {
+      out.push_back(s[i]);
+      continue;
+    }
+    const char e = s[++i];
+    switch (e) {
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      case '/':
+      case '\\':
+      case '"':
+        out.push_back(e);
+        break;
+      case 'u': {
+        std::uint32_t cp = 0;
+        if (!hex4(s, i + 1, cp)) {
+          out += "\\u";
+          break;
+        }
+        i += 4;
+        std::uint32_t low = 0;
+        if (cp >= 0xD800 && cp <= 0xDBFF && i + 2 < s.size() && s[i + 1] == '\\' &&
+            s[i + 2] == 'u' && hex4(s, i + 3, low) && low >= 0xDC00 && low <= 0xDFFF) {
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          i += 6;
+        } else if (cp >= 0xD800 && cp <= 0xDFFF) {
+          cp = 0xFFFD;  // a lone surrogate
+        }
+        append_utf8(out, cp);
+        break;
+      }
+      default:
+        out.push_back('\\');
+        out.push_back(e);
+    }
+  }
+  return out;
+}
+
+namespace {
+
 void raw_fallback(Route route, std::string_view body, ExtractedBody& out) {
   reset(out, route);
   TextPiece& p = out.pieces.emplace_back();
@@ -629,6 +747,16 @@ void raw_fallback(Route route, std::string_view body, ExtractedBody& out) {
   p.matched_in = MatchedIn::kBody;
   p.layer = Layer::kPreTemplate;
   p.text = body;
+  // A body simdjson refuses may still be JSON to the provider's parser (a lone surrogate, a BOM,
+  // a number too large for a double, bytes after the root value), which decodes its escapes:
+  // `\u0041KIA…` is an access key there. The rules see the body with its escapes decoded too.
+  if (std::memchr(body.data(), '\\', body.size()) != nullptr) {
+    TextPiece& d = out.pieces.emplace_back();
+    d.raw = true;
+    d.matched_in = MatchedIn::kBody;
+    d.layer = Layer::kPreTemplate;
+    d.own(decode_json_escapes(body));
+  }
 }
 
 enum class Side { kRequest, kResponse };

@@ -138,6 +138,12 @@ std::vector<TextPiece> extract_headers(const http::Headers& headers);
 // string. A token without a closing quote counts whole.
 std::size_t json_string_literal_length(std::string_view token);
 
+// `s` with every JSON escape decoded wherever it stands (inside a string or not): what a lenient
+// parser reads out of a body that is not valid JSON. A surrogate pair becomes its code point, a
+// lone surrogate U+FFFD; a malformed escape is kept as it is. The raw-bytes fallback scans this
+// next to the bytes.
+std::string decode_json_escapes(std::string_view s);
+
 // True for a header whose value is a credential (see extract_headers).
 bool is_credential_header(std::string_view name);
 

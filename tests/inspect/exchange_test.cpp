@@ -275,6 +275,41 @@ TEST_CASE("a known dialect with broken JSON is scanned as raw bytes, never forwa
   CHECK(r.decision.answer.reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
 }
 
+TEST_CASE("a body simdjson refuses is also scanned with its JSON escapes decoded") {
+  // Each of these is refused here but read by some provider's parser, which decodes the
+  // escapes: the access key must not pass as "\u0041KIA…".
+  const std::string key = std::string("\\u0041") + std::string(kAwsKey).substr(1);
+  const std::string content = R"({"role":"user","content":"key )" + key + "\"}";
+  const std::vector<std::string> bodies = {
+      R"({"messages":[{"role":"user","content":"\ud800"},)" + content + "]}",  // lone surrogate
+      "\xEF\xBB\xBF" + chat_body("[" + content + "]"),                         // BOM
+      chat_body("[" + content + "]", R"(,"seed":123456789012345678901234567890)"),
+      chat_body("[" + content + "]") + " x",  // bytes after the root value
+  };
+  for (const std::string& body : bodies) {
+    INFO(body);
+    auto r = run_request(openai_chat(), body);
+    REQUIRE(r.decision.kind == RequestDecision::Kind::answer);
+    CHECK(r.decision.answer.reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
+  }
+}
+
+TEST_CASE("a body nested deeper than the walker follows is scanned raw, without a crash") {
+  constexpr int kLevels = 100000;  // far beyond what the worker's stack holds in recursion
+  std::string nested;
+  for (int i = 0; i < kLevels; ++i) nested += R"([{"type":"text","content":)";
+  nested += std::string("\"") + kAwsKey + "\"";
+  for (int i = 0; i < kLevels; ++i) nested += "}]";
+  auto deep =
+      run_request(openai_chat(), chat_body(R"([{"role":"user","content":)" + nested + "}]"));
+  REQUIRE(deep.decision.kind == RequestDecision::Kind::answer);
+  CHECK(deep.decision.answer.reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
+  std::string arrays(kLevels, '[');
+  arrays += std::string(kLevels, ']');
+  auto plain = run_request(openai_chat(), chat_body("[]", R"(,"x":)" + arrays));
+  CHECK(plain.decision.kind == RequestDecision::Kind::allow);
+}
+
 TEST_CASE("the URL and header surfaces are scanned, credential headers are not") {
   auto url =
       run_request(openai_chat(), "{}", false, {}, std::string("/v1/chat/completions?k=") + kAwsKey);

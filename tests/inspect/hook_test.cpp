@@ -204,6 +204,61 @@ TEST_CASE("the hook asks for identity encoding and refuses compressed responses"
   CHECK(z->on_response_head(file) == daemon::ResponseMode::pass);
 }
 
+TEST_CASE("a compressed request body is refused with 403, never forwarded unread") {
+  MetricsRegistry metrics;
+  daemon::Config config;
+  auto engine = InspectionEngine::create(config, metrics, false);
+  REQUIRE(engine.ok());
+  for (const char* coding : {"gzip", "deflate", "br", "identity, gzip", "x-custom"}) {
+    Request r("hello");
+    r.head.headers.add("Content-Encoding", coding);
+    auto x = (*engine)->begin(r.route, r.head);
+    auto v = x->decide_request(r.head, r.body);
+    INFO(coding);
+    REQUIRE(v.kind == daemon::RequestVerdict::Kind::answer);
+    CHECK(v.answer.status == 403);
+    CHECK(v.answer.headers.get("Edgeward-Reason") == "POLICY.CUSTOM");
+    CHECK(v.answer.body.find("uninspectable request encoding") != std::string::npos);
+  }
+  // A first field saying identity does not hide a second one saying gzip.
+  Request twice("hello");
+  twice.head.headers.add("Content-Encoding", "identity");
+  twice.head.headers.add("Content-Encoding", "gzip");
+  auto x = (*engine)->begin(twice.route, twice.head);
+  CHECK(x->decide_request(twice.head, twice.body).kind == daemon::RequestVerdict::Kind::answer);
+  // identity is no encoding at all.
+  Request plain("hello");
+  plain.head.headers.add("Content-Encoding", "identity");
+  auto y = (*engine)->begin(plain.route, plain.head);
+  CHECK(y->decide_request(plain.head, plain.body).kind == daemon::RequestVerdict::Kind::allow);
+}
+
+TEST_CASE("a response with a second Content-Encoding or Content-Type field is refused") {
+  MetricsRegistry metrics;
+  daemon::Config config;
+  auto engine = InspectionEngine::create(config, metrics, false);
+  REQUIRE(engine.ok());
+  Request r("hello");
+  auto x = (*engine)->begin(r.route, r.head);
+  (void)x->decide_request(r.head, r.body);
+  http::ResponseHead two_codings;
+  two_codings.headers.add("Content-Type", "application/json");
+  two_codings.headers.add("Content-Encoding", "identity");
+  two_codings.headers.add("Content-Encoding", "gzip");
+  CHECK(x->on_response_head(two_codings) == daemon::ResponseMode::buffer);
+  auto v = x->decide_response("\x1f\x8b binary");
+  REQUIRE(v.kind == daemon::ResponseVerdict::Kind::answer);
+  CHECK(v.answer.status == 403);
+
+  auto y = (*engine)->begin(r.route, r.head);
+  (void)y->decide_request(r.head, r.body);
+  http::ResponseHead two_types;
+  two_types.headers.add("Content-Type", "text/plain");
+  two_types.headers.add("Content-Type", "text/event-stream");
+  CHECK(y->on_response_head(two_types) == daemon::ResponseMode::buffer);
+  CHECK(y->decide_response("data: {}\n\n").kind == daemon::ResponseVerdict::Kind::answer);
+}
+
 TEST_CASE("an active blob that expires keeps being enforced and the status says stale") {
   MetricsRegistry metrics;
   rules::SecretKey key = rules::generate_secret_key();

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "core/json.hpp"
+#include "daemon/inspect/stream_events.hpp"
 #include "inspect_fixtures.hpp"
 #include "rules/redaction.hpp"
 
@@ -383,4 +384,16 @@ TEST_CASE("openai Responses stream: output_text deltas are a channel, done event
   CHECK_FALSE(red.ended);
   CHECK(red.out.find("abcdef123456") == std::string::npos);
   CHECK(red.out.find("[REDACTED:DLP.SECRET.OPENAI_API_KEY]") != std::string::npos);
+}
+
+TEST_CASE("a generic stream event nested deeper than 128 levels does not parse, without a crash") {
+  auto nest = [](int levels) {
+    return std::string(levels, '[') + "\"t\"" + std::string(levels, ']');
+  };
+  std::vector<GenericString> out;
+  CHECK(generic_strings(nest(100), out));
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].text == "t");
+  out.clear();
+  CHECK_FALSE(generic_strings(nest(200000), out));
 }

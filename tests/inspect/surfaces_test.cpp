@@ -446,3 +446,38 @@ TEST_CASE("extracting into a reused ExtractedBody gives what a fresh one gives")
   clear_for_reuse(reused, 1024);
   CHECK(reused.conversation.capacity() >= 512);
 }
+
+TEST_CASE("decode_json_escapes decodes every escape wherever it stands") {
+  CHECK(decode_json_escapes(R"(a\u0041\n\t\"\\\/b)") == "aA\n\t\"\\/b");
+  CHECK(decode_json_escapes(R"(\ud83d\udd13)") == "\xF0\x9F\x94\x93");  // a surrogate pair
+  CHECK(decode_json_escapes(R"(x\ud800y)") == "x\xEF\xBF\xBDy");        // a lone surrogate
+  CHECK(decode_json_escapes(R"(\u12 \q\)") == R"(\u12 \q\)");           // malformed: kept
+  CHECK(decode_json_escapes("outside \\u0044E89 strings") == "outside DE89 strings");
+}
+
+TEST_CASE("a body simdjson refuses is one raw piece, plus its decoded copy when it has escapes") {
+  auto plain = extract_request(chat(), R"({"messages": [)");
+  CHECK_FALSE(plain.parsed);
+  REQUIRE(plain.pieces.size() == 1);
+  CHECK(plain.pieces[0].raw);
+  auto escaped = extract_request(chat(), "{\"messages\":[{\"content\":\"\\u0044E89\\ud800\"}]}");
+  CHECK_FALSE(escaped.parsed);
+  REQUIRE(escaped.pieces.size() == 2);
+  CHECK(escaped.pieces[1].raw);
+  CHECK(escaped.pieces[1].text.find("\"DE89\xEF\xBF\xBD\"") != std::string_view::npos);
+}
+
+TEST_CASE("nesting up to the walker's depth parses; deeper is raw") {
+  auto nest = [](int levels) {
+    std::string v;
+    for (int i = 0; i < levels; ++i) v += "[";
+    v += "\"deep text\"";
+    for (int i = 0; i < levels; ++i) v += "]";
+    return R"({"messages":[{"role":"user","content":"hi"}],"metadata":)" + v + "}";
+  };
+  auto ok = extract_request(chat(), nest(100));
+  CHECK(ok.parsed);
+  CHECK(find(ok, "deep text").size() == 1);
+  auto deep = extract_request(chat(), nest(5000));
+  CHECK_FALSE(deep.parsed);
+}

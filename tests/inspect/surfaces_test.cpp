@@ -467,7 +467,7 @@ TEST_CASE("a body simdjson refuses is one raw piece, plus its decoded copy when 
   CHECK(escaped.pieces[1].text.find("\"DE89\xEF\xBF\xBD\"") != std::string_view::npos);
 }
 
-TEST_CASE("nesting up to the walker's depth parses; deeper is raw") {
+TEST_CASE("nesting up to the walker's depth parses and deeper is raw") {
   auto nest = [](int levels) {
     std::string v;
     for (int i = 0; i < levels; ++i) v += "[";
@@ -480,4 +480,54 @@ TEST_CASE("nesting up to the walker's depth parses; deeper is raw") {
   CHECK(find(ok, "deep text").size() == 1);
   auto deep = extract_request(chat(), nest(5000));
   CHECK_FALSE(deep.parsed);
+}
+
+TEST_CASE("each text part of a message is its own line of the conversation") {
+  // Parts are not run together: "key AKIA…" followed by a part "summarize" must not become
+  // "AKIA…summarize", where no word boundary ends the key (a review found that evasion in a
+  // trial of joining parts). A secret split across two parts is therefore not joined either
+  // (docs/dialects.md).
+  std::string body =
+      R"({"messages":[{"role":"user","content":[{"type":"text","text":"key A"},)"
+      R"({"type":"text","text":"summarize"}]},{"role":"assistant","content":"ok"}]})";
+  auto b = extract_request(chat(), body);
+  REQUIRE(b.parsed);
+  CHECK(b.conversation == "user: key A\nuser: summarize\nassistant: ok\n");
+}
+
+TEST_CASE("URLs and file names of binary fields are text, data URIs and base64 are not") {
+  std::string body =
+      R"({"messages":[{"role":"user","content":[)"
+      R"({"type":"image_url","image_url":{"url":"https://a.example/p.png?k=SECRET1","detail":"high"}},)"
+      R"({"type":"image_url","image_url":{"url":"data:image/png;base64,SECRET2"}},)"
+      R"({"type":"file","file":{"file_data":"SECRET3","filename":"SECRET4.pdf"}},)"
+      R"({"type":"input_image","image_url":"https://b.example/SECRET5"},)"
+      R"({"type":"input_audio","input_audio":{"data":"SECRET6","format":"wav"}}]}]})";
+  auto b = extract_request(chat(), body);
+  REQUIRE(b.parsed);
+  CHECK(find(b, "SECRET1").size() == 1);
+  CHECK(find(b, "SECRET2").empty());
+  CHECK(find(b, "SECRET3").empty());
+  CHECK(find(b, "SECRET4").size() == 1);
+  CHECK(find(b, "SECRET5").size() == 1);
+  CHECK(find(b, "SECRET6").empty());
+}
+
+TEST_CASE("object keys of generically walked fields are one piece of their own") {
+  std::string body = R"({"messages":[{"role":"user","content":"hi"}],)"
+                     R"("metadata":{"KEYSECRET":"v","nested":{"k2":1}}})";
+  auto b = extract_request(chat(), body);
+  REQUIRE(b.parsed);
+  const TextPiece& keys = only(b, "KEYSECRET");
+  CHECK(keys.text == "KEYSECRET\nnested\nk2\n");
+  CHECK(keys.span_kind == SpanKind::kNone);  // a redact finding there blocks
+}
+
+TEST_CASE("an Anthropic content document source is read like a message") {
+  std::string body = R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[)"
+                     R"({"type":"document","source":{"type":"content","content":[)"
+                     R"({"type":"text","text":"DOCSECRET"}]}}]}]})";
+  auto b = extract_request({Dialect::kAnthropic, Endpoint::kMessages}, body);
+  REQUIRE(b.parsed);
+  CHECK(find(b, "DOCSECRET").size() == 1);
 }

@@ -30,6 +30,13 @@ struct StreamInspector::Channel {
   std::string pending;                     // text [released, seen)
   std::vector<rules::Finding> redactions;  // redact findings not yet wholly released
   bool finished = false;
+  // The end of the text already released, as the client got it (at most tail_limit bytes), so
+  // that a channel continuing this key (text after a flush) scans it again in front of its own.
+  std::string tail;
+  // Continuing channels: the first `replayed` bytes of the stream are the previous channel's
+  // tail. Findings wholly inside it were decided there; any other finding that starts in it is
+  // a match across the flush whose beginning already left, which blocks.
+  std::uint64_t replayed = 0;
   // The last delta event of this channel: held text leaves in a copy of it.
   std::string tmpl_event;
   std::string tmpl_payload;
@@ -50,7 +57,18 @@ StreamInspector::StreamInspector(std::shared_ptr<const rules::CompiledRules> rul
       format_(format),
       holdback_(holdback_bytes),
       events_(events),
-      generic_(route.dialect == Dialect::kGeneric || route.endpoint == Endpoint::kUnknown) {}
+      generic_(route.dialect == Dialect::kGeneric || route.endpoint == Endpoint::kUnknown) {
+  if (rules_) {
+    // What a match across a flush can reach back into: the widest pattern and a context
+    // window (the bound of ScanStream::stable_offset), capped.
+    constexpr std::size_t kContextReach = 512;
+    constexpr std::size_t kMaxTail = 64 * 1024;
+    const std::size_t widest =
+        std::max(rules_->max_match_length(rules::Scope::response, rules::Surface::body),
+                 rules_->max_match_length(rules::Scope::response, rules::Surface::tools));
+    tail_limit_ = std::min(kMaxTail, std::max(holdback_, widest) + kContextReach);
+  }
+}
 
 StreamInspector::~StreamInspector() = default;
 
@@ -136,9 +154,17 @@ bool StreamInspector::check_tools(const std::vector<std::string>& tools, std::st
   return handle(found, MatchedIn::kTools, Layer::kToolCall, nullptr, 0, out);
 }
 
-StreamInspector::Channel& StreamInspector::channel(const StreamDelta& d) {
+StreamInspector::Channel* StreamInspector::channel(const StreamDelta& d, std::string& out) {
   for (auto& ch : channels_) {
-    if (!ch->finished && ch->key == d.key) return *ch;
+    if (!ch->finished && ch->key == d.key) return ch.get();
+  }
+  // Text for a key whose channel a flush ended (another part's event, an end marker, a tool
+  // call in between): the client joins it to what that channel released, so the new channel
+  // scans the released tail again first. Starting afresh let a secret split around any flush
+  // trigger pass whole (a review's finding, 2026-11-24).
+  std::string tail;
+  for (auto& ch : channels_) {
+    if (ch->finished && ch->key == d.key) tail = std::move(ch->tail);
   }
   std::erase_if(channels_, [&](const auto& ch) { return ch->finished && ch->key == d.key; });
   auto ch = std::make_unique<Channel>();
@@ -151,7 +177,28 @@ StreamInspector::Channel& StreamInspector::channel(const StreamDelta& d) {
     if (s.ok()) ch->stream.emplace(std::move(s).value());
   }
   channels_.push_back(std::move(ch));
-  return *channels_.back();
+  Channel& fresh = *channels_.back();
+  if (!tail.empty() && fresh.stream) {
+    fresh.replayed = tail.size();
+    fresh.seen = tail.size();
+    fresh.released = tail.size();
+    fresh.tail = tail;
+    scratch_.clear();
+    if (!scanner_.feed(*fresh.stream, tail, scratch_).ok()) {
+      block_unparseable(out);
+      return nullptr;
+    }
+    std::vector<rules::Finding> found = std::move(scratch_);
+    scratch_.clear();
+    if (!handle_continued(fresh, found, out)) return nullptr;
+  }
+  return &fresh;
+}
+
+bool StreamInspector::handle_continued(Channel& ch, std::vector<rules::Finding>& found,
+                                       std::string& out) {
+  std::erase_if(found, [&](const rules::Finding& f) { return f.end <= ch.replayed; });
+  return handle(found, ch.matched_in, ch.layer, &ch.redactions, ch.released, out);
 }
 
 bool StreamInspector::feed_channel(Channel& ch, std::string_view text, bool final,
@@ -170,7 +217,7 @@ bool StreamInspector::feed_channel(Channel& ch, std::string_view text, bool fina
   }
   std::vector<rules::Finding> found = std::move(scratch_);
   scratch_.clear();
-  return handle(found, ch.matched_in, ch.layer, &ch.redactions, ch.released, out);
+  return handle_continued(ch, found, out);
 }
 
 std::string StreamInspector::release(Channel& ch, bool final) {
@@ -196,6 +243,8 @@ std::string StreamInspector::release(Channel& ch, bool final) {
                                            : rules::redact(window, ch.redactions, ch.released);
   ch.pending.erase(0, n);
   ch.released = target;
+  ch.tail.append(text);
+  if (ch.tail.size() > tail_limit_) ch.tail.erase(0, ch.tail.size() - tail_limit_);
   std::erase_if(ch.redactions, [&](const rules::Finding& f) { return f.end <= ch.released; });
   return text;
 }
@@ -424,7 +473,9 @@ StreamStep StreamInspector::on_payload(std::string_view event_name, std::string_
   std::vector<StringReplacement> replacements;
   bool changed = false;
   for (StreamDelta& d : info.deltas) {
-    Channel& ch = channel(d);
+    Channel* continued = channel(d, out);
+    if (continued == nullptr) return StreamStep::kEnd;
+    Channel& ch = *continued;
     bool final = info.ends_all || std::find(info.ends_groups.begin(), info.ends_groups.end(),
                                             d.key.group) != info.ends_groups.end();
     if (!feed_channel(ch, d.text, final, out)) return StreamStep::kEnd;

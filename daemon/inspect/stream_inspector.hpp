@@ -79,7 +79,11 @@ class StreamInspector {
   static void drop_handled(const Channel& ch, std::vector<rules::Finding>& found);
   StreamStep block(const rules::Finding& f, std::string& out);
   StreamStep block_unparseable(std::string& out);
-  Channel& channel(const StreamDelta& d);
+  // The open channel of d's key, or a new one; a new one continuing a flushed channel of the
+  // same key scans that channel's released tail first. Null when that ended the stream.
+  Channel* channel(const StreamDelta& d, std::string& out);
+  // handle() for a channel's findings, minus those wholly inside its replayed tail.
+  bool handle_continued(Channel& ch, std::vector<rules::Finding>& found, std::string& out);
   // Scans `text` appended to `ch`; returns false when a block ended the stream.
   bool feed_channel(Channel& ch, std::string_view text, bool final, std::string& out);
   // The text of `ch` that may leave now (redacted); `final` releases everything.
@@ -101,6 +105,7 @@ class StreamInspector {
   Route route_;
   StreamFormat format_;
   std::size_t holdback_;
+  std::size_t tail_limit_ = 0;  // Channel::tail
   EventRecorder& events_;
   SseParser sse_;
   NdjsonSplitter ndjson_;

@@ -397,3 +397,65 @@ TEST_CASE("a generic stream event nested deeper than 128 levels does not parse, 
   out.clear();
   CHECK_FALSE(generic_strings(nest(200000), out));
 }
+
+namespace {
+
+std::string sse_event(std::string_view payload) {
+  return "data: " + std::string(payload) + "\n\n";
+}
+
+std::string anthropic_text(int index, std::string_view text) {
+  std::string data = R"({"type":"content_block_delta","index":)" + std::to_string(index) +
+                     R"(,"delta":{"type":"text_delta","text":)";
+  json::append_json_string(data, text);
+  data += "}}";
+  return "event: content_block_delta\ndata: " + data + "\n\n";
+}
+
+std::string anthropic_stop(int index) {
+  return "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":" +
+         std::to_string(index) + "}\n\n";
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a secret split around a flush of its channel is found: the new channel rescans the tail") {
+  const std::string key = kAwsKey;
+  // OpenAI: an empty delta of another part of the choice flushes the content channel.
+  const std::vector<std::vector<std::string>> openai_flushes = {
+      {sse_event(R"({"choices":[{"index":0,"delta":{"reasoning_content":""}}]})")},
+      {sse_event(R"({"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})")},
+      {sse_event(R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c",)"
+                 R"("function":{"name":"lookup","arguments":""}}]}}]})")},
+  };
+  for (const auto& flush : openai_flushes) {
+    INFO(flush[0]);
+    std::vector<std::string> chunks = {sse_chunk("key " + key.substr(0, 8))};
+    chunks.insert(chunks.end(), flush.begin(), flush.end());
+    chunks.push_back(sse_chunk(key.substr(8)));
+    chunks.push_back(sse_finish());
+    auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse, chunks);
+    CHECK(r.ended);
+    CHECK(r.out.find("blocked by edgeward: DLP.SECRET.AWS_ACCESS_KEY") != std::string::npos);
+    CHECK(r.out.find(key.substr(8)) == std::string::npos);
+  }
+  // Anthropic: text after content_block_stop of the same index.
+  auto a = run_stream(test_rules(), anthropic_messages(), StreamFormat::kSse,
+                      {anthropic_text(0, "key " + key.substr(0, 8)), anthropic_stop(0),
+                       anthropic_text(0, key.substr(8)), anthropic_stop(0)});
+  CHECK(a.ended);
+  CHECK(a.out.find(key.substr(8)) == std::string::npos);
+}
+
+TEST_CASE("a continued channel passes innocent text whole and acts on an earlier finding once") {
+  // A redacted card before the flush is neither reported again nor blocks the continuation.
+  auto r = run_stream(compiled(kRedactPack), openai_chat(), StreamFormat::kSse,
+                      {sse_chunk("pay card 1234 5678 now"),
+                       sse_event(R"({"choices":[{"index":0,"delta":{"reasoning_content":""}}]})"),
+                       sse_chunk(" and then more text"), sse_finish()});
+  CHECK_FALSE(r.ended);
+  CHECK(joined_content(r.out) == "pay [REDACTED:DLP.PII.CREDIT_CARD] now and then more text");
+  REQUIRE(r.events.size() == 1);
+  CHECK(r.events[0].action == store::Action::kRedact);
+}

@@ -16,6 +16,9 @@ namespace {
 constexpr std::uint64_t kContentSlots = 1024;
 // Reasoning text streams next to the answer; its own channel so the two never interleave.
 constexpr std::uint64_t kReasoningPart = 1u << 20;
+// OpenAI's legacy delta.function_call.arguments and delta.audio.transcript: parts of their own.
+constexpr std::uint64_t kFunctionCallPart = kReasoningPart + 1;
+constexpr std::uint64_t kAudioPart = kReasoningPart + 2;
 
 struct Ctx {
   const char* base;
@@ -98,11 +101,12 @@ bool openai_tool_calls(Ctx& c, sj::value& v, std::uint64_t group) {
 }
 
 // OpenAI chat / completions chunk.
-bool openai_chunk(Ctx& c, sj::object& top) {
+bool openai_chunk(Ctx& c, sj::object& top, bool& wants_others) {
   for (auto f : top) {
     sj::field field;
     std::string_view key;
     if (std::move(f).get(field) || field.unescaped_key().get(key)) return false;
+    if (key == "error") wants_others = true;  // its message reaches the SDK's exception
     if (key != "choices") continue;
     sj::array choices;
     if (field.value().get_array().get(choices)) return false;
@@ -145,6 +149,32 @@ bool openai_chunk(Ctx& c, sj::object& top) {
               sj::json_type t;
               if (dv.type().get(t)) return false;
               if (t == sj::json_type::array && !openai_tool_calls(c, dv, 0)) return false;
+            } else if (dk == "function_call" || dk == "audio") {
+              // {name, arguments} of the legacy function call; {id, data, transcript} of audio
+              // output: the arguments and the transcript are model text.
+              sj::object o;
+              if (dv.get_object().get(o)) continue;
+              const bool call = dk == "function_call";
+              for (auto g : o) {
+                sj::field of;
+                std::string_view ok;
+                if (std::move(g).get(of) || of.unescaped_key().get(ok)) return false;
+                sj::value ov = of.value();
+                if (call && ok == "arguments") {
+                  if (!string_delta(c, ov, {0, kFunctionCallPart}, MatchedIn::kTools,
+                                    Layer::kToolCall)) {
+                    return false;
+                  }
+                } else if (call && ok == "name") {
+                  std::string name;
+                  if (get_str(ov, name)) c.out.tools_called.push_back(std::move(name));
+                } else if (!call && ok == "transcript") {
+                  if (!string_delta(c, ov, {0, kAudioPart}, MatchedIn::kBody,
+                                    Layer::kPreTemplate)) {
+                    return false;
+                  }
+                }
+              }
             }
           }
         }
@@ -220,12 +250,12 @@ bool anthropic_event(Ctx& c, sj::object& top, bool& wants_others) {
     c.out.ends_groups.push_back(index);
   } else if (type == "message_stop") {
     c.out.ends_all = true;
-  } else if (type == "ping" || type == "message_start" || type == "message_delta" ||
-             type == "error") {
+  } else if (type == "ping" || type == "message_start" || type == "message_delta") {
     // No model text: ids, usage, stop reasons (message_start's content is always empty).
     c.out.keepalive = c.out.deltas.empty();
-  } else {
-    wants_others = true;  // content_block_start (may carry initial text) and anything new
+  } else {  // error (its message reaches the SDK's exception),
+    // content_block_start (may carry initial text) and anything new: their strings are scanned
+    wants_others = true;
   }
   return true;
 }
@@ -440,7 +470,7 @@ StreamEventInfo parse_stream_event(Route route, std::string_view event_name,
       if (route.endpoint == Endpoint::kOllamaChat || route.endpoint == Endpoint::kOllamaGenerate) {
         ok = ollama_line(c, top, wants_others);
       } else {
-        ok = openai_chunk(c, top);
+        ok = openai_chunk(c, top, wants_others);
       }
       break;
     case Dialect::kOpenAI:
@@ -449,7 +479,7 @@ StreamEventInfo parse_stream_event(Route route, std::string_view event_name,
       } else if (route.endpoint == Endpoint::kUnknown) {
         wants_others = true;
       } else {
-        ok = openai_chunk(c, top);
+        ok = openai_chunk(c, top, wants_others);
       }
       break;
     case Dialect::kGeneric:

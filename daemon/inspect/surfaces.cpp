@@ -226,6 +226,9 @@ class Walker {
       const bool named =
           key == "url" || key == "file_url" || key == "image_url" || key == "filename";
       if (named && vt == sj::json_type::string) return url_piece(val, key == "filename");
+      if (key == "transcript" && vt == sj::json_type::string) {  // audio output's text
+        return string_piece(val, MatchedIn::kBody, Layer::kPreTemplate, true);
+      }
       return skip_value(val);
     });
   }
@@ -906,6 +909,9 @@ bool response_field(Walker& w, ExtractedBody& out, Route route, std::string_view
     if (t == sj::json_type::string) return w.get_text(val, out.model, 256);
     return w.skip_value(val);
   }
+  // An error's message reaches the client's exception text (and its logs): scanned whatever the
+  // endpoint and status.
+  if (key == "error") return w.walk_generic(val, MatchedIn::kBody, Layer::kPreTemplate);
   switch (route.endpoint) {
     case Endpoint::kChatCompletions:
     case Endpoint::kCompletions:

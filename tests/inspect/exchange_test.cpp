@@ -345,6 +345,22 @@ TEST_CASE("the URL and header surfaces are scanned, credential headers are not")
   CHECK(a.decision.kind == RequestDecision::Kind::allow);
 }
 
+TEST_CASE("a buffered error body and an audio transcript are scanned") {
+  for (const std::string& body :
+       {std::string(R"({"error":{"message":"bad key )") + kAwsKey + R"(","type":"x"}})",
+        std::string(R"({"choices":[{"message":{"role":"assistant","content":null,)"
+                    R"("audio":{"id":"a","data":"AAAA","transcript":"key )") +
+            kAwsKey + R"("}}}]})"}) {
+    INFO(body);
+    ExchangeInspector x(test_rules(), scanner(), {}, facts(openai_chat()));
+    REQUIRE(x.inspect_request({}, "/v1/chat/completions", "{}").kind ==
+            RequestDecision::Kind::allow);
+    auto r = x.inspect_response(body);
+    REQUIRE(r.kind == ResponseDecision::Kind::answer);
+    CHECK(r.answer.reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
+  }
+}
+
 TEST_CASE("buffered responses are inspected: block and redact") {
   ExchangeInspector x(test_rules(), scanner(), {}, facts(openai_chat()));
   REQUIRE(x.inspect_request({}, "/v1/chat/completions", "{}").kind == RequestDecision::Kind::allow);

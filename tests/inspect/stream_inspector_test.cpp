@@ -459,3 +459,27 @@ TEST_CASE("a continued channel passes innocent text whole and acts on an earlier
   REQUIRE(r.events.size() == 1);
   CHECK(r.events[0].action == store::Action::kRedact);
 }
+
+TEST_CASE("stream error events, legacy function calls and audio transcripts are scanned") {
+  const std::string key = kAwsKey;
+  const std::vector<std::string> openai_events = {
+      sse_event(R"({"error":{"message":"upstream says )" + key + R"("}})"),
+      sse_event(R"({"choices":[{"index":0,"delta":{"function_call":{"name":"lookup",)"
+                R"("arguments":"{\"k\":\")" +
+                key + R"(\"}"}}}]})"),
+      sse_event(R"({"choices":[{"index":0,"delta":{"audio":{"id":"a","transcript":"key )" + key +
+                R"("}}}]})"),
+  };
+  for (const std::string& e : openai_events) {
+    INFO(e);
+    auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse, {e, sse_finish()});
+    CHECK(r.ended);
+    CHECK(r.out.find("blocked by edgeward: DLP.SECRET.AWS_ACCESS_KEY") != std::string::npos);
+  }
+  auto a = run_stream(test_rules(), anthropic_messages(), StreamFormat::kSse,
+                      {"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"x\","
+                       "\"message\":\"" +
+                       key + "\"}}\n\n"});
+  CHECK(a.ended);
+  CHECK(a.out.find(key) == std::string::npos);
+}

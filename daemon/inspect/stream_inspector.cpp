@@ -154,6 +154,9 @@ bool StreamInspector::check_tools(const std::vector<std::string>& tools, std::st
   return handle(found, MatchedIn::kTools, Layer::kToolCall, nullptr, 0, out);
 }
 
+// Channels (finished ones included, for their tails) one stream may open.
+constexpr std::size_t kMaxChannels = 1024;
+
 StreamInspector::Channel* StreamInspector::channel(const StreamDelta& d, std::string& out) {
   for (auto& ch : channels_) {
     if (!ch->finished && ch->key == d.key) return ch.get();
@@ -167,6 +170,13 @@ StreamInspector::Channel* StreamInspector::channel(const StreamDelta& d, std::st
     if (ch->finished && ch->key == d.key) tail = std::move(ch->tail);
   }
   std::erase_if(channels_, [&](const auto& ch) { return ch->finished && ch->key == d.key; });
+  if (channels_.size() >= kMaxChannels) {
+    // Each channel costs a Hyperscan stream and a turn of every event's loops: an upstream
+    // inventing a new index per event (tens of thousands) stalled the worker for seconds. No
+    // model streams this many texts at once; the stream is refused, never passed unscanned.
+    block_unparseable(out);
+    return nullptr;
+  }
   auto ch = std::make_unique<Channel>();
   ch->key = d.key;
   ch->matched_in = d.matched_in;

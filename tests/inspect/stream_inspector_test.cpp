@@ -483,3 +483,18 @@ TEST_CASE("stream error events, legacy function calls and audio transcripts are 
   CHECK(a.ended);
   CHECK(a.out.find(key) == std::string::npos);
 }
+
+TEST_CASE("a stream that opens more than 1024 channels is ended, not scanned forever") {
+  auto events = [](int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) {
+      out += sse_event(R"({"choices":[{"index":)" + std::to_string(i) +
+                       R"(,"delta":{"content":"x"},"finish_reason":"stop"}]})");
+    }
+    return out;
+  };
+  auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse, {events(1100)});
+  CHECK(r.ended);
+  auto few = run_stream(test_rules(), openai_chat(), StreamFormat::kSse, {events(1000)});
+  CHECK_FALSE(few.ended);
+}

@@ -150,7 +150,10 @@ class InspectedExchange final : public daemon::RequestInspection {
         x_(snap_->rules, thread_scanner(), snap_->policy, std::move(facts)) {}
   ~InspectedExchange() override { finish(); }
 
-  void set_dialect(Dialect d) { dialect_ = d; }
+  void set_route(Route r) {
+    dialect_ = r.dialect;
+    endpoint_ = r.endpoint;
+  }
 
   bool wants_request_body() const override { return snap_->rules != nullptr; }
 
@@ -208,9 +211,14 @@ class InspectedExchange final : public daemon::RequestInspection {
         type.find("+json") != std::string_view::npos) {
       return daemon::ResponseMode::buffer;
     }
-    // Model output comes as JSON, SSE or NDJSON. Other types (files, audio, images, plain-text
-    // downloads) pass as they stream: buffering them would hold large bodies for rules that
-    // look at model text only (docs/inspection.md, "What is not inspected").
+    // A model endpoint answers in JSON, SSE or NDJSON. Anything else it sends (text/plain,
+    // text/json, a mislabelled stream, an HTML error page) is buffered and scanned as raw
+    // bytes: an SDK may still read it (openai-python parses any type ending in "json", and the
+    // SDKs parse SSE whatever the type when they asked to stream).
+    if (endpoint_ != Endpoint::kUnknown) return daemon::ResponseMode::buffer;
+    // Elsewhere other types (files, audio, images, plain-text downloads) pass as they stream:
+    // buffering them would hold large bodies for rules that look at model text only
+    // (docs/inspection.md, "What is not inspected").
     return daemon::ResponseMode::pass;
   }
 
@@ -280,6 +288,7 @@ class InspectedExchange final : public daemon::RequestInspection {
   std::shared_ptr<const RulesSnapshot> snap_;
   ExchangeInspector x_;
   Dialect dialect_ = Dialect::kGeneric;
+  Endpoint endpoint_ = Endpoint::kUnknown;
   std::chrono::nanoseconds elapsed_{0};
   std::chrono::nanoseconds request_time_{0};  // decide_request's call
   bool request_inspected_ = false;
@@ -621,9 +630,9 @@ std::unique_ptr<daemon::RequestInspection> InspectionEngine::begin(const daemon:
   facts.upstream.assign(route.upstream);
   if (auto session = head.headers.get("Edgeward-Session")) facts.session_header.emplace(*session);
   facts.rule_version = snap->version;
-  Dialect d = facts.route.dialect;
+  Route r = facts.route;
   auto x = std::make_unique<InspectedExchange>(*this, std::move(snap), std::move(facts));
-  x->set_dialect(d);
+  x->set_route(r);
   return x;
 }
 

@@ -197,11 +197,27 @@ TEST_CASE("the hook asks for identity encoding and refuses compressed responses"
   http::ResponseHead sse;
   sse.headers.add("Content-Type", "text/event-stream; charset=utf-8");
   CHECK(y->on_response_head(sse) == daemon::ResponseMode::stream);
-  auto z = (*engine)->begin(r.route, r.head);
-  (void)z->decide_request(r.head, r.body);
+  // A file from an endpoint that is not a model's passes as it streams...
+  Request download("hello");
+  download.head.target = "/v1/files/file-1/content";
+  download.route.path = download.head.target;
+  auto z = (*engine)->begin(download.route, download.head);
+  (void)z->decide_request(download.head, download.body);
   http::ResponseHead file;
   file.headers.add("Content-Type", "application/octet-stream");
   CHECK(z->on_response_head(file) == daemon::ResponseMode::pass);
+  // ...but a model endpoint's answer in another type is buffered and scanned as raw bytes.
+  for (const char* type : {"text/plain", "text/json", "application/octet-stream"}) {
+    INFO(type);
+    auto w = (*engine)->begin(r.route, r.head);
+    (void)w->decide_request(r.head, r.body);
+    http::ResponseHead odd;
+    odd.headers.add("Content-Type", type);
+    CHECK(w->on_response_head(odd) == daemon::ResponseMode::buffer);
+    auto v = w->decide_response(std::string("data: {\"choices\":[{\"delta\":{\"content\":\"") +
+                                kIban + "\"}}]}\n\n");
+    CHECK(v.kind != daemon::ResponseVerdict::Kind::allow);
+  }
 }
 
 TEST_CASE("a compressed request body is refused with 403, never forwarded unread") {

@@ -823,11 +823,30 @@ bool credit_card_valid(std::string_view s) {
   return false;
 }
 
+// Bytes that may set an IBAN's groups apart: space, hyphen, and the UTF-8 bytes of the no-break
+// spaces U+00A0 (C2 A0), U+2009 (E2 80 89) and U+202F (E2 80 AF). The pattern decides where they
+// may stand; here they are skipped.
+static bool iban_separator(char ch) {
+  switch (static_cast<unsigned char>(ch)) {
+    case ' ':
+    case '-':
+    case 0xC2:
+    case 0xA0:
+    case 0xE2:
+    case 0x80:
+    case 0x89:
+    case 0xAF:
+      return true;
+    default:
+      return false;
+  }
+}
+
 bool iban_valid(std::string_view s) {
   char c[40];
   std::size_t n = 0;
   for (char ch : s) {
-    if (ch == ' ') continue;
+    if (iban_separator(ch)) continue;
     if (n == sizeof(c)) return false;
     if (is_lower(ch)) ch = static_cast<char>(ch - 'a' + 'A');
     if (!is_upper(ch) && !is_digit(ch)) return false;

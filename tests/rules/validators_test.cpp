@@ -55,7 +55,21 @@ TEST_CASE("IBAN: mod-97 and the country's length") {
   CHECK_FALSE(iban_valid("DE89 3704 0044 0532 0130 01"));  // check digits
   CHECK_FALSE(iban_valid("DE8937040044053201300"));        // DE is 22 long
   CHECK_FALSE(iban_valid("XX89370400440532013000"));       // unknown country
-  CHECK_FALSE(iban_valid("GB82-WEST-1234"));
+  CHECK_FALSE(iban_valid("GB82-WEST-1234"));               // too short, hyphens or not
+}
+
+TEST_CASE("IBAN: hyphens and the no-break spaces of web pages set groups apart") {
+  const std::string nbsp = "\xC2\xA0";        // U+00A0
+  const std::string narrow = "\xE2\x80\xAF";  // U+202F
+  const std::string thin = "\xE2\x80\x89";    // U+2009
+  CHECK(iban_valid("DE89-3704-0044-0532-0130-00"));
+  CHECK(iban_valid("DE89" + nbsp + "3704" + nbsp + "0044" + nbsp + "0532" + nbsp + "0130" + nbsp +
+                   "00"));
+  CHECK(iban_valid("FR14" + narrow + "2004" + narrow + "1010" + narrow + "0505" + narrow + "0001" +
+                   narrow + "3M02" + narrow + "606"));
+  CHECK(iban_valid("DE89" + thin + "3704 0044-0532 0130 00"));
+  CHECK_FALSE(iban_valid("DE89-3704-0044-0532-0130-01"));  // still checked
+  CHECK_FALSE(iban_valid("DE89_3704_0044_0532_0130_00"));  // not a separator
 }
 
 TEST_CASE("US SSN area, group and serial rules") {

@@ -30,12 +30,13 @@ struct StreamInspector::Channel {
   std::string pending;                     // text [released, seen)
   std::vector<rules::Finding> redactions;  // redact findings not yet wholly released
   bool finished = false;
-  // The end of the text already released, as the client got it (at most tail_limit bytes), so
-  // that a channel continuing this key (text after a flush) scans it again in front of its own.
+  // The end of the text already released (at most tail_limit bytes, unredacted), so that a
+  // channel continuing this key (text after a flush) scans it again in front of its own.
   std::string tail;
   // Continuing channels: the first `replayed` bytes of the stream are the previous channel's
-  // tail. Findings wholly inside it were decided there; any other finding that starts in it is
-  // a match across the flush whose beginning already left, which blocks.
+  // tail. The findings the previous channel acted on there are in `handled` and are not acted
+  // on again; any other finding that starts in it is a match across the flush (or one whose
+  // context came after it) whose beginning already left, which blocks.
   std::uint64_t replayed = 0;
   // The last delta event of this channel: held text leaves in a copy of it.
   std::string tmpl_event;
@@ -166,8 +167,15 @@ StreamInspector::Channel* StreamInspector::channel(const StreamDelta& d, std::st
   // scans the released tail again first. Starting afresh let a secret split around any flush
   // trigger pass whole (a review's finding, 2026-11-24).
   std::string tail;
+  std::vector<std::array<std::uint64_t, 3>> carried;
   for (auto& ch : channels_) {
-    if (ch->finished && ch->key == d.key) tail = std::move(ch->tail);
+    if (!ch->finished || ch->key != d.key) continue;
+    tail = std::move(ch->tail);
+    // Offsets of the old stream, moved to the new one's: its tail starts at 0 there.
+    const std::uint64_t base = ch->released - tail.size();
+    for (const auto& h : ch->handled) {
+      if (h[1] >= base) carried.push_back({h[0], h[1] - base, h[2] - base});
+    }
   }
   std::erase_if(channels_, [&](const auto& ch) { return ch->finished && ch->key == d.key; });
   if (channels_.size() >= kMaxChannels) {
@@ -193,6 +201,7 @@ StreamInspector::Channel* StreamInspector::channel(const StreamDelta& d, std::st
     fresh.seen = tail.size();
     fresh.released = tail.size();
     fresh.tail = tail;
+    fresh.handled = std::move(carried);
     scratch_.clear();
     if (!scanner_.feed(*fresh.stream, tail, scratch_).ok()) {
       block_unparseable(out);
@@ -207,7 +216,10 @@ StreamInspector::Channel* StreamInspector::channel(const StreamDelta& d, std::st
 
 bool StreamInspector::handle_continued(Channel& ch, std::vector<rules::Finding>& found,
                                        std::string& out) {
-  std::erase_if(found, [&](const rules::Finding& f) { return f.end <= ch.replayed; });
+  if (!ch.handled.empty()) drop_handled(ch, found);
+  // Remembered for a channel that may continue this one; old entries fall out of any tail.
+  for (const rules::Finding& f : found) ch.handled.push_back({f.rule_index, f.start, f.end});
+  if (ch.handled.size() > 256) ch.handled.erase(ch.handled.begin(), ch.handled.end() - 128);
   return handle(found, ch.matched_in, ch.layer, &ch.redactions, ch.released, out);
 }
 
@@ -251,10 +263,12 @@ std::string StreamInspector::release(Channel& ch, bool final) {
   std::string_view window(ch.pending.data(), n);
   std::string text = ch.redactions.empty() ? std::string(window)
                                            : rules::redact(window, ch.redactions, ch.released);
+  // The tail keeps the text as it was, not as redacted: a continuation of a redacted match must
+  // still be that match (it then starts before `released` and blocks).
+  ch.tail.append(window);
+  if (ch.tail.size() > tail_limit_) ch.tail.erase(0, ch.tail.size() - tail_limit_);
   ch.pending.erase(0, n);
   ch.released = target;
-  ch.tail.append(text);
-  if (ch.tail.size() > tail_limit_) ch.tail.erase(0, ch.tail.size() - tail_limit_);
   std::erase_if(ch.redactions, [&](const rules::Finding& f) { return f.end <= ch.released; });
   return text;
 }

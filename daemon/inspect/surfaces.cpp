@@ -236,15 +236,26 @@ class Walker {
   // A string piece unless it is a payload: `data:` URIs always are; with `any_text` false,
   // so is everything but an http(s) URL (raw base64 has no scheme).
   bool url_piece(sj::value& v, bool any_text) {
-    std::string_view token = v.raw_json_token();
-    std::string_view head = token.substr(1, 8);  // after the opening quote
+    // Judged on the decoded text: "https:\/\/…" (PHP's json_encode) or "\u0068ttps://…" is
+    // the same URL to the provider.
+    std::string_view text;
+    bool escaped = false;
+    std::size_t begin = 0;
+    std::size_t end = 0;
+    if (!read_string(v, text, escaped, begin, end)) return false;
+    const std::string_view head = text.substr(0, 8);
     const bool data_uri = head.size() >= 5 && http::iequals(head.substr(0, 5), "data:");
     const bool url = (head.size() >= 7 && http::iequals(head.substr(0, 7), "http://")) ||
                      (head.size() >= 8 && http::iequals(head.substr(0, 8), "https://"));
-    if (!data_uri && (any_text || url)) {
-      return string_piece(v, MatchedIn::kBody, Layer::kPreTemplate, false);
+    if (data_uri || !(any_text || url)) return true;
+    TextPiece& p =
+        add_piece(MatchedIn::kBody, Layer::kPreTemplate, SpanKind::kJsonString, begin, end, false);
+    if (escaped) {
+      p.own(std::string(text));
+    } else {
+      p.text = text;
     }
-    return skip_value(v);
+    return true;
   }
 
   // Object keys seen by the generic walk (metadata, schemas, unknown fields): a provider stores

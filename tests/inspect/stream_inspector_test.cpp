@@ -498,3 +498,52 @@ TEST_CASE("a stream that opens more than 1024 channels is ended, not scanned for
   auto few = run_stream(test_rules(), openai_chat(), StreamFormat::kSse, {events(1000)});
   CHECK_FALSE(few.ended);
 }
+
+namespace {
+
+constexpr const char* kContinuePack = R"(apiVersion: edgeward/v1
+kind: RulePack
+name: continue
+rules:
+  - id: dddddddd-dddd-4ddd-8ddd-dddddddddddd
+    name: grows
+    reason_code: DLP.SECRET.PASSWORD_ASSIGNMENT
+    action: redact
+    detect:
+      patterns: ['secret-[a-z0-9]{4,20}']
+  - id: eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee
+    name: needs a later word
+    reason_code: DLP.SECRET.PASSWORD_ASSIGNMENT
+    action: redact
+    detect:
+      patterns: ['code-[0-9]{4}']
+      context: { words: [wifi], within: 40, required: true }
+)";
+
+std::string reasoning_flush() {
+  return sse_event(R"({"choices":[{"index":0,"delta":{"reasoning_content":""}}]})");
+}
+
+}  // namespace
+
+TEST_CASE("a continuation acts on what the flushed channel had not: longer matches, late context") {
+  // A redacted match at the end of the flushed text grows across the flush: the client already
+  // has "[REDACTED…]", so the rest must not follow it in clear.
+  auto grows = run_stream(compiled(kContinuePack), openai_chat(), StreamFormat::kSse,
+                          {sse_chunk("the value is secret-abcd"), reasoning_flush(),
+                           sse_chunk("efgh ok"), sse_finish()});
+  CHECK(grows.ended);
+  CHECK(grows.out.find("efgh") == std::string::npos);
+  // A candidate whose required context word arrives only after the flush was not a finding
+  // then; it is one now, and its text has left: block.
+  auto late = run_stream(
+      compiled(kContinuePack), openai_chat(), StreamFormat::kSse,
+      {sse_chunk("use code-1234 "), reasoning_flush(), sse_chunk("for the wifi"), sse_finish()});
+  CHECK(late.ended);
+  // Without any continuation, the first redaction stands and nothing blocks.
+  auto plain = run_stream(
+      compiled(kContinuePack), openai_chat(), StreamFormat::kSse,
+      {sse_chunk("the value is secret-abcd"), reasoning_flush(), sse_chunk(" ok"), sse_finish()});
+  CHECK_FALSE(plain.ended);
+  CHECK(joined_content(plain.out) == "the value is [REDACTED:DLP.SECRET.PASSWORD_ASSIGNMENT] ok");
+}

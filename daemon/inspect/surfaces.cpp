@@ -65,6 +65,64 @@ bool is_binary_field(std::string_view key) {
          key == "audio" || key == "file" || key == "file_data" || key == "image_data";
 }
 
+// Request parameters of the dialects whose names are fixed words: noting them as keys would
+// only cost every request a scan of "stream\ntemperature\n".
+bool is_known_parameter(std::string_view key) {
+  static constexpr std::string_view kKnown[] = {"stream",
+                                                "temperature",
+                                                "top_p",
+                                                "top_k",
+                                                "n",
+                                                "seed",
+                                                "stop",
+                                                "stop_sequences",
+                                                "user",
+                                                "stream_options",
+                                                "presence_penalty",
+                                                "frequency_penalty",
+                                                "logprobs",
+                                                "top_logprobs",
+                                                "logit_bias",
+                                                "tool_choice",
+                                                "parallel_tool_calls",
+                                                "response_format",
+                                                "metadata",
+                                                "store",
+                                                "modalities",
+                                                "reasoning_effort",
+                                                "reasoning",
+                                                "service_tier",
+                                                "thinking",
+                                                "keep_alive",
+                                                "format",
+                                                "raw",
+                                                "think",
+                                                "truncate",
+                                                "dimensions",
+                                                "encoding_format",
+                                                "previous_response_id",
+                                                "include",
+                                                "text",
+                                                "background",
+                                                "echo",
+                                                "best_of",
+                                                "audio",
+                                                "prediction",
+                                                "web_search_options",
+                                                "container",
+                                                "mcp_servers",
+                                                "context",
+                                                "prompt_cache_key",
+                                                "safety_identifier",
+                                                "verbosity",
+                                                "truncation",
+                                                "max_tool_calls"};
+  for (std::string_view k : kKnown) {
+    if (key == k) return true;
+  }
+  return false;
+}
+
 bool is_id_field(std::string_view key) {
   return key == "id" || key == "tool_call_id" || key == "tool_use_id" || key == "call_id" ||
          key == "signature" || key == "cache_control" || key == "type" || key == "role" ||
@@ -374,6 +432,7 @@ class Walker {
       } else if (is_id_field(key)) {
         if (!skip_value(val)) return false;
       } else {
+        note_key(key);  // an unknown field's name reaches the provider too
         if (!walk_generic(val, MatchedIn::kBody, Layer::kPreTemplate)) return false;
       }
     }
@@ -880,6 +939,7 @@ bool request_field(Walker& w, ExtractedBody& out, Endpoint ep, std::string_view 
   if (key == "options" && (ep == Endpoint::kOllamaChat || ep == Endpoint::kOllamaGenerate)) {
     return w.ollama_options(val);
   }
+  if (!is_known_parameter(key)) w.note_key(key);
   return w.walk_generic(val, MatchedIn::kBody, Layer::kPreTemplate);
 }
 

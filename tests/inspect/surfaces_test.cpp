@@ -234,11 +234,12 @@ TEST_CASE("openai completions, embeddings and responses inputs are extracted") {
   CHECK(r.conversation.rfind("system: INSTR\n", 0) == 0);
 }
 
-TEST_CASE("generic JSON: every string value is a pre-template piece, keys are not") {
+TEST_CASE("generic JSON: every string value is a pre-template piece, keys one piece of their own") {
   auto b = extract_request({Dialect::kGeneric, Endpoint::kUnknown},
                            R"({"KEYNAME":["v1",{"x":"v2"}],"n":1.5,"t":true,"z":null})");
   REQUIRE(b.parsed);
-  CHECK(find(b, "KEYNAME").empty());
+  // The keys piece (not rewritable: span kind none), not a value piece.
+  CHECK(only(b, "KEYNAME").span_kind == SpanKind::kNone);
   CHECK(find(b, "v1").size() == 1);
   CHECK(find(b, "v2").size() == 1);
   CHECK(b.conversation.empty());
@@ -530,4 +531,16 @@ TEST_CASE("an Anthropic content document source is read like a message") {
   auto b = extract_request({Dialect::kAnthropic, Endpoint::kMessages}, body);
   REQUIRE(b.parsed);
   CHECK(find(b, "DOCSECRET").size() == 1);
+}
+
+TEST_CASE("unknown field names at the top and in messages join the keys piece, known ones do not") {
+  auto plain = extract_request(
+      chat(), R"({"model":"m","stream":true,"temperature":0.2,"messages":[{"role":"user",)"
+              R"("content":"hi"}]})");
+  REQUIRE(plain.parsed);
+  CHECK(find(plain, "stream").empty());  // no keys piece: no extra scan for common requests
+  auto odd = extract_request(chat(), R"({"model":"m","TOPKEY":1,"messages":[{"role":"user",)"
+                                     R"("content":"hi","MSGKEY":"x"}]})");
+  REQUIRE(odd.parsed);
+  CHECK(only(odd, "TOPKEY").text == "TOPKEY\nMSGKEY\n");
 }

@@ -476,10 +476,13 @@ TEST_CASE("nesting up to the walker's depth parses and deeper is raw") {
     for (int i = 0; i < levels; ++i) v += "]";
     return R"({"messages":[{"role":"user","content":"hi"}],"metadata":)" + v + "}";
   };
-  auto ok = extract_request(chat(), nest(100));
+  // The pieces are views into the body: it must outlive them.
+  const std::string shallow_body = nest(100);
+  auto ok = extract_request(chat(), shallow_body);
   CHECK(ok.parsed);
   CHECK(find(ok, "deep text").size() == 1);
-  auto deep = extract_request(chat(), nest(5000));
+  const std::string deep_body = nest(5000);
+  auto deep = extract_request(chat(), deep_body);
   CHECK_FALSE(deep.parsed);
 }
 

@@ -273,13 +273,40 @@ std::string StreamInspector::release(Channel& ch, bool final) {
   return text;
 }
 
+// The held text leaves in a copy of the channel's last delta event, and clients accumulate
+// deltas by concatenating every string they see again: a copy that repeated the tool call's id
+// and name, the role, or another text of that event made "lookuplookup", "call_1call_1" or the
+// text twice (a review's finding). So in the copy those strings are empty; discriminators
+// (`type`, `object`, `model`, item ids, top-level fields) stay as they were.
+void StreamInspector::blank_repeated_fields(const Channel& ch,
+                                            std::vector<StringReplacement>& replacements) {
+  std::vector<GenericString> strings;
+  if (!generic_strings(ch.tmpl_payload, strings)) return;  // parsed before: cannot fail
+  static constexpr std::string_view kRepeated[] = {
+      "id",        "name",      "role",        "content",      "refusal",  "reasoning_content",
+      "reasoning", "arguments", "text",        "partial_json", "thinking", "transcript",
+      "delta",     "response",  "tool_call_id"};
+  for (const GenericString& g : strings) {
+    if (g.span_begin == ch.tmpl_begin || g.text.empty()) continue;
+    const std::size_t dot = g.path.rfind('.');
+    if (dot == std::string::npos) continue;  // top-level fields are not accumulated
+    std::string_view last = std::string_view(g.path).substr(dot + 1);
+    if (std::find(std::begin(kRepeated), std::end(kRepeated), last) == std::end(kRepeated)) {
+      continue;
+    }
+    replacements.push_back({g.span_begin, g.span_end, std::string()});
+  }
+}
+
 bool StreamInspector::flush_channel(Channel& ch, std::string& out) {
   if (ch.finished) return true;
   if (!feed_channel(ch, {}, true, out)) return false;
   std::string text = release(ch, true);
   ch.finished = true;
   if (text.empty()) return true;
-  auto payload = rewrite_json_strings(ch.tmpl_payload, {{ch.tmpl_begin, ch.tmpl_end, text}});
+  std::vector<StringReplacement> replacements = {{ch.tmpl_begin, ch.tmpl_end, std::move(text)}};
+  blank_repeated_fields(ch, replacements);
+  auto payload = rewrite_json_strings(ch.tmpl_payload, std::move(replacements));
   if (!payload.ok()) {
     block_unparseable(out);
     return false;

@@ -547,3 +547,46 @@ TEST_CASE("a continuation acts on what the flushed channel had not: longer match
   CHECK_FALSE(plain.ended);
   CHECK(joined_content(plain.out) == "the value is [REDACTED:DLP.SECRET.PASSWORD_ASSIGNMENT] ok");
 }
+
+TEST_CASE("held text flushed in a copy of its event does not repeat the tool call's id and name") {
+  // A whole tool call in one delta whose arguments end in something that could begin a key
+  // ("AKIA"), so a suffix is held and leaves in a copy of that event at finish_reason. Clients
+  // accumulate by concatenating strings (openai-python's accumulate_delta): id, name and role
+  // must come out once.
+  const std::string args = R"({"q":"AKIA)";
+  std::string call =
+      R"({"choices":[{"index":0,"delta":{"role":"assistant","tool_calls":[{"index":0,)"
+      R"("id":"call_1","type":"function","function":{"name":"lookup","arguments":)";
+  json::append_json_string(call, args);
+  call += "}}]}}]}";
+  auto r =
+      run_stream(test_rules(), openai_chat(), StreamFormat::kSse, {sse_event(call), sse_finish()});
+  REQUIRE_FALSE(r.ended);
+  SseParser p;
+  std::vector<SseEvent> events;
+  REQUIRE(p.feed(r.out, events).ok());
+  REQUIRE(p.finish(events).ok());
+  std::string id, name, role, arguments;
+  int carrying = 0;
+  simdjson::dom::parser parser;
+  for (const SseEvent& e : events) {
+    if (!e.has_data || e.data == "[DONE]") continue;
+    simdjson::dom::element doc;
+    REQUIRE_FALSE(parser.parse(e.data).get(doc));
+    simdjson::dom::element delta;
+    if (doc["choices"].at(0)["delta"].get(delta)) continue;
+    std::string_view v;
+    if (!delta["role"].get(v)) role.append(v);
+    simdjson::dom::element tc;
+    if (delta["tool_calls"].at(0).get(tc)) continue;
+    ++carrying;
+    if (!tc["id"].get(v)) id.append(v);
+    if (!tc["function"]["name"].get(v)) name.append(v);
+    if (!tc["function"]["arguments"].get(v)) arguments.append(v);
+  }
+  CHECK(carrying == 2);  // the event itself and the copy with the held suffix
+  CHECK(id == "call_1");
+  CHECK(name == "lookup");
+  CHECK(role == "assistant");
+  CHECK(arguments == args);
+}

@@ -19,6 +19,9 @@ constexpr std::uint64_t kReasoningPart = 1u << 20;
 // OpenAI's legacy delta.function_call.arguments and delta.audio.transcript: parts of their own.
 constexpr std::uint64_t kFunctionCallPart = kReasoningPart + 1;
 constexpr std::uint64_t kAudioPart = kReasoningPart + 2;
+// A refusal is not the answer's text: sharing its channel delivered refusal text inside
+// `content` (a review's finding).
+constexpr std::uint64_t kRefusalPart = kReasoningPart + 3;
 
 struct Ctx {
   const char* base;
@@ -139,7 +142,10 @@ bool openai_chunk(Ctx& c, sj::object& top, bool& wants_others) {
             if (std::move(h).get(df) || df.unescaped_key().get(dk)) return false;
             sj::value dv = df.value();
             if (dk == "content" || dk == "refusal") {
-              if (!string_delta(c, dv, {0, 0}, MatchedIn::kBody, Layer::kPreTemplate)) return false;
+              const std::uint64_t part = dk == "refusal" ? kRefusalPart : 0;
+              if (!string_delta(c, dv, {0, part}, MatchedIn::kBody, Layer::kPreTemplate)) {
+                return false;
+              }
             } else if (dk == "reasoning_content" || dk == "reasoning") {
               if (!string_delta(c, dv, {0, kReasoningPart}, MatchedIn::kBody,
                                 Layer::kPreTemplate)) {
@@ -288,7 +294,12 @@ bool responses_event(Ctx& c, sj::object& top, bool& wants_others) {
       }
     }
   }
-  std::uint64_t group = output_index * kContentSlots + (content_index % kContentSlots);
+  // Indexes beyond any real answer would alias another part's channel (or overflow): such an
+  // event is not the Responses API's, and the stream ends as unparseable.
+  if (content_index >= kContentSlots || output_index >= kContentSlots * kContentSlots) {
+    return false;
+  }
+  std::uint64_t group = output_index * kContentSlots + content_index;
   for (std::size_t i = first; i < c.out.deltas.size(); ++i) {
     c.out.deltas[i].key.group = group;
     if (tool) {

@@ -590,3 +590,18 @@ TEST_CASE("held text flushed in a copy of its event does not repeat the tool cal
   CHECK(role == "assistant");
   CHECK(arguments == args);
 }
+
+TEST_CASE("a refusal has its own channel, and Responses indexes that would alias end the stream") {
+  auto r = run_stream(
+      test_rules(), openai_chat(), StreamFormat::kSse,
+      {sse_chunk("abc AKIA"), sse_event(R"({"choices":[{"index":0,"delta":{"refusal":"zz"}}]})"),
+       sse_chunk("def"), sse_finish()});
+  REQUIRE_FALSE(r.ended);
+  CHECK(joined_content(r.out) == "abc AKIAdef");  // the refusal's text never lands in content
+  const Route responses{Dialect::kOpenAI, Endpoint::kResponses};
+  auto aliasing = run_stream(
+      test_rules(), responses, StreamFormat::kSse,
+      {sse_event(R"({"type":"response.output_text.delta","output_index":0,"content_index":1024,)"
+                 R"("delta":"x"})")});
+  CHECK(aliasing.ended);
+}

@@ -265,6 +265,42 @@ TEST_CASE("inspect: a secret split across two SSE deltas ends the stream",
   CHECK(body.find("[DONE]") == std::string::npos);
 }
 
+TEST_CASE("inspect: review findings hold against the real binary", "[integration][inspect]") {
+  BlobGateway b;
+  Gateway& g = *b.g;
+  REQUIRE(g.ready());
+  g.mock_reset();
+  // A compressed request body cannot be read: refused, never forwarded.
+  std::string gz = post(g.port, "/v1/chat/completions", std::string("\x1f\x8b\x08\x00 binary", 12),
+                        "Content-Encoding: gzip\r\n");
+  CHECK(status_of(gz) == 403);
+  CHECK(header_value(gz, "Edgeward-Reason") == "POLICY.CUSTOM");
+  // 20,000 nested content parts used to overflow the worker's stack: now scanned raw.
+  std::string nested;
+  for (int i = 0; i < 20000; ++i) nested += R"([{"type":"text","content":)";
+  nested += R"("key AKIAQWERTYUIOPASDFGH")";
+  for (int i = 0; i < 20000; ++i) nested += "}]";
+  std::string deep =
+      post(g.port, "/v1/chat/completions", chat(R"([{"role":"user","content":)" + nested + "}]"));
+  CHECK(status_of(deep) == 403);
+  CHECK(header_value(deep, "Edgeward-Reason") == "DLP.SECRET.AWS_ACCESS_KEY");
+  CHECK(g.mock_count() == 0);
+  // The daemon lives on, and a key split around a flush of its stream channel is found.
+  const std::string sse =
+      "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"key AKIAQWER\"}}]}\n\n"
+      "data: {\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"\"}}]}\n\n"
+      "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"TYUIOPASDFGH ok\"}}]}\n\n"
+      "data: [DONE]\n\n";
+  std::string scripted =
+      http_once(g.mock_port, "POST", "/__mock/script?content_type=text%2Fevent-stream", sse, "");
+  REQUIRE(status_of(scripted) == 200);
+  std::string r = post(g.port, "/v1/chat/completions",
+                       R"({"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]})");
+  CHECK(status_of(r) == 200);
+  CHECK(body_of(r).find("TYUIOPASDFGH") == std::string::npos);
+  CHECK(body_of(r).find("blocked by edgeward: DLP.SECRET.AWS_ACCESS_KEY") != std::string::npos);
+}
+
 TEST_CASE("inspect: an AWS key in an Anthropic input_json_delta is found",
           "[integration][inspect]") {
   BlobGateway b;

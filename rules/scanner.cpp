@@ -643,6 +643,12 @@ Status Scanner::finish(ScanStream& s, std::vector<Finding>& out) {
   return process_stream(s, true, out);
 }
 
+std::uint64_t ScanStream::pending_start() const {
+  std::uint64_t start = bytes_seen_;
+  for (const RawMatch& m : pending_) start = std::min(start, m.from);
+  return start;
+}
+
 Status Scanner::process_stream(ScanStream& s, bool final, std::vector<Finding>& out) {
   const CompiledRulesData& d = s.rules_->data();
   const auto [max_width, max_within] = d.slot_widths(s.slot_);

@@ -74,6 +74,12 @@ class ScanStream {
   // Bound: bytes_seen() - stable_offset() <= max_match_length + max context window + 8.
   std::uint64_t stable_offset() const { return stable_; }
 
+  // The start of the earliest candidate still being decided (a longer end or its trailing
+  // context window may follow), or bytes_seen() when none is. A consumer that releases text
+  // before stable_offset() for a bound of its own can still keep these back: they are whole
+  // matches, which would otherwise leave before their rule has decided on them.
+  std::uint64_t pending_start() const;
+
   const CompiledRules& rules() const { return *rules_; }
 
  private:

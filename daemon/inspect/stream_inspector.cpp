@@ -247,6 +247,12 @@ std::string StreamInspector::release(Channel& ch, bool final) {
   if (!final && ch.stream) {
     std::uint64_t stable = ch.stream->stable_offset();
     std::uint64_t cap = ch.seen > holdback_ ? ch.seen - holdback_ : 0;
+    // The cap bounds what a suffix that might still begin a match holds. A whole candidate
+    // whose rule has not decided yet (its trailing context window may still bring the word it
+    // needs) stays until it has: released by the cap, a Wi-Fi key left in clear before its
+    // context word ended the stream (a review's finding). That holds at most the rule's width
+    // and window more.
+    cap = std::min(cap, ch.stream->pending_start());
     target = std::min(ch.seen, std::max(stable, cap));
     // Never cut a code point: the client's text stays valid UTF-8.
     while (target > ch.released && target < ch.seen &&

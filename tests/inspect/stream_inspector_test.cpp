@@ -43,6 +43,26 @@ rules:
       patterns: ['card [0-9]{4} [0-9]{4}']
 )";
 
+// A redact rule whose matches grow, and one that needs a context word after its match.
+constexpr const char* kContinuePack = R"(apiVersion: edgeward/v1
+kind: RulePack
+name: continue
+rules:
+  - id: dddddddd-dddd-4ddd-8ddd-dddddddddddd
+    name: grows
+    reason_code: DLP.SECRET.PASSWORD_ASSIGNMENT
+    action: redact
+    detect:
+      patterns: ['secret-[a-z0-9]{4,20}']
+  - id: eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee
+    name: needs a later word
+    reason_code: DLP.SECRET.PASSWORD_ASSIGNMENT
+    action: redact
+    detect:
+      patterns: ['code-[0-9]{4}']
+      context: { words: [wifi], within: 40, required: true }
+)";
+
 std::string sse_chunk(std::string_view text) {
   std::string data = R"({"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,)"
                      R"("delta":{"content":)";
@@ -210,7 +230,20 @@ TEST_CASE("a redact match longer than the hold-back ends the stream instead of l
   for (std::size_t i = 0; i < key.size(); i += 4) chunks.push_back(sse_chunk(key.substr(i, 4)));
   chunks.push_back(sse_chunk(" and the rest of the answer"));
   chunks.push_back(sse_finish());
-  auto r = run_stream(compiled(kRedactPack), openai_chat(), StreamFormat::kSse, chunks, 8);
+  // One rule: with the pack's overlapping "test-…" rule, its candidate (a whole match waiting
+  // for a longer end) would hold the text from its start, which is the point of the next test.
+  constexpr const char* kKeyOnly = R"(apiVersion: edgeward/v1
+kind: RulePack
+name: key-only
+rules:
+  - id: aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa
+    name: key
+    reason_code: DLP.SECRET.OPENAI_API_KEY
+    action: redact
+    detect:
+      patterns: ['sk-test-[a-z0-9]{12}']
+)";
+  auto r = run_stream(compiled(kKeyOnly), openai_chat(), StreamFormat::kSse, chunks, 8);
   CHECK(r.ended);
   bool error = false;
   std::string text = joined_content(r.out, &error);
@@ -222,10 +255,31 @@ TEST_CASE("a redact match longer than the hold-back ends the stream instead of l
   REQUIRE_FALSE(r.events.empty());
   CHECK(r.events[0].action == store::Action::kBlock);
   // Within the hold-back the same key is redacted and the stream goes on.
-  auto held = run_stream(compiled(kRedactPack), openai_chat(), StreamFormat::kSse, chunks, 64);
+  auto held = run_stream(compiled(kKeyOnly), openai_chat(), StreamFormat::kSse, chunks, 64);
   CHECK_FALSE(held.ended);
   CHECK(joined_content(held.out) ==
         "my key [REDACTED:DLP.SECRET.OPENAI_API_KEY] and the rest of the answer");
+}
+
+TEST_CASE("a whole candidate waiting for its context word is held past the hold-back cap") {
+  // "code-1234" needs "wifi" within 40 bytes after it; with a hold-back of 8 the cap used to
+  // release it before the word came, and the stream then ended with the value already out.
+  std::vector<std::string> chunks = {sse_chunk("use code-1234 ")};
+  for (const char* part : {"for ", "the ", "guest ", "wifi ", "network"}) {
+    chunks.push_back(sse_chunk(part));
+  }
+  chunks.push_back(sse_finish());
+  auto r = run_stream(compiled(kContinuePack), openai_chat(), StreamFormat::kSse, chunks, 8);
+  CHECK_FALSE(r.ended);
+  CHECK(joined_content(r.out) ==
+        "use [REDACTED:DLP.SECRET.PASSWORD_ASSIGNMENT] for the guest wifi network");
+  // Without the word, the candidate is refused when its window has passed, and leaves as is.
+  std::vector<std::string> plain = {sse_chunk("use code-1234 "),
+                                    sse_chunk("for the lock on the back door of the shed"),
+                                    sse_finish()};
+  auto p = run_stream(compiled(kContinuePack), openai_chat(), StreamFormat::kSse, plain, 8);
+  CHECK_FALSE(p.ended);
+  CHECK(joined_content(p.out) == "use code-1234 for the lock on the back door of the shed");
 }
 
 TEST_CASE("generic streams find a secret split across two events of the same field") {
@@ -500,25 +554,6 @@ TEST_CASE("a stream that opens more than 1024 channels is ended, not scanned for
 }
 
 namespace {
-
-constexpr const char* kContinuePack = R"(apiVersion: edgeward/v1
-kind: RulePack
-name: continue
-rules:
-  - id: dddddddd-dddd-4ddd-8ddd-dddddddddddd
-    name: grows
-    reason_code: DLP.SECRET.PASSWORD_ASSIGNMENT
-    action: redact
-    detect:
-      patterns: ['secret-[a-z0-9]{4,20}']
-  - id: eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee
-    name: needs a later word
-    reason_code: DLP.SECRET.PASSWORD_ASSIGNMENT
-    action: redact
-    detect:
-      patterns: ['code-[0-9]{4}']
-      context: { words: [wifi], within: 40, required: true }
-)";
 
 std::string reasoning_flush() {
   return sse_event(R"({"choices":[{"index":0,"delta":{"reasoning_content":""}}]})");

@@ -251,8 +251,8 @@ std::string StreamInspector::release(Channel& ch, bool final) {
     // whose rule has not decided yet (its trailing context window may still bring the word it
     // needs) stays until it has: released by the cap, a Wi-Fi key left in clear before its
     // context word ended the stream (a review's finding). That holds at most the rule's width
-    // and window more.
-    cap = std::min(cap, ch.stream->pending_start());
+    // and window more. `holdback_bytes: 0` still means nothing is held (a byte-exact stream).
+    if (holdback_ > 0) cap = std::min(cap, ch.stream->pending_start());
     target = std::min(ch.seen, std::max(stable, cap));
     // Never cut a code point: the client's text stays valid UTF-8.
     while (target > ch.released && target < ch.seen &&

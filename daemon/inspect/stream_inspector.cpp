@@ -259,9 +259,25 @@ std::string StreamInspector::release(Channel& ch, bool final) {
            is_continuation(ch.pending[static_cast<std::size_t>(target - ch.released)])) {
       --target;
     }
-    // Never cut a known redaction: release it whole (it is already decided).
+    // Never cut a known redaction: release it whole (it is already decided)...
     for (const rules::Finding& f : ch.redactions) {
       if (f.start < target && target < f.end) target = std::min<std::uint64_t>(f.end, ch.seen);
+    }
+    // ...unless that would carry out a candidate still being decided that overlaps it: then
+    // the redaction waits whole with it (an overlapping Wi-Fi key otherwise ended the stream
+    // as a block once decided, its start already out; a review's finding).
+    const std::uint64_t undecided = holdback_ > 0 ? ch.stream->pending_start() : ch.seen;
+    if (target > undecided) {
+      target = undecided;
+      for (bool moved = true; moved;) {
+        moved = false;
+        for (const rules::Finding& f : ch.redactions) {
+          if (f.start < target && target < f.end) {
+            target = f.start;
+            moved = true;
+          }
+        }
+      }
     }
   }
   if (target <= ch.released) return {};
@@ -282,26 +298,115 @@ std::string StreamInspector::release(Channel& ch, bool final) {
 // The held text leaves in a copy of the channel's last delta event, and clients accumulate
 // deltas by concatenating every string they see again: a copy that repeated the tool call's id
 // and name, the role, or another text of that event made "lookuplookup", "call_1call_1" or the
-// text twice (a review's finding). So in the copy those strings are empty; discriminators
-// (`type`, `object`, `model`, item ids, top-level fields) stay as they were.
-void StreamInspector::blank_repeated_fields(const Channel& ch,
-                                            std::vector<StringReplacement>& replacements) {
+// text twice (a review's finding). Emptying them is not enough either: strict clients refuse
+// `"role": ""` (the Vercel AI SDK's schema), and some overwrite an id with any non-null value.
+// So the copy leaves those members out; discriminators (`type`, `object`, `model`, item ids,
+// top-level fields) stay as they were.
+namespace {
+
+bool json_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+// The member `"key": <string value>` whose value literal is payload[b, e): [key start, e), or
+// nothing when the text around the value is not that shape.
+std::optional<std::pair<std::size_t, std::size_t>> member_of(std::string_view payload,
+                                                             std::size_t b, std::size_t e) {
+  std::size_t j = b;
+  while (j > 0 && json_space(payload[j - 1])) --j;
+  if (j == 0 || payload[j - 1] != ':') return std::nullopt;
+  --j;
+  while (j > 0 && json_space(payload[j - 1])) --j;
+  if (j == 0 || payload[j - 1] != '"') return std::nullopt;
+  --j;  // at the key's closing quote
+  while (j > 0) {
+    --j;
+    if (payload[j] != '"') continue;
+    std::size_t slashes = 0;
+    while (j - slashes > 0 && payload[j - 1 - slashes] == '\\') ++slashes;
+    if (slashes % 2 == 0) return std::make_pair(j, e);
+  }
+  return std::nullopt;
+}
+
+// `payload` without the members at `cuts` (sorted, disjoint), and without the commas that
+// leaves stray (after `{`, `[` or another comma, or before `}` or `]`).
+std::string cut_members(std::string_view payload,
+                        const std::vector<std::pair<std::size_t, std::size_t>>& cuts) {
+  std::string kept;
+  kept.reserve(payload.size());
+  std::size_t at = 0;
+  for (const auto& [b, e] : cuts) {
+    kept.append(payload.substr(at, b - at));
+    at = e;
+  }
+  kept.append(payload.substr(at));
+  std::string out;
+  out.reserve(kept.size());
+  bool in_string = false;
+  for (std::size_t i = 0; i < kept.size(); ++i) {
+    const char c = kept[i];
+    if (in_string) {
+      out.push_back(c);
+      if (c == '\\' && i + 1 < kept.size()) {
+        out.push_back(kept[++i]);
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') in_string = true;
+    if (c == ',') {
+      std::size_t p = out.size();
+      while (p > 0 && json_space(out[p - 1])) --p;
+      std::size_t n = i + 1;
+      while (n < kept.size() && json_space(kept[n])) ++n;
+      const bool after_open = p == 0 || out[p - 1] == '{' || out[p - 1] == '[' || out[p - 1] == ',';
+      const bool before_close =
+          n < kept.size() && (kept[n] == '}' || kept[n] == ']' || kept[n] == ',');
+      if (after_open || before_close) continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> StreamInspector::flush_copy(const Channel& ch, std::string text) {
   std::vector<GenericString> strings;
-  if (!generic_strings(ch.tmpl_payload, strings)) return;  // parsed before: cannot fail
+  if (!generic_strings(ch.tmpl_payload, strings)) {
+    return make_error("inspect.stream_unparseable", "the template event does not parse");
+  }
   static constexpr std::string_view kRepeated[] = {
       "id",        "name",      "role",        "content",      "refusal",  "reasoning_content",
       "reasoning", "arguments", "text",        "partial_json", "thinking", "transcript",
       "delta",     "response",  "tool_call_id"};
+  std::vector<std::pair<std::size_t, std::size_t>> cuts;
   for (const GenericString& g : strings) {
-    if (g.span_begin == ch.tmpl_begin || g.text.empty()) continue;
+    if (g.span_begin == ch.tmpl_begin) continue;
     const std::size_t dot = g.path.rfind('.');
     if (dot == std::string::npos) continue;  // top-level fields are not accumulated
     std::string_view last = std::string_view(g.path).substr(dot + 1);
     if (std::find(std::begin(kRepeated), std::end(kRepeated), last) == std::end(kRepeated)) {
       continue;
     }
-    replacements.push_back({g.span_begin, g.span_end, std::string()});
+    if (auto m = member_of(ch.tmpl_payload, g.span_begin, g.span_end)) cuts.push_back(*m);
   }
+  auto rewritten =
+      rewrite_json_strings(ch.tmpl_payload, {{ch.tmpl_begin, ch.tmpl_end, std::move(text)}});
+  if (!rewritten.ok() || cuts.empty()) return rewritten;
+  // Members after the channel's own string moved by its new length.
+  const std::ptrdiff_t shift = static_cast<std::ptrdiff_t>(rewritten->size()) -
+                               static_cast<std::ptrdiff_t>(ch.tmpl_payload.size());
+  std::sort(cuts.begin(), cuts.end());
+  for (auto& [b, e] : cuts) {
+    if (b >= ch.tmpl_end) {
+      b = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(b) + shift);
+      e = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(e) + shift);
+    }
+  }
+  return cut_members(*rewritten, cuts);
 }
 
 bool StreamInspector::flush_channel(Channel& ch, std::string& out) {
@@ -310,9 +415,7 @@ bool StreamInspector::flush_channel(Channel& ch, std::string& out) {
   std::string text = release(ch, true);
   ch.finished = true;
   if (text.empty()) return true;
-  std::vector<StringReplacement> replacements = {{ch.tmpl_begin, ch.tmpl_end, std::move(text)}};
-  blank_repeated_fields(ch, replacements);
-  auto payload = rewrite_json_strings(ch.tmpl_payload, std::move(replacements));
+  auto payload = flush_copy(ch, std::move(text));
   if (!payload.ok()) {
     block_unparseable(out);
     return false;

@@ -91,9 +91,9 @@ class StreamInspector {
   std::string release(Channel& ch, bool final);
   // Finishes `ch` and appends one synthesized delta event carrying its held text.
   bool flush_channel(Channel& ch, std::string& out);
-  // Empties, in the copy flush_channel sends, the strings a client would accumulate twice.
-  static void blank_repeated_fields(const Channel& ch,
-                                    std::vector<StringReplacement>& replacements);
+  // The event flush_channel sends: a copy of the channel's last delta event carrying `text`,
+  // without the members a client would accumulate twice.
+  static Result<std::string> flush_copy(const Channel& ch, std::string text);
   bool flush_all(std::string& out, const std::vector<std::uint64_t>* groups);
   bool scan_others(std::vector<TextPiece>& others, std::string& payload, std::string& out);
   bool check_tools(const std::vector<std::string>& tools, std::string& out);

@@ -272,7 +272,8 @@ class Walker {
   // text, but a URL the provider fetches is (a secret in its query reaches a third party, and
   // `egress_domains` must see its host), and so is a file name. Strings that are URLs (http://,
   // https://) and the `url` / `file_url` / `image_url` / `filename` strings of an object that
-  // are not `data:` URIs become pieces; everything else is skipped.
+  // are not `data:` URIs become pieces; so do the object's other strings and unknown names
+  // (`detail`, …). Payloads and opaque ids are skipped.
   bool binary_field(sj::value& v) {
     sj::json_type t;
     if (v.type().get(t)) return false;
@@ -287,7 +288,17 @@ class Walker {
       if (key == "transcript" && vt == sj::json_type::string) {  // audio output's text
         return string_piece(val, MatchedIn::kBody, Layer::kPreTemplate, true);
       }
-      return skip_value(val);
+      // The payloads themselves (base64 or raw bytes) and opaque ids: not text.
+      if (key == "data" || key == "file_data" || key == "image_data" || key == "b64_json" ||
+          key == "id" || key == "file_id" || key == "expires_at") {
+        return skip_value(val);
+      }
+      // Anything else beside them (detail, format, a field nobody documents) reaches the
+      // provider as it is: its name and its strings are text.
+      if (key != "detail" && key != "format" && key != "mime_type" && key != "media_type") {
+        note_key(key);
+      }
+      return walk_generic(val, MatchedIn::kBody, Layer::kPreTemplate);
     });
   }
 
@@ -504,8 +515,9 @@ class Walker {
           if (!call_object(val)) return false;
         } else if (key == "id" || key == "type" || key == "index") {
           if (!skip_value(val)) return false;
-        } else if (!walk_generic(val, MatchedIn::kTools, Layer::kToolCall)) {
-          return false;
+        } else {
+          note_key(key);
+          if (!walk_generic(val, MatchedIn::kTools, Layer::kToolCall)) return false;
         }
         return true;
       });
@@ -531,8 +543,9 @@ class Walker {
         }
       } else if (key == "arguments") {
         if (!raw_value_piece(val, MatchedIn::kTools, Layer::kToolCall, true)) return false;
-      } else if (!walk_generic(val, MatchedIn::kTools, Layer::kToolCall)) {
-        return false;
+      } else {
+        note_key(key);
+        if (!walk_generic(val, MatchedIn::kTools, Layer::kToolCall)) return false;
       }
       return true;
     });
@@ -573,8 +586,9 @@ class Walker {
         // A "content" source: blocks the model reads like a message's.
         std::string role = "user";
         if (!content(val, role)) return false;
-      } else if (!skip_value(val)) {
-        return false;
+      } else {
+        note_key(key);  // an unknown member of a source is text to the provider too
+        if (!walk_generic(val, MatchedIn::kBody, Layer::kPreTemplate)) return false;
       }
     }
     if (data && (type == "text" || type == "content")) {
@@ -619,8 +633,10 @@ class Walker {
         if (!raw_value_piece(val, MatchedIn::kTools, Layer::kToolCall, false)) return false;
       } else if (key == "type") {
         if (!skip_value(val)) return false;
-      } else if (!walk_generic(val, MatchedIn::kTools, Layer::kToolCall)) {
-        return false;
+      } else {
+        // A definition's own words (description, strict, …) are fixed; another name is text.
+        if (key != "description" && key != "strict" && key != "cache_control") note_key(key);
+        if (!walk_generic(val, MatchedIn::kTools, Layer::kToolCall)) return false;
       }
       return true;
     });

@@ -173,6 +173,39 @@ TEST_CASE("a secret in an image URL or a metadata key is found") {
   CHECK(key.decision.answer.reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
 }
 
+TEST_CASE("names and values around tool calls, tool definitions and images are scanned") {
+  const std::string k = kAwsKey;
+  const std::vector<std::string> bodies = {
+      // an unknown member of a tool_calls item, and of its function
+      chat_body(R"([{"role":"assistant","tool_calls":[{"id":"c","type":"function",")" + k +
+                R"(":"x","function":{"name":"f","arguments":"{}"}}]}])"),
+      chat_body(R"([{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":)"
+                R"({"name":"f","arguments":"{}",")" +
+                k + R"(":1}}]}])"),
+      // an unknown member of a tool definition
+      chat_body(R"([{"role":"user","content":"hi"}])",
+                R"(,"tools":[{"type":"function","function":{"name":"f",")" + k + R"(":1}}])"),
+      // a value beside an image URL
+      chat_body(R"([{"role":"user","content":[{"type":"image_url","image_url":{"url":)"
+                R"("https://a.example/p.png","detail":")" +
+                k + R"("}}]}])"),
+  };
+  for (const std::string& body : bodies) {
+    INFO(body);
+    auto r = run_request(openai_chat(), body);
+    REQUIRE(r.decision.kind == RequestDecision::Kind::answer);
+    CHECK(r.decision.answer.reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
+  }
+  // Ordinary definitions and calls add no keys piece (nothing to block, no extra scan).
+  auto plain = run_request(
+      openai_chat(),
+      chat_body(R"([{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":)"
+                R"({"name":"lookup","arguments":"{}"}}]}])",
+                R"(,"tools":[{"type":"function","function":{"name":"lookup","description":"d",)"
+                R"("strict":true,"parameters":{}}}])"));
+  CHECK(plain.decision.kind == RequestDecision::Kind::allow);
+}
+
 TEST_CASE("rules are decided in priority order: the AWS key (10) decides over the IBAN (100)") {
   auto r = run_request(openai_chat(), chat_body(std::string(R"([{"role":"user","content":")") +
                                                 kIban + " " + kAwsKey + R"("}])"));

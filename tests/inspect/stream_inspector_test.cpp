@@ -620,6 +620,10 @@ TEST_CASE("held text flushed in a copy of its event does not repeat the tool cal
     if (!tc["function"]["arguments"].get(v)) arguments.append(v);
   }
   CHECK(carrying == 2);  // the event itself and the copy with the held suffix
+  // Left out, not emptied: strict clients refuse "role": "" and overwrite ids with "".
+  CHECK(r.out.find(R"("role":"")") == std::string::npos);
+  CHECK(r.out.find(R"("id":"")") == std::string::npos);
+  CHECK(r.out.find(R"("name":"")") == std::string::npos);
   CHECK(id == "call_1");
   CHECK(name == "lookup");
   CHECK(role == "assistant");
@@ -639,4 +643,47 @@ TEST_CASE("a refusal has its own channel, and Responses indexes that would alias
       {sse_event(R"({"type":"response.output_text.delta","output_index":0,"content_index":1024,)"
                  R"("delta":"x"})")});
   CHECK(aliasing.ended);
+}
+
+TEST_CASE("the flush copy leaves out members and keeps the event valid JSON in every position") {
+  // Removed members first, last, alone and next to each other, with and without spaces.
+  for (const std::string& delta :
+       {std::string(R"({"role":"assistant","content":"AKIA"})"),
+        std::string(R"({"content":"AKIA","role":"assistant"})"),
+        std::string(R"({ "role" : "assistant" , "name":"n", "content" : "AKIA" , "id":"x" })")}) {
+    INFO(delta);
+    auto r =
+        run_stream(test_rules(), openai_chat(), StreamFormat::kSse,
+                   {sse_event(R"({"choices":[{"index":0,"delta":)" + delta + "}]}"), sse_finish()});
+    REQUIRE_FALSE(r.ended);
+    CHECK(joined_content(r.out) == "AKIA");  // joined_content parses every event
+    CHECK(r.out.find(R"("role":"")") == std::string::npos);
+  }
+}
+
+TEST_CASE("a decided redaction waits whole with an overlapping candidate still being decided") {
+  constexpr const char* kOverlapPack = R"(apiVersion: edgeward/v1
+kind: RulePack
+name: overlap
+rules:
+  - id: aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa
+    name: assignment
+    reason_code: DLP.SECRET.PASSWORD_ASSIGNMENT
+    action: redact
+    detect:
+      patterns: ['pass=[a-z0-9]{4}']
+  - id: bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb
+    name: key near its word
+    reason_code: DLP.SECRET.PASSWORD_ASSIGNMENT
+    action: redact
+    detect:
+      patterns: ['\bab12\b']
+      context: { words: [wifi], within: 40, required: true }
+)";
+  std::vector<std::string> chunks = {sse_chunk("set pass=ab12 ")};
+  for (const char* part : {"on ", "the ", "guest ", "wifi"}) chunks.push_back(sse_chunk(part));
+  chunks.push_back(sse_finish());
+  auto r = run_stream(compiled(kOverlapPack), openai_chat(), StreamFormat::kSse, chunks, 8);
+  CHECK_FALSE(r.ended);
+  CHECK(joined_content(r.out) == "set [REDACTED:DLP.SECRET.PASSWORD_ASSIGNMENT] on the guest wifi");
 }

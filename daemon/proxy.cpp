@@ -189,8 +189,8 @@ namespace {
 //
 // Phases:  Inspecting (request body buffered for the hook) ─▶ [Releasing] ─▶ Forwarding ─▶ Done
 //          any ─▶ Answered (the hook or an error answered the client) ─▶ Done
-// Releasing: the hook allowed the whole body; it waits in the app's ReleaseQueue for the end of
-// the loop turn (release_queue.hpp).
+// Releasing: the hook allowed the whole body; it waits in the app's ReleaseQueue until the loop
+// next polls, with the other requests allowed in the same turn (release_queue.hpp).
 class ProxyExchange final : public http::RequestHandler,
                             public http::ExchangeHandler,
                             private ReleaseQueue::Item {

@@ -30,14 +30,13 @@ struct StreamInspector::Channel {
   std::string pending;                     // text [released, seen)
   std::vector<rules::Finding> redactions;  // redact findings not yet wholly released
   bool finished = false;
-  // The end of the text already released (at most tail_limit bytes, unredacted), so that a
-  // channel continuing this key (text after a flush) scans it again in front of its own.
+  // The end of the text already released (at least tail_limit bytes of it when there are, at
+  // most twice that: trimmed in steps, not on every delta; unredacted), so that a channel
+  // continuing this key (text after a flush) scans it again in front of its own. There, the
+  // findings this channel acted on are in `handled` and are not acted on again; any other
+  // finding that starts in the tail is a match across the flush (or one whose context came
+  // after it) whose beginning already left, which blocks.
   std::string tail;
-  // Continuing channels: the first `replayed` bytes of the stream are the previous channel's
-  // tail. The findings the previous channel acted on there are in `handled` and are not acted
-  // on again; any other finding that starts in it is a match across the flush (or one whose
-  // context came after it) whose beginning already left, which blocks.
-  std::uint64_t replayed = 0;
   // The last delta event of this channel: held text leaves in a copy of it.
   std::string tmpl_event;
   std::string tmpl_payload;
@@ -171,6 +170,7 @@ StreamInspector::Channel* StreamInspector::channel(const StreamDelta& d, std::st
   for (auto& ch : channels_) {
     if (!ch->finished || ch->key != d.key) continue;
     tail = std::move(ch->tail);
+    if (tail.size() > tail_limit_) tail.erase(0, tail.size() - tail_limit_);
     // Offsets of the old stream, moved to the new one's: its tail starts at 0 there.
     const std::uint64_t base = ch->released - tail.size();
     for (const auto& h : ch->handled) {
@@ -197,7 +197,6 @@ StreamInspector::Channel* StreamInspector::channel(const StreamDelta& d, std::st
   channels_.push_back(std::move(ch));
   Channel& fresh = *channels_.back();
   if (!tail.empty() && fresh.stream) {
-    fresh.replayed = tail.size();
     fresh.seen = tail.size();
     fresh.released = tail.size();
     fresh.tail = tail;
@@ -288,7 +287,7 @@ std::string StreamInspector::release(Channel& ch, bool final) {
   // The tail keeps the text as it was, not as redacted: a continuation of a redacted match must
   // still be that match (it then starts before `released` and blocks).
   ch.tail.append(window);
-  if (ch.tail.size() > tail_limit_) ch.tail.erase(0, ch.tail.size() - tail_limit_);
+  if (ch.tail.size() > 2 * tail_limit_) ch.tail.erase(0, ch.tail.size() - tail_limit_);
   ch.pending.erase(0, n);
   ch.released = target;
   std::erase_if(ch.redactions, [&](const rules::Finding& f) { return f.end <= ch.released; });

@@ -83,7 +83,8 @@ class StreamInspector {
   // The open channel of d's key, or a new one; a new one continuing a flushed channel of the
   // same key scans that channel's released tail first. Null when that ended the stream.
   Channel* channel(const StreamDelta& d, std::string& out);
-  // handle() for a channel's findings, minus those wholly inside its replayed tail.
+  // handle() for a channel's findings, minus those it (or the channel it continues) already
+  // acted on; remembers the rest in Channel::handled.
   bool handle_continued(Channel& ch, std::vector<rules::Finding>& found, std::string& out);
   // Scans `text` appended to `ch`; returns false when a block ended the stream.
   bool feed_channel(Channel& ch, std::string_view text, bool final, std::string& out);

@@ -327,9 +327,9 @@ class Walker {
     return true;
   }
 
-  // Object keys seen by the generic walk (metadata, schemas, unknown fields): a provider stores
-  // or shows them, so they are text too. Joined into one piece at the end (keys_piece), one scan
-  // for all of them.
+  // A field name to scan: one the walker does not know, or any key the generic walk sees
+  // (metadata, schemas): a provider stores or shows them, so they are text too. Joined into one
+  // piece at the end (keys_piece), one scan for all of them.
   void note_key(std::string_view key) {
     if (key.empty()) return;
     keys_.append(key);

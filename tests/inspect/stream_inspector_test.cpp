@@ -549,6 +549,7 @@ TEST_CASE("a stream that opens more than 1024 channels is ended, not scanned for
   };
   auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse, {events(1100)});
   CHECK(r.ended);
+  CHECK(r.out.find("unparseable stream") != std::string::npos);
   auto few = run_stream(test_rules(), openai_chat(), StreamFormat::kSse, {events(1000)});
   CHECK_FALSE(few.ended);
 }
@@ -643,6 +644,7 @@ TEST_CASE("a refusal has its own channel, and Responses indexes that would alias
       {sse_event(R"({"type":"response.output_text.delta","output_index":0,"content_index":1024,)"
                  R"("delta":"x"})")});
   CHECK(aliasing.ended);
+  CHECK(aliasing.out.find("unparseable stream") != std::string::npos);
 }
 
 TEST_CASE("the flush copy leaves out members and keeps the event valid JSON in every position") {

@@ -104,9 +104,12 @@ std::string normalize_word(std::string_view s) {
 
 std::string normalize_allow(std::string_view s) {
   std::string out;
-  for (char c : s) {
-    if (std::isspace(static_cast<unsigned char>(c))) continue;
-    out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (std::size_t i = 0; i < s.size();) {
+    if (std::size_t n = allow_separator_at(s, i)) {
+      i += n;
+      continue;
+    }
+    out += static_cast<char>(std::toupper(static_cast<unsigned char>(s[i++])));
   }
   return out;
 }
@@ -750,6 +753,17 @@ void write_strings(json::JsonWriter& w, std::string_view key, const std::vector<
 }
 
 }  // namespace
+
+std::size_t allow_separator_at(std::string_view s, std::size_t i) {
+  const auto at = [&](std::size_t k) {
+    return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0;
+  };
+  const unsigned char c = at(0);
+  if (c == '-' || c == '.' || c == '/' || std::isspace(c)) return 1;
+  if (c == 0xC2 && at(1) == 0xA0) return 2;
+  if (c == 0xE2 && at(1) == 0x80 && (at(2) == 0x89 || at(2) == 0xAF)) return 3;
+  return 0;
+}
 
 std::string_view to_string(Scope s) {
   return kScopeNames[static_cast<std::size_t>(s)];

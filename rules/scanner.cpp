@@ -95,19 +95,21 @@ bool near(std::string_view text, std::size_t start, std::size_t end, std::uint32
   return contains_any(before, words, index) || contains_any(after, words, index);
 }
 
-// Compares a match with a normalized allow-list entry (whitespace dropped, ASCII upper-cased)
-// without building the normalized match.
+// Compares a match with an allow-list entry, both without separators and upper-cased
+// (allow_separator_at), without building the normalized match.
 bool equals_normalized(std::string_view match, std::string_view allowed) {
-  std::size_t j = 0;
-  for (char c : match) {
-    if (std::isspace(static_cast<unsigned char>(c))) continue;
-    if (j == allowed.size() ||
-        std::toupper(static_cast<unsigned char>(c)) != static_cast<unsigned char>(allowed[j])) {
+  std::size_t i = 0, j = 0;
+  for (;;) {
+    while (std::size_t n = allow_separator_at(match, i)) i += n;
+    while (std::size_t n = allow_separator_at(allowed, j)) j += n;
+    if (i == match.size() || j == allowed.size()) return i == match.size() && j == allowed.size();
+    if (std::toupper(static_cast<unsigned char>(match[i])) !=
+        std::toupper(static_cast<unsigned char>(allowed[j]))) {
       return false;
     }
+    ++i;
     ++j;
   }
-  return j == allowed.size();
 }
 
 bool is_allowed(const Rule& r, std::string_view text, std::uint64_t base, std::uint64_t from,

@@ -37,6 +37,38 @@ struct Digits {
   std::size_t n = 0;
 };
 
+// Bytes that may set the groups of an IBAN or a card number apart: space, hyphen, dot, slash,
+// and the UTF-8 bytes of the no-break spaces U+00A0 (C2 A0), U+2009 (E2 80 89) and U+202F
+// (E2 80 AF). The pattern decides where they may stand; here they are skipped.
+bool group_separator(char ch) {
+  switch (static_cast<unsigned char>(ch)) {
+    case ' ':
+    case '-':
+    case '.':
+    case '/':
+    case 0xC2:
+    case 0xA0:
+    case 0xE2:
+    case 0x80:
+    case 0x89:
+    case 0xAF:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The digits of a card number, its group separators skipped.
+bool collect_card_digits(std::string_view s, Digits& out) {
+  out.n = 0;
+  for (char c : s) {
+    if (group_separator(c)) continue;
+    if (!is_digit(c) || out.n == sizeof(out.d)) return false;
+    out.d[out.n++] = c;
+  }
+  return out.n > 0;
+}
+
 // The digits of `s`, skipping spaces and dashes; false when anything else is there or too long.
 bool collect_digits(std::string_view s, Digits& out) {
   out.n = 0;
@@ -798,7 +830,7 @@ bool luhn_valid(std::string_view s) {
 
 bool credit_card_valid(std::string_view s) {
   Digits d;
-  if (!collect_digits(s, d) || d.n < 12 || d.n > 19 || all_same(d) || !luhn_digits(d)) {
+  if (!collect_card_digits(s, d) || d.n < 12 || d.n > 19 || all_same(d) || !luhn_digits(d)) {
     return false;
   }
   const std::size_t n = d.n;
@@ -823,30 +855,11 @@ bool credit_card_valid(std::string_view s) {
   return false;
 }
 
-// Bytes that may set an IBAN's groups apart: space, hyphen, and the UTF-8 bytes of the no-break
-// spaces U+00A0 (C2 A0), U+2009 (E2 80 89) and U+202F (E2 80 AF). The pattern decides where they
-// may stand; here they are skipped.
-static bool iban_separator(char ch) {
-  switch (static_cast<unsigned char>(ch)) {
-    case ' ':
-    case '-':
-    case 0xC2:
-    case 0xA0:
-    case 0xE2:
-    case 0x80:
-    case 0x89:
-    case 0xAF:
-      return true;
-    default:
-      return false;
-  }
-}
-
 bool iban_valid(std::string_view s) {
   char c[40];
   std::size_t n = 0;
   for (char ch : s) {
-    if (iban_separator(ch)) continue;
+    if (group_separator(ch)) continue;
     if (n == sizeof(c)) return false;
     if (is_lower(ch)) ch = static_cast<char>(ch - 'a' + 'A');
     if (!is_upper(ch) && !is_digit(ch)) return false;

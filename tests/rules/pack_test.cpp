@@ -209,13 +209,16 @@ TEST_CASE("non-pattern kinds refuse missing and foreign fields") {
 }
 
 TEST_CASE("allow-list entries and context words are normalized") {
-  auto r = load_pack(
-      std::string(kHeader) + rule("    detect:\n      patterns: ['a']\n"
-                                  "      context: {words: ['Date  of Birth'], within: 10}\n"
-                                  "    allow: ['de89 3704 0044 0532 0130 00']\n"),
-      "t");
+  auto r = load_pack(std::string(kHeader) +
+                         rule("    detect:\n      patterns: ['a']\n"
+                              "      context: {words: ['Date  of Birth'], within: 10}\n"
+                              "    allow: ['de89 3704 0044 0532 0130 00', '4111-1111.1111/1111',\n"
+                              "            \"4111\\u00a01111\\u202f1111\\u20091111\"]\n"),
+                     "t");
   REQUIRE(r.pack);
-  CHECK(r.pack->rules[0].allow == std::vector<std::string>{"DE89370400440532013000"});
+  // Sorted and unique: both groupings of the test card are one entry.
+  CHECK(r.pack->rules[0].allow ==
+        std::vector<std::string>{"4111111111111111", "DE89370400440532013000"});
   CHECK(r.pack->rules[0].detect.context->words == std::vector<std::string>{"date of birth"});
 }
 

@@ -45,6 +45,18 @@ TEST_CASE("credit cards need Luhn, a known issuer range and its length") {
   CHECK_FALSE(credit_card_valid("0000000000000000"));  // repeated digit
 }
 
+TEST_CASE("credit cards may be grouped by dots, slashes and no-break spaces") {
+  CHECK(credit_card_valid("4555.9797.1147.1041"));
+  CHECK(credit_card_valid("4555/9797/1147/1041"));
+  CHECK(
+      credit_card_valid("4555\xC2\xA0"
+                        "9797\xE2\x80\x89"
+                        "1147\xE2\x80\xAF"
+                        "1041"));
+  CHECK_FALSE(credit_card_valid("4555.9797.1147.1042"));  // Luhn fails whatever the grouping
+  CHECK_FALSE(credit_card_valid("4555:9797:1147:1041"));  // not a separator
+}
+
 TEST_CASE("IBAN: mod-97 and the country's length") {
   CHECK(iban_valid("DE89 3704 0044 0532 0130 00"));
   CHECK(iban_valid("GB82WEST12345698765432"));

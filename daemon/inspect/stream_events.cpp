@@ -68,6 +68,7 @@ bool openai_tool_calls(Ctx& c, sj::value& v, std::uint64_t group) {
     if (e.get_object().get(o)) return false;
     std::uint64_t index = position++;
     std::size_t first = c.out.deltas.size();
+    std::size_t first_name = c.out.tool_name_parts.size();
     for (auto f : o) {
       sj::field field;
       std::string_view key;
@@ -91,7 +92,7 @@ bool openai_tool_calls(Ctx& c, sj::value& v, std::uint64_t group) {
             if (t == sj::json_type::string) {
               std::string name;
               if (!get_str(fv, name)) return false;
-              c.out.tools_called.push_back(std::move(name));
+              c.out.tool_name_parts.push_back({{group, 0}, std::move(name)});
             }
           }
         }
@@ -99,6 +100,9 @@ bool openai_tool_calls(Ctx& c, sj::value& v, std::uint64_t group) {
     }
     // `index` may follow `function`: fix the channel once the object is read.
     for (std::size_t i = first; i < c.out.deltas.size(); ++i) c.out.deltas[i].key.part = 1 + index;
+    for (std::size_t i = first_name; i < c.out.tool_name_parts.size(); ++i) {
+      c.out.tool_name_parts[i].key.part = 1 + index;
+    }
   }
   return true;
 }
@@ -119,6 +123,7 @@ bool openai_chunk(Ctx& c, sj::object& top, bool& wants_others) {
       if (e.get_object().get(choice)) return false;
       std::uint64_t index = position++;
       std::size_t first = c.out.deltas.size();
+      std::size_t first_name = c.out.tool_name_parts.size();
       bool finished = false;
       for (auto g : choice) {
         sj::field cf;
@@ -173,7 +178,9 @@ bool openai_chunk(Ctx& c, sj::object& top, bool& wants_others) {
                   }
                 } else if (call && ok == "name") {
                   std::string name;
-                  if (get_str(ov, name)) c.out.tools_called.push_back(std::move(name));
+                  if (get_str(ov, name)) {
+                    c.out.tool_name_parts.push_back({{0, kFunctionCallPart}, std::move(name)});
+                  }
                 } else if (!call && ok == "transcript") {
                   if (!string_delta(c, ov, {0, kAudioPart}, MatchedIn::kBody,
                                     Layer::kPreTemplate)) {
@@ -186,6 +193,9 @@ bool openai_chunk(Ctx& c, sj::object& top, bool& wants_others) {
         }
       }
       for (std::size_t i = first; i < c.out.deltas.size(); ++i) c.out.deltas[i].key.group = index;
+      for (std::size_t i = first_name; i < c.out.tool_name_parts.size(); ++i) {
+        c.out.tool_name_parts[i].key.group = index;
+      }
       if (finished) c.out.ends_groups.push_back(index);
     }
   }
@@ -508,7 +518,7 @@ StreamEventInfo parse_stream_event(Route route, std::string_view event_name,
   // nothing to inspect: it passes at once and does not flush held text, so it cannot cut a
   // match in two.
   if (!wants_others && info.deltas.empty() && !info.ends_all && info.ends_groups.empty() &&
-      info.tools_called.empty()) {
+      info.tools_called.empty() && info.tool_name_parts.empty()) {
     info.keepalive = true;
   }
   if (wants_others) {

@@ -5,6 +5,7 @@
 //
 //   openai chat      choices[i].delta.content / .refusal            → channel (i, text)
 //                    choices[i].delta.tool_calls[j].function.arguments → channel (i, tool j)
+//                    choices[i].delta.tool_calls[j].function.name   → a piece of tool j's name
 //                    choices[i].finish_reason non-null               → ends choice i
 //   openai completions choices[i].text                               → channel (i, text)
 //   openai responses response.output_text.delta / refusal.delta      → (output, content)
@@ -54,8 +55,15 @@ struct StreamEventInfo {
   bool ends_all = false;   // [DONE], message_stop, done:true
   std::vector<std::uint64_t> ends_groups;  // finish_reason, content_block_stop, *.done
   std::vector<StreamDelta> deltas;
-  std::vector<TextPiece> others;  // other strings, scanned in block mode (spans in payload)
-  std::vector<std::string> tools_called;
+  std::vector<TextPiece> others;          // other strings, scanned in block mode (spans in payload)
+  std::vector<std::string> tools_called;  // whole names (Anthropic, Responses, Ollama)
+  // OpenAI chat: a piece of the name of the tool call whose arguments stream on `key`. Clients
+  // join the pieces of one call, so the name is known only once its call is complete.
+  struct ToolNamePart {
+    ChannelKey key;
+    std::string text;
+  };
+  std::vector<ToolNamePart> tool_name_parts;
 };
 
 // Parses one payload. `event_name` is the SSE `event` field ("" for NDJSON / none).

@@ -156,6 +156,44 @@ bool StreamInspector::check_tools(const std::vector<std::string>& tools, std::st
 
 // Channels (finished ones included, for their tails) one stream may open.
 constexpr std::size_t kMaxChannels = 1024;
+// Providers cap function names at 64 bytes; a longer joined name is not a tool call.
+constexpr std::size_t kMaxToolName = 1024;
+
+bool StreamInspector::check_tool_names(const StreamEventInfo& info, bool at_end, std::string& out) {
+  for (const auto& part : info.tool_name_parts) {
+    auto it = std::find_if(tool_names_.begin(), tool_names_.end(),
+                           [&](const ToolName& t) { return t.key == part.key; });
+    if (it == tool_names_.end()) {
+      if (tool_names_.size() == kMaxChannels) {
+        block_unparseable(out);
+        return false;
+      }
+      it = tool_names_.insert(tool_names_.end(), ToolName{part.key, {}, 0});
+    }
+    it->name += part.text;
+    if (it->name.size() > kMaxToolName) {
+      block_unparseable(out);
+      return false;
+    }
+  }
+  std::vector<std::string> due;
+  for (ToolName& t : tool_names_) {
+    if (t.name.size() == t.checked) continue;
+    bool known = at_end || info.ends_all ||
+                 std::find(info.ends_groups.begin(), info.ends_groups.end(), t.key.group) !=
+                     info.ends_groups.end();
+    for (const StreamDelta& d : info.deltas) {
+      if (d.key == t.key && !d.text.empty()) known = true;
+    }
+    for (const auto& part : info.tool_name_parts) {
+      if (part.key.group == t.key.group && part.key.part > t.key.part) known = true;
+    }
+    if (!known) continue;
+    due.push_back(t.name);
+    t.checked = t.name.size();
+  }
+  return check_tools(due, out);
+}
 
 StreamInspector::Channel* StreamInspector::channel(const StreamDelta& d, std::string& out) {
   for (auto& ch : channels_) {
@@ -593,6 +631,7 @@ StreamStep StreamInspector::on_payload(std::string_view event_name, std::string_
   StreamEventInfo info = parse_stream_event(route_, event_name, payload);
   if (!info.json_ok) return block_unparseable(out);
   if (!check_tools(info.tools_called, out)) return StreamStep::kEnd;
+  if (!check_tool_names(info, false, out)) return StreamStep::kEnd;
 
   if (info.deltas.empty()) {
     if (info.keepalive && info.others.empty() && !info.ends_all && info.ends_groups.empty()) {
@@ -713,6 +752,7 @@ StreamStep StreamInspector::finish(std::string& out) {
       if (on_payload({}, l.text, l.raw, out) == StreamStep::kEnd) return StreamStep::kEnd;
     }
   }
+  if (!check_tool_names(StreamEventInfo{}, true, out)) return StreamStep::kEnd;
   if (!flush_all(out, nullptr)) return StreamStep::kEnd;
   if (!finish_generic(out)) return StreamStep::kEnd;
   return StreamStep::kContinue;

@@ -98,6 +98,10 @@ class StreamInspector {
   bool flush_all(std::string& out, const std::vector<std::uint64_t>* groups);
   bool scan_others(std::vector<TextPiece>& others, std::string& payload, std::string& out);
   bool check_tools(const std::vector<std::string>& tools, std::string& out);
+  // Joins the pieces of OpenAI tool-call names and checks each name once it is known: when its
+  // call's arguments start, when a later call of its choice begins, when its choice or the
+  // stream ends (`at_end`), and again if a piece comes after that. False: the stream ended.
+  bool check_tool_names(const StreamEventInfo& info, bool at_end, std::string& out);
   // Records the findings and acts: block ends the stream; redact goes to `redactions`, or ends
   // the stream when the text cannot be rewritten (null) or the match starts before `released`
   // (the channel's text already sent).
@@ -117,6 +121,12 @@ class StreamInspector {
   std::vector<std::unique_ptr<Channel>> channels_;
   bool generic_ = false;  // generic dialect or an unknown endpoint: whole events, by path
   std::vector<std::unique_ptr<Channel>> generic_channels_;
+  struct ToolName {
+    ChannelKey key;           // the channel of the call's arguments
+    std::string name;         // the pieces so far
+    std::size_t checked = 0;  // bytes of `name` tool_permission has seen
+  };
+  std::vector<ToolName> tool_names_;
   std::vector<rules::Finding> scratch_;
   bool ended_ = false;
   std::string block_reason_;

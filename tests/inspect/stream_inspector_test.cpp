@@ -193,6 +193,63 @@ TEST_CASE("a tool the rules do not allow, called in a streamed response, ends th
   CHECK(r.out.find("POLICY.TOOL_DENIED") != std::string::npos);
 }
 
+std::string tool_chunk(std::string_view name, std::string_view arguments, int index = 0) {
+  std::string fn = "{";
+  if (!name.empty()) {
+    fn += "\"name\":";
+    json::append_json_string(fn, name);
+    fn += ",";
+  }
+  fn += "\"arguments\":";
+  json::append_json_string(fn, arguments);
+  fn += "}";
+  return "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":" +
+         std::to_string(index) + ",\"function\":" + fn + "}]}}]}\n\n";
+}
+
+TEST_CASE("a tool name streamed in pieces is judged whole: allowed pieces of a denied name") {
+  // "pay" and "lookup" are allowed; the call the client assembles, "paylookup", is not.
+  auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse,
+                      {tool_chunk("pay", ""), tool_chunk("lookup", ""),
+                       tool_chunk("", "{\"to\":\"x\"}"), sse_finish()});
+  CHECK(r.ended);
+  CHECK(r.out.find("POLICY.TOOL_DENIED") != std::string::npos);
+  CHECK(r.out.find("\\\"to\\\"") == std::string::npos);  // its arguments never left
+}
+
+TEST_CASE("a tool name streamed in pieces is judged whole: denied pieces of an allowed name") {
+  auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse,
+                      {tool_chunk("look", ""), tool_chunk("up", ""), tool_chunk("", "{}"),
+                       tool_chunk("web_", "", 1), tool_chunk("search", "{}", 1), sse_finish()});
+  CHECK_FALSE(r.ended);
+  CHECK(r.out.find("POLICY.TOOL_DENIED") == std::string::npos);
+  CHECK(r.out.find("[DONE]") != std::string::npos);
+}
+
+TEST_CASE("a denied tool's arguments never leave: its name is judged when they start") {
+  auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse,
+                      {tool_chunk("rm_rf", ""), tool_chunk("", "{\"path\":\"/\"}")});
+  CHECK(r.ended);
+  CHECK(r.out.find("POLICY.TOOL_DENIED") != std::string::npos);
+  CHECK(r.out.find("path") == std::string::npos);
+}
+
+TEST_CASE("a denied tool name completed by a later call of its choice is judged then") {
+  auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse,
+                      {tool_chunk("rm_", ""), tool_chunk("rf", ""), tool_chunk("lookup", "", 1)});
+  CHECK(r.ended);
+  CHECK(r.out.find("POLICY.TOOL_DENIED") != std::string::npos);
+  CHECK(r.out.find("lookup") == std::string::npos);
+}
+
+TEST_CASE("a tool name longer than any provider allows ends the stream as unparseable") {
+  std::vector<std::string> chunks;
+  for (int i = 0; i < 40; ++i) chunks.push_back(tool_chunk(std::string(32, 'a'), ""));
+  auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse, chunks);
+  CHECK(r.ended);
+  CHECK(r.out.find("unparseable stream") != std::string::npos);
+}
+
 TEST_CASE("an unparseable SSE payload ends the stream instead of passing it") {
   auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse,
                       {sse_chunk("fine"), "data: {not json\n\n", sse_chunk("never")});

@@ -8,6 +8,7 @@
 
 #include "rules/compiled_internal.hpp"
 #include "rules/gate_slices.hpp"
+#include "rules/text_fold.hpp"
 #include "rules/validators.hpp"
 
 namespace edgeward::rules {
@@ -440,7 +441,9 @@ Scanner::Scanner(Scanner&& o) noexcept
     : scratch_(o.scratch_),
       prepared_generation_(o.prepared_generation_),
       raw_(std::move(o.raw_)),
-      slices_(std::move(o.slices_)) {
+      slices_(std::move(o.slices_)),
+      folded_(std::move(o.folded_)),
+      folded_findings_(std::move(o.folded_findings_)) {
   o.scratch_ = nullptr;
   o.prepared_generation_ = 0;
 }
@@ -452,6 +455,8 @@ Scanner& Scanner::operator=(Scanner&& o) noexcept {
     prepared_generation_ = o.prepared_generation_;
     raw_ = std::move(o.raw_);
     slices_ = std::move(o.slices_);
+    folded_ = std::move(o.folded_);
+    folded_findings_ = std::move(o.folded_findings_);
     o.scratch_ = nullptr;
     o.prepared_generation_ = 0;
   }
@@ -488,6 +493,32 @@ Status Scanner::scan(const CompiledRules& rules, Scope scope, Surface surface, L
   const int n = d.slot_dbs(slot_of(scope, surface), dbs);
   if (n == 0 || text.empty()) return ok_status();
   if (auto s = prepare(rules); !s.ok()) return s;
+  const std::size_t first = out.size();
+  if (auto s = scan_block(rules, dbs, n, layer, text, out); !s.ok()) return s;
+  if (!has_hidden_characters(text) || !fold_hidden_characters(text, folded_)) return ok_status();
+  folded_findings_.clear();
+  if (auto s = scan_block(rules, dbs, n, layer, folded_.text, folded_findings_); !s.ok()) {
+    return s;
+  }
+  const std::size_t own = out.size();
+  for (Finding f : folded_findings_) {
+    if (f.end <= f.start || f.end > folded_.text.size()) continue;
+    f.start = folded_.begin[static_cast<std::size_t>(f.start)];
+    f.end = folded_.end[static_cast<std::size_t>(f.end - 1)];
+    const bool seen =
+        std::any_of(out.begin() + static_cast<std::ptrdiff_t>(first),
+                    out.begin() + static_cast<std::ptrdiff_t>(own), [&](const Finding& g) {
+                      return g.rule_index == f.rule_index && g.start == f.start && g.end == f.end;
+                    });
+    if (!seen) out.push_back(f);
+  }
+  if (out.size() != own) sort_findings(out, first);
+  return ok_status();
+}
+
+Status Scanner::scan_block(const CompiledRules& rules, const std::array<int, kMaxSlotDbs>& dbs,
+                           int n, Layer layer, std::string_view text, std::vector<Finding>& out) {
+  const CompiledRulesData& d = rules.data();
   raw_.clear();
   for (int k = 0; k < n; ++k) {
     const Database& db = d.dbs[static_cast<std::size_t>(dbs[static_cast<std::size_t>(k)])];

@@ -29,6 +29,7 @@
 #include "core/result.hpp"
 #include "rules/engine.hpp"
 #include "rules/gate_slices.hpp"
+#include "rules/text_fold.hpp"
 
 struct hs_scratch;
 struct hs_stream;
@@ -113,7 +114,9 @@ class Scanner {
   Scanner(const Scanner&) = delete;
   Scanner& operator=(const Scanner&) = delete;
 
-  // Scans `text` as (scope, surface, layer) and appends the findings to `out`.
+  // Scans `text` as (scope, surface, layer) and appends the findings to `out`. A text holding
+  // characters that hide matches (rules/text_fold.hpp) is scanned again folded, and what only
+  // the folded text holds is reported at its place in `text`.
   // Error: "rules.scan_failed" (Hyperscan error), "rules.scratch_failed".
   Status scan(const CompiledRules& rules, Scope scope, Surface surface, Layer layer,
               std::string_view text, std::vector<Finding>& out);
@@ -139,12 +142,17 @@ class Scanner {
                    std::string_view text, std::uint64_t base, std::uint64_t start,
                    std::uint64_t limit, std::vector<RawMatch>& found);
   Status process_stream(ScanStream& s, bool final, std::vector<Finding>& out);
+  // One block scan of `text` with the slot's databases `dbs` (the first n).
+  Status scan_block(const CompiledRules& rules, const std::array<int, 2>& dbs, int n, Layer layer,
+                    std::string_view text, std::vector<Finding>& out);
 
   hs_scratch* scratch_ = nullptr;
   std::uint64_t prepared_generation_ = 0;
   std::vector<RawMatch> raw_;  // reused across calls: steady state allocates nothing
   // Likewise: per gate, the slices its gated database scans.
   std::array<std::vector<TextSlice>, kMaxSliceSpecs> slices_;
+  FoldedText folded_;                     // the second look at a text with hidden characters
+  std::vector<Finding> folded_findings_;  //   and what it found, in folded offsets
 };
 
 // Decides one candidate (validator, entropy, allow list, context). `text` holds the candidate

@@ -299,6 +299,16 @@ TEST_CASE("inspect: review findings hold against the real binary", "[integration
   CHECK(status_of(r) == 200);
   CHECK(body_of(r).find("TYUIOPASDFGH") == std::string::npos);
   CHECK(body_of(r).find("blocked by edgeward: DLP.SECRET.AWS_ACCESS_KEY") != std::string::npos);
+  // A zero-width space inside a key, raw or escaped, no longer hides it.
+  g.mock_reset();
+  for (const std::string& zwsp : {std::string("\xE2\x80\x8B"), std::string("\\u200b")}) {
+    std::string hidden =
+        post(g.port, "/v1/chat/completions",
+             chat(R"([{"role":"user","content":"key AKIA)" + zwsp + R"(QWERTYUIOPASDFGH"}])"));
+    CHECK(status_of(hidden) == 403);
+    CHECK(header_value(hidden, "Edgeward-Reason") == "DLP.SECRET.AWS_ACCESS_KEY");
+  }
+  CHECK(g.mock_count() == 0);
 }
 
 TEST_CASE("inspect: an AWS key in an Anthropic input_json_delta is found",

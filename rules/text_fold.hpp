@@ -1,0 +1,40 @@
+#pragma once
+// Characters that hide a match from the patterns without changing what a reader (or a model)
+// sees: a zero-width space pasted inside a key from a web page that breaks long tokens, a card
+// number typed in fullwidth digits, "ｉｇｎｏｒｅ ｐｒｅｖｉｏｕｓ ｉｎｓｔｒｕｃｔｉｏｎｓ". Block
+// scans look at the text a second time with them folded away (Scanner::scan), and report what only
+// the folded text holds at its place in the original.
+//
+// Folded:
+//  - dropped: U+00AD soft hyphen, U+200B zero-width space, U+200C/U+200D zero-width
+//    (non-)joiner, U+2060 word joiner, U+FEFF byte-order mark / zero-width no-break space;
+//  - to ASCII: the fullwidth forms U+FF01–U+FF5E (`！` … `～`, digits and Latin letters
+//    included), and U+3000 ideographic space to a space.
+// Everything else is copied byte for byte, invalid UTF-8 included.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace edgeward::rules {
+
+struct FoldedText {
+  std::string text;
+  // For each byte of `text`: where the source bytes it stands for begin and end in the
+  // original, so a span [s, e) of `text` is [begin[s], end[e - 1]) there (a dropped character
+  // inside the span is inside the original span too).
+  std::vector<std::uint32_t> begin;
+  std::vector<std::uint32_t> end;
+};
+
+// True when `text` holds a character that can hide a match: one that folding drops, or a
+// fullwidth digit or letter (fullwidth punctuation and U+3000 alone are ordinary CJK
+// typography, not worth a second scan). One pass; an ASCII text is read 16 bytes at a time.
+bool has_hidden_characters(std::string_view text);
+
+// Folds `text` into `out` (its buffers are reused). Texts longer than 4 GiB are not folded
+// (false): offsets are 32-bit.
+bool fold_hidden_characters(std::string_view text, FoldedText& out);
+
+}  // namespace edgeward::rules

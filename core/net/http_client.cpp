@@ -333,6 +333,7 @@ class UpstreamConnection final : public ParserSink {
 
   bool head_request_ = false;
   bool interim_ = false;
+  const char* refusal_ = nullptr;  // why a head callback refused the response
   bool final_head_ = false;
   bool message_done_ = false;
   bool paused_ = false;
@@ -567,6 +568,7 @@ void UpstreamConnection::begin_exchange(UpstreamExchange* ex, RequestHead head, 
   drained_wanted_ = false;
   head_request_ = head_.method == "HEAD";
   interim_ = final_head_ = message_done_ = paused_ = held_end_ = stray_bytes_ = false;
+  refusal_ = nullptr;
   held_body_.clear();
   reused_ = reused;
   response_started_ = replayable_ = false;
@@ -819,7 +821,9 @@ void UpstreamConnection::on_bytes(std::string_view plain) {
     if (!consumed) {
       fail(UpstreamFailure::bad_response,
            upstream_error("upstream.bad_response", pool_->target_,
-                          "unparsable response (" + consumed.error().code + ")"));
+                          refusal_ != nullptr
+                              ? std::string(refusal_)
+                              : "unparsable response (" + consumed.error().code + ")"));
       return;
     }
     plain.remove_prefix(consumed.value());
@@ -859,10 +863,15 @@ void UpstreamConnection::on_eof(int status) {
 }
 
 ParserAction UpstreamConnection::on_response_head(ResponseHead&& head, const BodyFraming& framing) {
-  (void)framing;
   if (head.status >= 100 && head.status < 200) {
-    interim_ = true;  // 100 Continue, 103 Early Hints: not forwarded
-    return ParserAction::Continue;
+    // 100 Continue, 103 Early Hints: not forwarded. A 1xx never has a body (RFC 9110 §15.2);
+    // one that announces a body would have its bytes reach the client as a response of its own.
+    if (framing.chunked || (framing.content_length && *framing.content_length > 0)) {
+      refusal_ = "a 1xx response announcing a body";
+      return ParserAction::Abort;
+    }
+    interim_ = true;
+    return ParserAction::NoBody;
   }
   final_head_ = true;
   UpstreamExchange* ex = exchange_;

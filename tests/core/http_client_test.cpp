@@ -446,6 +446,27 @@ TEST_CASE("1xx interim responses are skipped", "[http_client]") {
   CHECK(rec.body == "ok");
 }
 
+TEST_CASE("a 1xx response announcing a body is refused: its bytes never reach the client",
+          "[http_client]") {
+  for (const char* interim : {"HTTP/1.1 102 Processing\r\nContent-Length: 5\r\n\r\nHTTP/",
+                              "HTTP/1.1 100 Continue\r\nTransfer-Encoding: chunked\r\n\r\n"
+                              "5\r\nHTTP/\r\n0\r\n\r\n"}) {
+    uv::UvLoop loop;
+    TestServer server(loop.get(), [&](const std::string&) {
+      return Reply{std::string(interim) + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"};
+    });
+    UpstreamPool pool(loop.get(), plain_target(server.port));
+    Recorder rec;
+    exchange(loop.get(), pool, rec, post(), "x");
+    INFO(interim);
+    CHECK(rec.failure);
+    CHECK(rec.error.code == "upstream.bad_response");
+    CHECK(rec.error.message.find("a 1xx response announcing a body") != std::string::npos);
+    CHECK_FALSE(rec.head);
+    CHECK(rec.body.empty());
+  }
+}
+
 TEST_CASE("HEAD and 204 responses have no body and keep the connection", "[http_client]") {
   uv::UvLoop loop;
   TestServer server(loop.get(), [](const std::string& req) {

@@ -66,6 +66,14 @@ bool is_hop_by_hop(std::string_view name) {
          iequals(name, "Trailer") || iequals(name, "Transfer-Encoding") || iequals(name, "Upgrade");
 }
 
+std::string ascii_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
 void strip_hop_by_hop(http::Headers& headers) {
   // Names listed in Connection are hop-by-hop for this message too (RFC 9110 §7.6.1).
   std::vector<std::string> named;
@@ -81,16 +89,22 @@ void strip_hop_by_hop(http::Headers& headers) {
       while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) {
         token.remove_suffix(1);
       }
-      if (!token.empty()) named.emplace_back(token);
+      if (!token.empty()) named.push_back(ascii_lower(token));
       if (comma == std::string_view::npos) break;
       v.remove_prefix(comma + 1);
     }
   }
+  // Sorted and looked up by binary search: a head of thousands of tokens and headers must not
+  // cost their product (a red-team head of 8,000 tokens and 7,000 headers took 110 ms).
+  std::sort(named.begin(), named.end());
+  named.erase(std::unique(named.begin(), named.end()), named.end());
   auto& list = headers.list();
+  std::string lowered;
   std::erase_if(list, [&](const http::Header& h) {
     if (is_hop_by_hop(h.name)) return true;
-    return std::any_of(named.begin(), named.end(),
-                       [&](const std::string& n) { return http::iequals(n, h.name); });
+    if (named.empty()) return false;
+    lowered = ascii_lower(h.name);
+    return std::binary_search(named.begin(), named.end(), lowered);
   });
 }
 

@@ -294,6 +294,22 @@ TEST_CASE("proxy forwards with Host rewritten, hop-by-hop removed and the key in
   CHECK(h.get("Content-Length") == "15");
 }
 
+TEST_CASE("headers named in Connection are dropped whatever their case and repetition", "[proxy]") {
+  ProxyFixture f;
+  ClientSocket c(f.port);
+  REQUIRE(c.send(post("/v1/chat/completions", "{}",
+                      "Connection: x-private, X-PRIVATE,,x-other\r\nConnection: X-Third\r\n"
+                      "X-Private: 1\r\nx-other: 2\r\nX-THIRD: 3\r\nX-Kept: yes\r\n")));
+  std::string r = c.read_response(3s);
+  CHECK(status_of(r) == 200);
+  std::lock_guard lock(f.seen.mu);
+  const auto& h = f.seen.head.headers;
+  CHECK_FALSE(h.has("X-Private"));
+  CHECK_FALSE(h.has("X-Other"));
+  CHECK_FALSE(h.has("X-Third"));
+  CHECK(h.get("X-Kept") == "yes");
+}
+
 TEST_CASE("proxy forwards a chunked request body byte-exact", "[proxy]") {
   ProxyFixture f;
   ClientSocket c(f.port);

@@ -226,10 +226,22 @@ YAML::Mark value_mark(const YAML::Node& value, const YAML::Mark& key_mark) {
 void read_object(Reader& r, const SchemaBase& schema, const YAML::Node& node,
                  const YAML::Mark& mark, void* obj, const std::string& path);
 
+// What an error says a value was: its text, unless the field holds a secret.
+std::string kind_of(const FieldInfo& f, const YAML::Node& n) {
+  if (f.secret && n.IsScalar()) return "a string (value not shown)";
+  return kind_of(n);
+}
+
+std::string with_value(const FieldInfo& f, const std::string& message, std::string_view value) {
+  if (f.secret) return message + " (value not shown)";
+  return with_value(message, value);
+}
+
 void wrong_type(Reader& r, const YAML::Mark& mark, const std::string& path, const FieldInfo& f,
                 const YAML::Node& value) {
-  r.fail(mark, path,
-         make_error("config.wrong_type", "expected " + type_name(f) + ", got " + kind_of(value)));
+  r.fail(
+      mark, path,
+      make_error("config.wrong_type", "expected " + type_name(f) + ", got " + kind_of(f, value)));
 }
 
 void read_field(Reader& r, const FieldInfo& f, const YAML::Node& value, const YAML::Mark& key_mark,
@@ -263,7 +275,8 @@ void read_field(Reader& r, const FieldInfo& f, const YAML::Node& value, const YA
       if (f.check) {
         Status st = f.check(v.text);
         if (!st.ok()) {
-          r.fail(mark, path, make_error(st.error().code, with_value(st.error().message, v.text)));
+          r.fail(mark, path,
+                 make_error(st.error().code, with_value(f, st.error().message, v.text)));
           return;
         }
       }
@@ -361,7 +374,7 @@ void read_field(Reader& r, const FieldInfo& f, const YAML::Node& value, const YA
         if (!item.IsScalar()) {
           r.fail(item_mark, item_path,
                  make_error("config.wrong_type",
-                            "expected " + f.type_name + ", got " + kind_of(item)));
+                            "expected " + f.type_name + ", got " + kind_of(f, item)));
           ok = false;
           continue;
         }
@@ -369,7 +382,7 @@ void read_field(Reader& r, const FieldInfo& f, const YAML::Node& value, const YA
           Status st = f.check(item.Scalar());
           if (!st.ok()) {
             r.fail(item_mark, item_path,
-                   make_error(st.error().code, with_value(st.error().message, item.Scalar())));
+                   make_error(st.error().code, with_value(f, st.error().message, item.Scalar())));
             ok = false;
             continue;
           }

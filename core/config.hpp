@@ -101,6 +101,7 @@ using StringCheck = std::function<Status(std::string_view value)>;
 struct String {
   std::string type = "string";  // the type as the docs should name it ("address", "URL", …)
   StringCheck check = {};
+  bool secret = false;  // the value (a key, a URL with a password) never appears in an error
 };
 struct Bool {};
 struct Int {
@@ -130,6 +131,7 @@ struct StringList {
   std::string type = "string";  // the element type as the docs should name it
   StringCheck check = {};
   std::size_t max_items = std::numeric_limits<std::size_t>::max();
+  bool secret = false;  // as String::secret, for every element
 };
 template <class U>
 class Schema;
@@ -189,6 +191,7 @@ struct FieldInfo {
   std::vector<std::string> choices;                            // choice
   std::size_t max_items = 0;                                   // string_list
   StringCheck check;                                           // string, string_list
+  bool secret = false;                                         // string, string_list
   const SchemaBase* nested = nullptr;                          // object, object_list
 
   std::function<void(void* obj, const Value& v)> set;  // scalars and string lists
@@ -432,6 +435,7 @@ Field<T>::Field(std::string name, Type type, std::string_view default_yaml, M T:
     info.kind = Kind::string;
     info.type_name = type.type;
     info.check = type.check;
+    info.secret = type.secret;
     info.set = [store](void* o, const Value& v) {
       store(o, v, [](const Value& x) { return x.text; });
     };
@@ -542,6 +546,7 @@ Field<T>::Field(std::string name, Type type, std::string_view default_yaml, M T:
     info.kind = Kind::string_list;
     info.type_name = type.type;
     info.check = type.check;
+    info.secret = type.secret;
     info.max_items = type.max_items;
     info.set = [store](void* o, const Value& v) {
       store(o, v, [](const Value& x) { return x.list; });

@@ -94,8 +94,8 @@ const Schema<UpstreamConfig>& upstream_schema() {
   static const Schema<UpstreamConfig> s{
       {"name", String{.type = "name", .check = check_name}, config::kRequired,
        &UpstreamConfig::name, "Name used in logs, metrics and events."},
-      {"url", String{.type = "URL", .check = check_url}, config::kRequired, &UpstreamConfig::url,
-       "http:// or https:// origin of the LLM endpoint (no path)."},
+      {"url", String{.type = "URL", .check = check_url, .secret = true}, config::kRequired,
+       &UpstreamConfig::url, "http:// or https:// origin of the LLM endpoint (no path)."},
       {"routes", StringList{.type = "path prefix", .check = check_route}, "[\"/\"]",
        &UpstreamConfig::routes,
        "Request path prefixes sent to this upstream; the longest match wins."},
@@ -108,9 +108,9 @@ const Schema<UpstreamConfig>& upstream_schema() {
        &UpstreamConfig::response_timeout,
        "Longest wait for the response head, and longest silence within the body (then 504); while "
        "request bytes are still being sent, only a period without write progress counts."},
-      // No schema check here: the loader would quote the value (a secret) in its message;
-      // load_config checks these lines itself without echoing them.
-      {"headers", StringList{.type = "\"Name: value\""}, "[]", &UpstreamConfig::header_lines,
+      // Secret: no error quotes them. load_config checks the lines itself (check_header_line).
+      {"headers", StringList{.type = "\"Name: value\"", .secret = true}, "[]",
+       &UpstreamConfig::header_lines,
        "Headers set on every forwarded request, e.g. \"Authorization: Bearer sk-…\"."},
   };
   return s;

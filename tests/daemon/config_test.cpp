@@ -112,6 +112,27 @@ TEST_CASE("upstream header lines are parsed and a bad one never echoes its value
   CHECK(all_messages(d2).find("sk-canary-456") == std::string::npos);
 }
 
+TEST_CASE("a provider key or URL password in a malformed field never appears in the error",
+          "[config]") {
+  // `headers` written as one string instead of a list, and a URL with a password that fails
+  // its check (a path after the host).
+  TempConfig f(
+      "upstreams:\n"
+      "  - name: a\n"
+      "    url: 'http://127.0.0.1:1'\n"
+      "    headers: 'Authorization: Bearer sk-canary-scalar-789'\n"
+      "  - name: b\n"
+      "    url: 'https://user:sk-canary-urlpass-321@api.example.com/v1'\n"
+      "    headers: [['Authorization: Bearer sk-canary-nested-654']]\n");
+  Config c;
+  auto d = load_config(f.path, {}, c);
+  REQUIRE(d.size() == 3);
+  const std::string all = all_messages(d);
+  CHECK(all.find("sk-canary") == std::string::npos);
+  CHECK(all.find("value not shown") != std::string::npos);
+  CHECK(d[0].error.code == "config.wrong_type");
+}
+
 TEST_CASE("duplicate upstream names are refused", "[config]") {
   TempConfig f(
       "upstreams:\n"

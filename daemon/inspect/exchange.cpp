@@ -444,7 +444,12 @@ RequestDecision ExchangeInspector::decide_request(const ExtractedBody& extracted
                                                   std::vector<Located> found,
                                                   std::string_view body) {
   RequestDecision d;
-  events_.set_model(extracted.model);
+  // A model string that holds a finding is not a model name: the label keeps it out of the store.
+  const bool model_holds_finding =
+      extracted.model_piece && std::any_of(found.begin(), found.end(), [&](const Located& l) {
+        return l.piece == *extracted.model_piece;
+      });
+  events_.set_model(model_holds_finding ? std::string_view("withheld") : extracted.model);
   // A scan that failed: fail closed like missing rules.
   for (const Located& l : found) {
     if (l.finding.rule_id.empty()) {

@@ -793,6 +793,7 @@ void reset(ExtractedBody& out, Route route) {
   out.route = route;
   out.parsed = false;
   out.model.clear();
+  out.model_piece.reset();
   out.max_tokens.reset();
 }
 
@@ -916,7 +917,14 @@ bool request_field(Walker& w, ExtractedBody& out, Endpoint ep, std::string_view 
   if (key == "model") {
     sj::json_type t;
     if (val.type().get(t)) return false;
-    if (t == sj::json_type::string) return w.get_text(val, out.model, 256);
+    if (t == sj::json_type::string) {
+      // Scanned too: it reaches the provider and the event's `model` label.
+      const std::size_t at = out.pieces.size();
+      if (!w.string_piece(val, MatchedIn::kBody, Layer::kPreTemplate, false)) return false;
+      out.model_piece = at;
+      out.model.assign(out.pieces[at].text.substr(0, 256));
+      return true;
+    }
     return w.walk_generic(val, MatchedIn::kBody, Layer::kPreTemplate);
   }
   if (key == "max_tokens" || key == "max_completion_tokens" || key == "max_output_tokens") {
@@ -1138,6 +1146,7 @@ void extract_response(Route route, std::string_view body, std::size_t padding, E
 }
 
 void clear_for_reuse(ExtractedBody& b, std::size_t keep_bytes) {
+  b.model_piece.reset();
   b.tools_defined.clear();
   b.tools_called.clear();
   b.pieces.clear();

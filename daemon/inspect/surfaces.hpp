@@ -93,7 +93,10 @@ struct ExtractedBody {
   Route route;
   // False when the body was not JSON of the dialect's shape: `pieces` holds one raw piece.
   bool parsed = false;
-  std::string model;                        // "" when absent
+  std::string model;  // "" when absent
+  // The piece holding the request's `model` string (scanned like any text: a key pasted there
+  // is found), or none.
+  std::optional<std::size_t> model_piece;
   std::optional<std::uint64_t> max_tokens;  // max_tokens / max_completion_tokens /
                                             // max_output_tokens / options.num_predict
   std::vector<std::string> tools_defined;   // tool names declared by the request (`tools[]`)

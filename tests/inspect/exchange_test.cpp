@@ -68,6 +68,20 @@ TEST_CASE("an IBAN prompt is blocked with a 403 in the OpenAI shape") {
   CHECK(store::validate(e).ok());
 }
 
+TEST_CASE("a secret in the model field is found and kept out of the event's model label") {
+  auto r = run_request(openai_chat(), R"({"model":"DE89370400440532013000","messages":[)"
+                                      R"({"role":"user","content":"hello"}]})");
+  REQUIRE(r.decision.kind == RequestDecision::Kind::answer);
+  CHECK(r.decision.answer.reason_code == "DLP.PII.IBAN");
+  const store::Event& e = only_event(r);
+  CHECK(e.model == "withheld");
+  CHECK(store::validate(e).ok());
+  // An ordinary model name stays the label.
+  auto ok = run_request(openai_chat(), chat_body(R"([{"role":"user","content":"pay )" +
+                                                 std::string(kIban) + R"("}])"));
+  CHECK(only_event(ok).model == "gpt-4o");
+}
+
 TEST_CASE("an IBAN prompt is blocked with a permission_error in the Anthropic shape") {
   auto r = run_request(anthropic_messages(),
                        std::string(R"({"model":"claude","max_tokens":100,"messages":[)"

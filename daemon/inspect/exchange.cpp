@@ -553,6 +553,56 @@ RequestDecision ExchangeInspector::decide_request(const ExtractedBody& extracted
   return d;
 }
 
+rules::Decision ExchangeInspector::record_response(std::vector<Located>& found) {
+  counters_.findings += found.size();
+  std::stable_sort(found.begin(), found.end(), [](const Located& a, const Located& b) {
+    return a.finding.priority < b.finding.priority;
+  });
+  std::vector<rules::Finding> findings;
+  for (const Located& l : found) findings.push_back(l.finding);
+  rules::Decision decision = rules::decide(findings);
+  if (decision.deciding) {
+    const Located& l = found[*decision.deciding];
+    events_.record(*rules_, l.finding, store::Scope::kResponse, l.matched_in, l.layer);
+  }
+  for (const Located& l : found) {
+    events_.record(*rules_, l.finding, store::Scope::kResponse, l.matched_in, l.layer);
+  }
+  return decision;
+}
+
+std::optional<Answer> ExchangeInspector::inspect_response_head(const http::ResponseHead& head) {
+  if (!rules_ || !rules_->has_patterns(rules::Scope::response, rules::Surface::headers)) {
+    return std::nullopt;
+  }
+  // One text, one scan: a line per name and per value, so a pattern reads each alone.
+  thread_local std::string text;
+  text.clear();
+  text += head.reason;
+  text += '\n';
+  for (const http::Header& h : head.headers.list()) {
+    if (is_credential_header(h.name)) continue;
+    text += h.name;
+    text += '\n';
+    text += h.value;
+    text += '\n';
+  }
+  std::vector<Located> found;
+  scan_text(text, MatchedIn::kHeaders, Layer::kPreTemplate, false, kNoPiece, rules::Scope::response,
+            found);
+  if (found.empty()) return std::nullopt;
+  for (const Located& l : found) {
+    if (l.finding.rule_id.empty()) return unavailable(facts_.route.dialect);
+  }
+  const rules::Decision decision = record_response(found);
+  if (decision.verdict != rules::Verdict::block && decision.verdict != rules::Verdict::redact) {
+    return std::nullopt;
+  }
+  const rules::Finding& f = found[*decision.deciding].finding;
+  events_.set_action(f.rule_index, store::Action::kBlock);
+  return block_answer(f, events_.uid_of(f.rule_index));
+}
+
 ResponseDecision ExchangeInspector::inspect_response(std::string_view body, std::size_t padding) {
   ResponseDecision d;
   if (!rules_) return d;
@@ -573,20 +623,7 @@ ResponseDecision ExchangeInspector::inspect_response(std::string_view body, std:
     }
   }
   if (found.empty()) return d;
-  counters_.findings += found.size();
-  std::stable_sort(found.begin(), found.end(), [](const Located& a, const Located& b) {
-    return a.finding.priority < b.finding.priority;
-  });
-  std::vector<rules::Finding> findings;
-  for (const Located& l : found) findings.push_back(l.finding);
-  rules::Decision decision = rules::decide(findings);
-  if (decision.deciding) {
-    const Located& l = found[*decision.deciding];
-    events_.record(*rules_, l.finding, store::Scope::kResponse, l.matched_in, l.layer);
-  }
-  for (const Located& l : found) {
-    events_.record(*rules_, l.finding, store::Scope::kResponse, l.matched_in, l.layer);
-  }
+  const rules::Decision decision = record_response(found);
   if (decision.verdict == rules::Verdict::allow || decision.verdict == rules::Verdict::monitor) {
     return d;
   }

@@ -103,6 +103,12 @@ class ExchangeInspector {
   RequestDecision decide_request(const ExtractedBody& extracted, std::vector<Located> found,
                                  std::string_view body);
 
+  // The response head, before anything of it reaches the client: its reason phrase, header
+  // names and header values (credential headers aside) scanned as the `headers` surface of the
+  // response scope. Records the events; returns the block answer when the decision is block, or
+  // redact (a header is not rewritten: it is blocked). Call once, before the body.
+  std::optional<Answer> inspect_response_head(const http::ResponseHead& head);
+
   // The verdict on a whole (buffered) response body (`padding`: as for inspect_request).
   ResponseDecision inspect_response(std::string_view body, std::size_t padding = 0);
 
@@ -125,6 +131,9 @@ class ExchangeInspector {
   void policy_checks(const ExtractedBody& body, rules::Scope scope, std::uint64_t body_size,
                      std::vector<Located>& out);
   Answer block_answer(const rules::Finding& f, std::string_view uid) const;
+  // Sorts response findings by priority, records their events (the deciding rule's first) and
+  // returns the decision; `found` holds no failed scan.
+  rules::Decision record_response(std::vector<Located>& found);
 
   std::shared_ptr<const rules::CompiledRules> rules_;
   rules::Scanner& scanner_;

@@ -191,6 +191,11 @@ class InspectedExchange final : public daemon::RequestInspection {
   daemon::ResponseMode on_response_head(http::ResponseHead& head) override {
     Stopwatch sw(elapsed_);
     if (!x_.has_rules()) return daemon::ResponseMode::pass;
+    // A head that holds a finding never leaves: the body is read and dropped for the answer.
+    if (auto answer = x_.inspect_response_head(head)) {
+      head_answer_ = std::move(*answer);
+      return daemon::ResponseMode::buffer;
+    }
     // Compressed, or typed twice (which of two Content-Types a client believes is its own
     // choice): decided in decide_response, never passed uninspected.
     if (encoded(head.headers) || head.headers.count("Content-Type") > 1) {
@@ -225,6 +230,11 @@ class InspectedExchange final : public daemon::RequestInspection {
   daemon::ResponseVerdict decide_response(std::string_view body, std::size_t padding) override {
     Stopwatch sw(elapsed_);
     daemon::ResponseVerdict v;
+    if (head_answer_) {
+      v.kind = daemon::ResponseVerdict::Kind::answer;
+      v.answer = to_hook_answer(*head_answer_);
+      return v;
+    }
     if (uninspectable_) {
       v.kind = daemon::ResponseVerdict::Kind::answer;
       v.answer = to_hook_answer(uninspectable(dialect_, "uninspectable response encoding"));
@@ -294,6 +304,7 @@ class InspectedExchange final : public daemon::RequestInspection {
   bool request_inspected_ = false;
   std::size_t request_body_bytes_ = 0;
   bool uninspectable_ = false;
+  std::optional<Answer> head_answer_;  // the response head held a finding
   bool stream_blocked_ = false;
   bool finished_ = false;
 };

@@ -82,6 +82,99 @@ TEST_CASE("a secret in the model field is found and kept out of the event's mode
   CHECK(only_event(ok).model == "gpt-4o");
 }
 
+TEST_CASE("a secret in a response header value or name or in the reason phrase is blocked") {
+  struct Case {
+    const char* what;
+    std::string name, value, reason;
+  };
+  const std::string key = kAwsKey;
+  for (const Case& c :
+       {Case{"value", "X-Debug", "key " + key, "OK"}, Case{"name", "X-" + key, "1", "OK"},
+        Case{"reason", "X-Fine", "1", "OK " + key}}) {
+    INFO(c.what);
+    ExchangeInspector x(test_rules(), scanner(), InspectionPolicy{}, facts(openai_chat()));
+    http::ResponseHead head;
+    head.reason = c.reason;
+    head.headers.add("Content-Type", "application/json");
+    head.headers.add(c.name, c.value);
+    auto answer = x.inspect_response_head(head);
+    REQUIRE(answer);
+    CHECK(answer->status == 403);
+    CHECK(answer->reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
+    CHECK(answer->body.find(key) == std::string::npos);
+    auto events = x.events().take();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].scope == store::Scope::kResponse);
+    CHECK(events[0].matched_in == store::MatchedIn::kHeaders);
+    CHECK(events[0].action == store::Action::kBlock);
+  }
+}
+
+TEST_CASE("a redact or monitor rule in a response header: redact blocks and monitor records") {
+  ExchangeInspector x(test_rules(), scanner(), InspectionPolicy{}, facts(openai_chat()));
+  http::ResponseHead head;
+  head.headers.add("X-Token", "sk-test-abcdefabcdef");
+  auto answer = x.inspect_response_head(head);
+  REQUIRE(answer);
+  CHECK(answer->reason_code == "DLP.SECRET.OPENAI_API_KEY");
+  CHECK(only_event(Run{{}, x.events().take()}).action == store::Action::kBlock);
+  // Monitor mode: the block rule records and the head leaves.
+  ExchangeInspector m(test_rules(true), scanner(), InspectionPolicy{}, facts(openai_chat()));
+  http::ResponseHead monitored;
+  monitored.headers.add("X-Note", std::string("key ") + kAwsKey);
+  CHECK_FALSE(m.inspect_response_head(monitored));
+  CHECK(only_event(Run{{}, m.events().take()}).action == store::Action::kMonitor);
+}
+
+TEST_CASE("real OpenAI and Anthropic response heads raise nothing with the default pack") {
+  const std::vector<std::pair<std::string, std::string>> openai = {
+      {"Date", "Tue, 24 Nov 2026 03:30:00 GMT"},
+      {"Content-Type", "application/json"},
+      {"access-control-expose-headers", "X-Request-ID"},
+      {"openai-organization", "user-4qzj8vmwxk2tnb7hcy5rdlpe"},
+      {"openai-processing-ms", "392"},
+      {"openai-project", "proj_Xa8bK2mQ9rT4vW7yZ1cD3fG5"},
+      {"openai-version", "2020-10-01"},
+      {"x-ratelimit-limit-requests", "10000"},
+      {"x-ratelimit-limit-tokens", "30000000"},
+      {"x-ratelimit-remaining-requests", "9999"},
+      {"x-ratelimit-remaining-tokens", "29999985"},
+      {"x-ratelimit-reset-requests", "6ms"},
+      {"x-ratelimit-reset-tokens", "0s"},
+      {"x-request-id", "req_7f1c2e3d4b5a69788796a5b4c3d2e1f0"},
+      {"strict-transport-security", "max-age=31536000; includeSubDomains; preload"},
+      {"cf-cache-status", "DYNAMIC"},
+      {"set-cookie",
+       "__cf_bm=Zx8.Qm3kP9vR2tY7uW1aB4cD6eF8gH0jK2lM4nO6pQ8-1732419000-1.0.1.1-"
+       "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789; path=/; HttpOnly; Secure"},
+      {"X-Content-Type-Options", "nosniff"},
+      {"Server", "cloudflare"},
+      {"CF-RAY", "8f0a1b2c3d4e5f60-SJC"},
+      {"alt-svc", "h3=\":443\"; ma=86400"}};
+  const std::vector<std::pair<std::string, std::string>> anthropic = {
+      {"Date", "Tue, 24 Nov 2026 03:30:00 GMT"},
+      {"Content-Type", "application/json"},
+      {"request-id", "req_011CV5kJ2H3gXyZ4aBcDeFgH"},
+      {"anthropic-organization-id", "3f2a1b4c-5d6e-4f80-9a1b-2c3d4e5f6a7b"},
+      {"anthropic-ratelimit-requests-limit", "4000"},
+      {"anthropic-ratelimit-requests-remaining", "3999"},
+      {"anthropic-ratelimit-requests-reset", "2026-11-24T03:30:01Z"},
+      {"anthropic-ratelimit-input-tokens-limit", "400000"},
+      {"anthropic-ratelimit-output-tokens-remaining", "79000"},
+      {"via", "1.1 google"},
+      {"x-robots-tag", "none"},
+      {"Server", "cloudflare"},
+      {"CF-RAY", "8f0a1b2c3d4e5f61-LHR"}};
+  for (const auto* list : {&openai, &anthropic}) {
+    ExchangeInspector x(default_rules(), scanner(), InspectionPolicy{}, facts(openai_chat()));
+    http::ResponseHead head;
+    head.reason = "OK";
+    for (const auto& [n, v] : *list) head.headers.add(n, v);
+    CHECK_FALSE(x.inspect_response_head(head));
+    CHECK(x.events().take().empty());
+  }
+}
+
 TEST_CASE("an IBAN prompt is blocked with a permission_error in the Anthropic shape") {
   auto r = run_request(anthropic_messages(),
                        std::string(R"({"model":"claude","max_tokens":100,"messages":[)"

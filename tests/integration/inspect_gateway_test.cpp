@@ -311,6 +311,25 @@ TEST_CASE("inspect: review findings hold against the real binary", "[integration
   CHECK(g.mock_count() == 0);
 }
 
+TEST_CASE("inspect: a key in a response header is blocked before the head leaves",
+          "[integration][inspect]") {
+  Gateway g;  // the embedded default pack: its AWS rule covers headers
+  REQUIRE(g.ready());
+  std::string scripted = http_once(g.mock_port, "POST",
+                                   "/__mock/script?header=X-Debug%3A%20key%20AKIAQWERTYUIOPASDFGH",
+                                   R"({"id":"x","choices":[]})", "");
+  REQUIRE(status_of(scripted) == 200);
+  std::string answered = post(g.port, "/v1/chat/completions",
+                              R"({"model":"m","messages":[{"role":"user","content":"hello"}]})");
+  CHECK(status_of(answered) == 403);
+  CHECK(header_value(answered, "Edgeward-Reason") == "DLP.SECRET.AWS_ACCESS_KEY");
+  CHECK(answered.find("QWERTYUIOPASDFGH") == std::string::npos);
+  CHECK(answered.find("X-Debug") == std::string::npos);
+  // The next response, without the header, passes.
+  CHECK(status_of(post(g.port, "/v1/chat/completions",
+                       R"({"model":"m","messages":[{"role":"user","content":"hello"}]})")) == 200);
+}
+
 TEST_CASE("inspect: an AWS key in an Anthropic input_json_delta is found",
           "[integration][inspect]") {
   BlobGateway b;

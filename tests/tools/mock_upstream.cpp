@@ -58,7 +58,8 @@
 //                               (any path) is answered with this request's body verbatim,
 //                               `status` (default 200), `content_type` (default
 //                               application/json); `chunk_bytes`=K sends it chunked in K-byte
-//                               chunks, `interval_ms` apart. Replies are used in FIFO order.
+//                               chunks, `interval_ms` apart; `header`=Name%3A%20value adds that
+//                               header line to the reply. Replies are used in FIFO order.
 //   DELETE /__mock/script       drops queued scripted replies.
 //   GET    /__mock/health       200 "ok".
 // Malformed requests get 400 and the connection is closed.
@@ -108,6 +109,7 @@ struct ScriptedReply {
   std::string body;
   std::size_t chunk_bytes = 0;  // 0 = Content-Length
   unsigned interval_ms = 0;
+  std::string header_line;  // "Name: value", or empty
 };
 
 struct Server {
@@ -640,6 +642,11 @@ class Conn {
     h += "X-Mock-Seq: ";
     h += std::to_string(req_.seq);
     h += "\r\n";
+    if (!extra_header_.empty()) {
+      h += extra_header_;
+      h += "\r\n";
+      extra_header_.clear();
+    }
     h += framing;
     if (!keep_alive_) h += "Connection: close\r\n";
     h += "\r\n";
@@ -878,6 +885,7 @@ class Conn {
       s.body = std::move(req_.body);
       s.chunk_bytes = query_u64(req_.target, "chunk_bytes", 0, 1 << 30);
       s.interval_ms = static_cast<unsigned>(query_u64(req_.target, "interval_ms", 0, 60000));
+      if (auto h = query_param(req_.target, "header")) s.header_line = percent_decode(*h);
       server_.scripts.push_back(std::move(s));
       respond(200, "application/json",
               "{\"queued\":" + std::to_string(server_.scripts.size()) + "}");
@@ -903,6 +911,7 @@ class Conn {
   }
 
   bool scripted(ScriptedReply s) {
+    extra_header_ = std::move(s.header_line);
     if (s.chunk_bytes == 0) {
       respond(s.status, s.content_type, s.body);
       return false;
@@ -1083,6 +1092,7 @@ class Conn {
   Request req_;
   bool in_value_ = false;
   bool keep_alive_ = true;
+  std::string extra_header_;  // a scripted reply's extra header line, for its head
   bool busy_ = false;
   bool close_after_write_ = false;
   std::string pending_in_;

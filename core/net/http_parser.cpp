@@ -269,11 +269,49 @@ int HttpParser::on_header_value_complete() {
   return 0;
 }
 
+namespace {
+
+// True when every coding of every Transfer-Encoding field is `chunked` (or `identity`).
+bool only_chunked(const Headers& headers) {
+  for (const Header& h : headers.list()) {
+    if (!iequals(h.name, "Transfer-Encoding")) continue;
+    std::string_view rest = h.value;
+    while (!rest.empty()) {
+      const std::size_t comma = rest.find(',');
+      std::string_view coding = rest.substr(0, comma);
+      while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) {
+        coding.remove_prefix(1);
+      }
+      while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) {
+        coding.remove_suffix(1);
+      }
+      if (!coding.empty() && !iequals(coding, "chunked") && !iequals(coding, "identity")) {
+        return false;
+      }
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 int HttpParser::on_headers_complete() {
   head_done_ = true;
   BodyFraming framing;
   const auto flags = parser_.flags;
   framing.chunked = (flags & F_CHUNKED) != 0;
+  // llhttp accepts `gzip, chunked` and removes only the chunking: a response body still
+  // gzip-coded would travel on with its coding forgotten (re-framed, unreadable, never
+  // inspected). Requests: the server refuses them itself (http_server.cpp, 400).
+  if (framing.chunked && mode_ == ParseMode::Response) {
+    if (!only_chunked(response_.headers)) {
+      callback_error_ = make_error("http.bad_transfer_encoding",
+                                   "a transfer coding other than chunked is not supported");
+      return -1;
+    }
+  }
   if (flags & F_CONTENT_LENGTH) framing.content_length = parser_.content_length;
   framing.keep_alive = llhttp_should_keep_alive(&parser_) != 0;
   framing.upgrade = parser_.upgrade != 0;

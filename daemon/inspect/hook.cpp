@@ -88,7 +88,8 @@ std::string_view trim(std::string_view s) {
 
 // True when a Content-Encoding field names a coding other than identity: the bytes are
 // compressed or otherwise encoded, and the rules cannot read them. Every field and every coding
-// of a list counts, so "identity" in a first field does not hide "gzip" in a second.
+// of a list counts, so "identity" in a first field does not hide "gzip" in a second. (A
+// transfer coding under the chunking is refused by the HTTP parser and server.)
 bool encoded(const http::Headers& headers) {
   for (const http::Header& h : headers.list()) {
     if (!http::iequals(h.name, "Content-Encoding")) continue;
@@ -102,6 +103,16 @@ bool encoded(const http::Headers& headers) {
     }
   }
   return false;
+}
+
+// True for a body in UTF-16 or UTF-32 (RFC 4627 §3: the first two characters of a JSON text
+// are ASCII, so a NUL among its first four bytes, or a UTF-16/32 byte-order mark, gives the
+// encoding away). Parsers that sniff the encoding (Python's json.loads on bytes) read such a
+// body; the rules, written for UTF-8, would not see a word of it.
+bool wide_unicode(std::string_view body) {
+  const std::string_view head = body.substr(0, 4);
+  if (head.find('\0') != std::string_view::npos) return true;
+  return head.starts_with("\xFE\xFF") || head.starts_with("\xFF\xFE");
 }
 
 // The 403 for a body the gateway cannot read (docs/inspection.md, "What is not inspected").
@@ -163,8 +174,10 @@ class InspectedExchange final : public daemon::RequestInspection {
     Stopwatch sw(elapsed_, &request_time_);
     request_inspected_ = true;
     daemon::RequestVerdict v;
-    if (x_.has_rules() && encoded(head.headers)) {
-      // A compressed request body would reach the provider unread: never forwarded.
+    if (x_.has_rules() &&
+        (encoded(head.headers) || (endpoint_ != Endpoint::kUnknown && wide_unicode(body)))) {
+      // A compressed or UTF-16/32 request body would reach the provider unread: never
+      // forwarded.
       v.kind = daemon::RequestVerdict::Kind::answer;
       v.answer = to_hook_answer(uninspectable(dialect_, "uninspectable request encoding"));
       return v;
@@ -235,7 +248,7 @@ class InspectedExchange final : public daemon::RequestInspection {
       v.answer = to_hook_answer(*head_answer_);
       return v;
     }
-    if (uninspectable_) {
+    if (uninspectable_ || (endpoint_ != Endpoint::kUnknown && wide_unicode(body))) {
       v.kind = daemon::ResponseVerdict::Kind::answer;
       v.answer = to_hook_answer(uninspectable(dialect_, "uninspectable response encoding"));
       return v;

@@ -318,6 +318,25 @@ TEST_CASE("parser in response mode refuses obs-fold and bare LF", "[http_parser]
   CHECK(r2.error().code == "http.bare_lf");
 }
 
+TEST_CASE("parser in response mode refuses a transfer coding other than chunked", "[http_parser]") {
+  for (const char* te : {"Transfer-Encoding: gzip, chunked\r\n",
+                         "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n"}) {
+    RecordingSink sink;
+    HttpParser p(ParseMode::Response, sink);
+    auto r = p.execute(std::string("HTTP/1.1 200 OK\r\n") + te + "\r\n2\r\nab\r\n0\r\n\r\n");
+    INFO(te);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == "http.bad_transfer_encoding");
+    CHECK(sink.responses.empty());
+  }
+  RecordingSink sink;
+  HttpParser p(ParseMode::Response, sink);
+  REQUIRE(feed(p,
+               "HTTP/1.1 200 OK\r\nTransfer-Encoding: identity, Chunked\r\n\r\n"
+               "2\r\nab\r\n0\r\n\r\n"));
+  CHECK(sink.bodies[0] == "ab");
+}
+
 TEST_CASE("is_token accepts RFC 9110 tokens only", "[http_parser]") {
   CHECK(is_token("Content-Type"));
   CHECK(is_token("x!#$%&'*+-.^_`|~9"));

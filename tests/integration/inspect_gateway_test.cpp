@@ -299,6 +299,40 @@ TEST_CASE("inspect: review findings hold against the real binary", "[integration
   CHECK(status_of(r) == 200);
   CHECK(body_of(r).find("TYUIOPASDFGH") == std::string::npos);
   CHECK(body_of(r).find("blocked by edgeward: DLP.SECRET.AWS_ACCESS_KEY") != std::string::npos);
+  // UTF-16 and UTF-32 bodies: Python's json.loads reads them, the rules would not.
+  auto wide = [](const std::string& ascii, int width, bool bom) {
+    std::string out = bom ? std::string("\xFF\xFE") : std::string();
+    for (char c : ascii) {
+      out += c;
+      out.append(static_cast<std::size_t>(width - 1), '\0');
+    }
+    return out;
+  };
+  const std::string keyed = chat(R"([{"role":"user","content":"key AKIAQWERTYUIOPASDFGH"}])");
+  g.mock_reset();
+  for (const std::string& body :
+       {wide(keyed, 2, true), wide(keyed, 2, false), wide(keyed, 4, false)}) {
+    std::string r16 = post(g.port, "/v1/chat/completions", body);
+    CHECK(status_of(r16) == 403);
+    CHECK(header_value(r16, "Edgeward-Reason") == "POLICY.CUSTOM");
+  }
+  CHECK(g.mock_count() == 0);
+  std::string wide_reply = http_once(
+      g.mock_port, "POST", "/__mock/script",
+      wide(R"({"choices":[{"message":{"content":"key AKIAQWERTYUIOPASDFGH"}}]})", 2, false), "");
+  REQUIRE(status_of(wide_reply) == 200);
+  std::string r16 =
+      post(g.port, "/v1/chat/completions", chat(R"([{"role":"user","content":"x"}])"));
+  CHECK(status_of(r16) == 403);
+  CHECK(body_of(r16).find("uninspectable response encoding") != std::string::npos);
+  // A transfer coding under the chunking is an encoding too.
+  std::string te_reply = http_once(
+      g.mock_port, "POST", "/__mock/script?chunk_bytes=8&header=Transfer-Encoding%3A%20gzip",
+      R"({"choices":[]})", "");
+  REQUIRE(status_of(te_reply) == 200);
+  std::string te = post(g.port, "/v1/chat/completions", chat(R"([{"role":"user","content":"x"}])"));
+  CHECK(status_of(te) == 502);
+  CHECK(body_of(te).find("choices") == std::string::npos);
   // A zero-width space inside a key, raw or escaped, no longer hides it.
   g.mock_reset();
   for (const std::string& zwsp : {std::string("\xE2\x80\x8B"), std::string("\\u200b")}) {

@@ -658,10 +658,11 @@ ResponseDecision ExchangeInspector::inspect_response(std::string_view body, std:
   return d;
 }
 
-StreamInspector* ExchangeInspector::start_stream(StreamFormat format) {
+StreamInspector* ExchangeInspector::start_stream(StreamFormat format, std::optional<Route> route) {
   if (!rules_) return nullptr;
-  stream_ = std::make_unique<StreamInspector>(rules_, scanner_, facts_.route, format,
-                                              policy_.holdback_bytes, events_);
+  stream_ = std::make_unique<StreamInspector>(rules_, scanner_, route.value_or(facts_.route),
+                                              format, policy_.holdback_bytes, events_);
+  stream_->set_answer_dialect(facts_.route.dialect);
   return stream_.get();
 }
 

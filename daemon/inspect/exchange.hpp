@@ -114,7 +114,9 @@ class ExchangeInspector {
 
   // Streamed responses (stream_inspector.hpp): the inspector for this exchange's stream.
   // Returns nullptr when there are no rules (nothing to inspect: fail-open forwarding).
-  StreamInspector* start_stream(StreamFormat format);
+  // `route` replaces the exchange's own for reading the events (a mislabelled stream is read
+  // as generic JSON events); answers keep the exchange's dialect.
+  StreamInspector* start_stream(StreamFormat format, std::optional<Route> route = std::nullopt);
   StreamInspector* stream() { return stream_.get(); }
 
   // Whether a block/redact/monitor happened on either side (for metrics).

@@ -105,6 +105,42 @@ bool encoded(const http::Headers& headers) {
   return false;
 }
 
+// A buffered model-endpoint body that is a stream after all: SSE or NDJSON sent as JSON or
+// text. The SDKs that asked to stream parse it whatever its type, so it is inspected as the
+// stream it is (a match split across its events is found) rather than as one raw text.
+std::optional<StreamFormat> sniff_stream(std::string_view body) {
+  if (body.starts_with("\xEF\xBB\xBF")) body.remove_prefix(3);
+  const std::size_t first = body.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return std::nullopt;
+  const std::string_view rest = body.substr(first);
+  for (std::string_view field : {"data:", "event:", "id:", "retry:", ":"}) {
+    if (rest.starts_with(field)) return StreamFormat::kSse;
+  }
+  // NDJSON: at least two lines, every non-empty one a JSON object on its own. A single JSON
+  // document, compact or pretty-printed, is never that.
+  std::size_t objects = 0;
+  std::string_view left = rest;
+  while (!left.empty()) {
+    const std::size_t nl = left.find('\n');
+    std::string_view line = left.substr(0, nl);
+    left = nl == std::string_view::npos ? std::string_view{} : left.substr(nl + 1);
+    line = trim(line);
+    if (line.empty()) continue;
+    if (line.front() != '{' || line.back() != '}') return std::nullopt;
+    ++objects;
+  }
+  if (objects >= 2) return StreamFormat::kNdjson;
+  return std::nullopt;
+}
+
+// Where the last event of a rendered stream begins (a blocked stream's error event).
+std::size_t last_event_start(std::string_view out, StreamFormat format) {
+  const std::string_view sep = format == StreamFormat::kSse ? "\n\n" : "\n";
+  if (out.size() <= sep.size()) return 0;
+  const std::size_t at = out.rfind(sep, out.size() - sep.size() - 1);
+  return at == std::string_view::npos ? 0 : at + sep.size();
+}
+
 // True for a body in UTF-16 or UTF-32 (RFC 4627 §3: the first two characters of a JSON text
 // are ASCII, so a NUL among its first four bytes, or a UTF-16/32 byte-order mark, gives the
 // encoding away). Parsers that sniff the encoding (Python's json.loads on bytes) read such a
@@ -252,6 +288,25 @@ class InspectedExchange final : public daemon::RequestInspection {
       v.kind = daemon::ResponseVerdict::Kind::answer;
       v.answer = to_hook_answer(uninspectable(dialect_, "uninspectable response encoding"));
       return v;
+    }
+    if (endpoint_ != Endpoint::kUnknown) {
+      if (auto format = sniff_stream(body)) {
+        // Read as generic events: every string of every event, each JSON path a stream of
+        // its own (an Ollama-shaped body on an OpenAI route is read whole too).
+        if (StreamInspector* st =
+                x_.start_stream(*format, Route{Dialect::kGeneric, Endpoint::kUnknown})) {
+          std::string out;
+          if (st->feed(body, out) == StreamStep::kEnd || st->finish(out) == StreamStep::kEnd) {
+            // Blocked: the whole body is here, so the client gets the error event alone, not
+            // the events released before the match was known (a generic event leaves whole).
+            stream_blocked_ = true;
+            out.erase(0, last_event_start(out, *format));
+          }
+          v.kind = daemon::ResponseVerdict::Kind::rewrite;
+          v.body = std::move(out);
+          return v;
+        }
+      }
     }
     ResponseDecision d = x_.inspect_response(body, padding);
     switch (d.kind) {

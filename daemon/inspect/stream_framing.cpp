@@ -1,5 +1,6 @@
 #include "daemon/inspect/stream_framing.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace edgeward::inspect {
@@ -11,8 +12,37 @@ Error too_large() {
 }
 }  // namespace
 
+namespace {
+
+// An event name as providers send them (`content_block_delta`, `response.output_text.delta`):
+// nothing a rule looks for fits in it.
+bool plain_name(std::string_view v) {
+  if (v.size() > 64) return false;
+  return std::all_of(v.begin(), v.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || c == '_' || c == '.' || c == '-';
+  });
+}
+
+bool all_digits(std::string_view v) {
+  return std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
 void SseParser::process_line(std::string_view line) {
-  if (line.empty() || line.front() == ':') return;  // blank lines are handled by the caller
+  if (line.empty()) return;  // blank lines are handled by the caller
+  auto keep = [&](std::string_view unread) {
+    current_.other_lines.append(line);
+    current_.other_lines.push_back('\n');
+    if (!unread.empty()) {
+      current_.unread.append(unread);
+      current_.unread.push_back('\n');
+    }
+  };
+  if (line.front() == ':') {
+    keep(line.substr(1));  // a comment: ": ping", or anything an upstream puts there
+    return;
+  }
   std::string_view field = line;
   std::string_view value;
   if (std::size_t colon = line.find(':'); colon != std::string_view::npos) {
@@ -26,8 +56,17 @@ void SseParser::process_line(std::string_view line) {
     current_.has_data = true;
   } else if (field == "event") {
     current_.event.assign(value);
+    if (!plain_name(value)) {
+      current_.unread.append(value);
+      current_.unread.push_back('\n');
+    }
+  } else if (field == "retry" && all_digits(value)) {
+    keep({});
+  } else if (field == "id") {
+    keep(value);
+  } else {
+    keep(line);  // an unknown field: its name and value
   }
-  // `id` and `retry` do not carry text; they stay in the raw bytes.
 }
 
 void SseParser::emit(std::size_t end, std::vector<SseEvent>& out) {

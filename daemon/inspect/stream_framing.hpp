@@ -27,6 +27,13 @@ struct SseEvent {
   std::string event;      // the `event` field ("" when absent)
   std::string data;       // `data` lines joined with '\n'
   bool has_data = false;  // false for comment-only blocks (keep-alives)
+  // The lines that are neither `data` nor `event` (id, retry, comments, unknown fields), each
+  // ended by '\n': a rewritten event carries them on.
+  std::string other_lines;
+  // Text of the event that is not its data but that a client may still log or show: comments,
+  // `id` values, unknown fields (name and value), and an `event` name that is not a plain
+  // lower-case name. Lines ended by '\n'; empty for the events providers send.
+  std::string unread;
 };
 
 class SseParser {

@@ -54,6 +54,7 @@ StreamInspector::StreamInspector(std::shared_ptr<const rules::CompiledRules> rul
     : rules_(std::move(rules)),
       scanner_(scanner),
       route_(route),
+      answer_dialect_(route.dialect),
       format_(format),
       holdback_(holdback_bytes),
       events_(events),
@@ -79,26 +80,51 @@ std::uint64_t StreamInspector::held_bytes() const {
 }
 
 void StreamInspector::render(std::string_view event_name, std::string_view payload,
-                             std::string& out) const {
+                             std::string& out, std::string_view extra) const {
   if (format_ == StreamFormat::kNdjson) {
     out.append(payload);
     out.push_back('\n');
     return;
   }
+  out.append(extra);
   if (!event_name.empty()) {
     out.append("event: ");
     out.append(event_name);
     out.push_back('\n');
   }
-  out.append("data: ");
-  out.append(payload);
-  out.append("\n\n");
+  // A payload that came in several `data` lines holds their '\n's: one line each again.
+  for (;;) {
+    const std::size_t nl = payload.find('\n');
+    out.append("data: ");
+    out.append(payload.substr(0, nl));
+    out.push_back('\n');
+    if (nl == std::string_view::npos) break;
+    payload.remove_prefix(nl + 1);
+  }
+  out.push_back('\n');
+}
+
+bool StreamInspector::scan_unread(std::string_view unread, std::string& out) {
+  if (unread.empty() || !rules_) return true;
+  scratch_.clear();
+  bytes_scanned_ += unread.size();
+  if (!scanner_
+           .scan(*rules_, rules::Scope::response, rules::Surface::body, rules::Layer::pre_template,
+                 unread, scratch_)
+           .ok()) {
+    block_unparseable(out);
+    return false;
+  }
+  std::vector<rules::Finding> found = std::move(scratch_);
+  scratch_.clear();
+  // No rewriting of these lines: a redact finding ends the stream like a block.
+  return handle(found, MatchedIn::kBody, Layer::kPreTemplate, nullptr, 0, out);
 }
 
 StreamStep StreamInspector::block(const rules::Finding& f, std::string& out) {
   std::string uid(events_.uid_of(f.rule_index));
   events_.set_action(f.rule_index, store::Action::kBlock);
-  out.append(stream_block_event(route_.dialect, format_, f.reason_code, f.rule_name, uid));
+  out.append(stream_block_event(answer_dialect_, format_, f.reason_code, f.rule_name, uid));
   block_reason_.assign(f.reason_code);
   ended_ = true;
   for (auto& ch : channels_) ch->pending.clear();  // held text of a blocked stream never leaves
@@ -106,7 +132,7 @@ StreamStep StreamInspector::block(const rules::Finding& f, std::string& out) {
 }
 
 StreamStep StreamInspector::block_unparseable(std::string& out) {
-  out.append(stream_block_event(route_.dialect, format_, kUnparseableCode, kUnparseableRule, {}));
+  out.append(stream_block_event(answer_dialect_, format_, kUnparseableCode, kUnparseableRule, {}));
   block_reason_.assign(kUnparseableCode);
   ended_ = true;
   for (auto& ch : channels_) ch->pending.clear();
@@ -603,7 +629,7 @@ StreamStep StreamInspector::on_generic_payload(std::string_view event_name,
   }
   auto rewritten = rewrite_json_strings(payload, std::move(replacements));
   if (!rewritten.ok()) return block_unparseable(out);
-  render(event_name, *rewritten, out);
+  render(event_name, *rewritten, out, extra_);
   return StreamStep::kContinue;
 }
 
@@ -646,7 +672,7 @@ StreamStep StreamInspector::on_payload(std::string_view event_name, std::string_
     if (body == payload) {
       out.append(raw);
     } else {
-      render(event_name, body, out);
+      render(event_name, body, out, extra_);
     }
     return StreamStep::kContinue;
   }
@@ -698,9 +724,21 @@ StreamStep StreamInspector::on_payload(std::string_view event_name, std::string_
   if (!changed && body == original_body && before == body.size()) {
     out.append(raw);
   } else {
-    render(event_name, body, out);
+    render(event_name, body, out, extra_);
   }
   return StreamStep::kContinue;
+}
+
+StreamStep StreamInspector::on_sse_event(const SseEvent& e, std::string& out) {
+  if (!scan_unread(e.unread, out)) return StreamStep::kEnd;
+  if (!e.has_data) {
+    out.append(e.raw);  // comments and keep-alives
+    return StreamStep::kContinue;
+  }
+  extra_ = e.other_lines;
+  const StreamStep step = on_payload(e.event, e.data, e.raw, out);
+  extra_ = {};
+  return step;
 }
 
 StreamStep StreamInspector::feed(std::string_view chunk, std::string& out) {
@@ -709,11 +747,7 @@ StreamStep StreamInspector::feed(std::string_view chunk, std::string& out) {
     std::vector<SseEvent> events;
     if (!sse_.feed(chunk, events).ok()) return block_unparseable(out);
     for (const SseEvent& e : events) {
-      if (!e.has_data) {
-        out.append(e.raw);  // comments and keep-alives
-        continue;
-      }
-      if (on_payload(e.event, e.data, e.raw, out) == StreamStep::kEnd) return StreamStep::kEnd;
+      if (on_sse_event(e, out) == StreamStep::kEnd) return StreamStep::kEnd;
     }
     return StreamStep::kContinue;
   }
@@ -735,11 +769,7 @@ StreamStep StreamInspector::finish(std::string& out) {
     std::vector<SseEvent> events;
     if (!sse_.finish(events).ok()) return block_unparseable(out);
     for (const SseEvent& e : events) {
-      if (!e.has_data) {
-        out.append(e.raw);
-        continue;
-      }
-      if (on_payload(e.event, e.data, e.raw, out) == StreamStep::kEnd) return StreamStep::kEnd;
+      if (on_sse_event(e, out) == StreamStep::kEnd) return StreamStep::kEnd;
     }
   } else {
     std::vector<NdjsonLine> lines;

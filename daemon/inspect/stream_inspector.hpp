@@ -61,6 +61,9 @@ class StreamInspector {
   StreamStep finish(std::string& out);
 
   bool ended() const { return ended_; }
+  // The dialect whose error event ends a blocked stream, when it is not the route's (a
+  // mislabelled stream read as generic events still ends the way its client understands).
+  void set_answer_dialect(Dialect d) { answer_dialect_ = d; }
   // The reason code that ended the stream ("" when it was not blocked).
   const std::string& block_reason() const { return block_reason_; }
   std::uint64_t bytes_scanned() const { return bytes_scanned_; }
@@ -70,6 +73,7 @@ class StreamInspector {
   struct Channel;
   struct Frame;  // the event currently being re-written
 
+  StreamStep on_sse_event(const SseEvent& e, std::string& out);
   StreamStep on_payload(std::string_view event_name, std::string_view payload, std::string_view raw,
                         std::string& out);
   // Generic streams (no dialect knows their deltas): every string path is a stream of its own.
@@ -107,11 +111,17 @@ class StreamInspector {
   // (the channel's text already sent).
   bool handle(std::vector<rules::Finding>& findings, MatchedIn in, Layer layer,
               std::vector<rules::Finding>* redactions, std::uint64_t released, std::string& out);
-  void render(std::string_view event_name, std::string_view payload, std::string& out) const;
+  // Writes an event carrying `payload`: SSE `extra` lines (StreamEvent::other_lines) first,
+  // then the event name, then one `data` line per line of the payload.
+  void render(std::string_view event_name, std::string_view payload, std::string& out,
+              std::string_view extra = {}) const;
+  // Scans an SSE event's text that is not its data (SseEvent::unread); false: the stream ended.
+  bool scan_unread(std::string_view unread, std::string& out);
 
   std::shared_ptr<const rules::CompiledRules> rules_;
   rules::Scanner& scanner_;
   Route route_;
+  Dialect answer_dialect_;
   StreamFormat format_;
   std::size_t holdback_;
   std::size_t tail_limit_ = 0;  // Channel::tail
@@ -128,6 +138,7 @@ class StreamInspector {
   };
   std::vector<ToolName> tool_names_;
   std::vector<rules::Finding> scratch_;
+  std::string_view extra_;  // the current SSE event's other_lines, while it is handled
   bool ended_ = false;
   std::string block_reason_;
   std::uint64_t bytes_scanned_ = 0;

@@ -250,6 +250,56 @@ TEST_CASE("a tool name longer than any provider allows ends the stream as unpars
   CHECK(r.out.find("unparseable stream") != std::string::npos);
 }
 
+TEST_CASE("a key in an SSE comment or id or unknown field or event name ends the stream") {
+  const std::string key = kAwsKey;
+  for (const std::string& line :
+       {": note " + key, "id: " + key, "x-debug: " + key, "X-" + key + ": 1", "event: x-" + key}) {
+    INFO(line);
+    auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse,
+                        {sse_chunk("hello "), line + "\ndata: {\"choices\":[]}\n\n", sse_finish()});
+    CHECK(r.ended);
+    CHECK(r.out.find(key) == std::string::npos);
+    REQUIRE(r.events.size() == 1);
+    CHECK(r.events[0].reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
+  }
+  // What providers send there passes untouched.
+  const std::string plain =
+      ": ping\n\nevent: content_block_delta\nid: 42\nretry: 3000\n"
+      "data: {\"choices\":[]}\n\n";
+  auto ok = run_stream(test_rules(), openai_chat(), StreamFormat::kSse, {plain, sse_finish()});
+  CHECK_FALSE(ok.ended);
+  CHECK(ok.out.find(plain) == 0);
+}
+
+TEST_CASE("a redacted event sent in several data lines is rewritten as valid data lines") {
+  // The delta's JSON spread over three `data` lines, with an id and a retry line.
+  const std::string event =
+      "id: 7\nretry: 1000\ndata: {\"choices\":[{\"index\":0,\ndata: \"delta\":{\"content\":"
+      "\"card 4111 1111 1111 1111 and more text after it to flush\"}\ndata: }]}\n\n";
+  const std::vector<std::string> chunks = {event, sse_finish()};
+  auto r = run_stream(compiled(kRedactPack), openai_chat(), StreamFormat::kSse, chunks, 0);
+  CHECK_FALSE(r.ended);
+  CHECK(r.out.find("4111 1111") == std::string::npos);
+  CHECK(r.out.find("id: 7\nretry: 1000\n") == 0);
+  // Every line of the rewritten event is a field line: nothing a client would drop or choke on.
+  const std::string first = r.out.substr(0, r.out.find("\n\n"));
+  std::size_t start = 0;
+  std::string joined;
+  while (start < first.size()) {
+    std::size_t nl = first.find('\n', start);
+    std::string line =
+        first.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+    CHECK((line.rfind("id: ", 0) == 0 || line.rfind("retry: ", 0) == 0 ||
+           line.rfind("data: ", 0) == 0));
+    if (line.rfind("data: ", 0) == 0) joined += line.substr(6) + "\n";
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  simdjson::dom::parser p;
+  simdjson::dom::element e;
+  CHECK_FALSE(p.parse(joined).get(e));
+}
+
 TEST_CASE("an unparseable SSE payload ends the stream instead of passing it") {
   auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse,
                       {sse_chunk("fine"), "data: {not json\n\n", sse_chunk("never")});

@@ -333,6 +333,29 @@ TEST_CASE("inspect: review findings hold against the real binary", "[integration
   std::string te = post(g.port, "/v1/chat/completions", chat(R"([{"role":"user","content":"x"}])"));
   CHECK(status_of(te) == 502);
   CHECK(body_of(te).find("choices") == std::string::npos);
+  // A stream sent as JSON or text (SSE or NDJSON): read as the stream it is, so a key split
+  // across its events is found, and the stream ends the way the client's SDK understands.
+  const std::string split_sse =
+      "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"key AKIAQWER\"}}]}\n\n"
+      "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"TYUIOPASDFGH ok\"}}]}\n\n"
+      "data: [DONE]\n\n";
+  const std::string split_ndjson =
+      "{\"message\":{\"role\":\"assistant\",\"content\":\"key AKIAQWER\"},\"done\":false}\n"
+      "{\"message\":{\"role\":\"assistant\",\"content\":\"TYUIOPASDFGH\"},\"done\":true}\n";
+  for (const auto& [type, body] :
+       {std::pair<std::string, std::string>{"application%2Fjson", split_sse},
+        {"text%2Fplain", split_sse},
+        {"application%2Fjson", split_ndjson}}) {
+    INFO(type << " " << body.substr(0, 12));
+    REQUIRE(status_of(http_once(g.mock_port, "POST", "/__mock/script?content_type=" + type, body,
+                                "")) == 200);
+    std::string r =
+        post(g.port, "/v1/chat/completions",
+             R"({"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]})");
+    CHECK(status_of(r) == 200);
+    CHECK(body_of(r).find("TYUIOPASDFGH") == std::string::npos);
+    CHECK(body_of(r).find("DLP.SECRET.AWS_ACCESS_KEY") != std::string::npos);
+  }
   // A zero-width space inside a key, raw or escaped, no longer hides it.
   g.mock_reset();
   for (const std::string& zwsp : {std::string("\xE2\x80\x8B"), std::string("\\u200b")}) {

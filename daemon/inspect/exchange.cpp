@@ -11,6 +11,26 @@ namespace edgeward::inspect {
 
 namespace {
 
+// A head as one text for one scan: the reason phrase (when given), then every header name and
+// every value on a line of its own, so a pattern reads each alone; credential headers left out.
+// The buffer is the thread's own, valid until the next call.
+const std::string& head_text(std::string_view reason, const http::Headers& headers) {
+  thread_local std::string text;
+  text.clear();
+  if (!reason.empty()) {
+    text += reason;
+    text += '\n';
+  }
+  for (const http::Header& h : headers.list()) {
+    if (is_credential_header(h.name)) continue;
+    text += h.name;
+    text += '\n';
+    text += h.value;
+    text += '\n';
+  }
+  return text;
+}
+
 // Branch-free, so that lowercasing a window is a vectorised loop (bytes >= 0x80 wrap above
 // 'Z' - 'A' and stay as they are).
 char lower(char c) {
@@ -426,10 +446,10 @@ std::vector<ExchangeInspector::Located> ExchangeInspector::scan_request(
   }
   TextPiece url = extract_url(target);
   scan_piece(url, kNoPiece, scope, found);
-  // Header values are scanned where they are (extract_headers() would copy each one).
-  for (const http::Header& h : headers.list()) {
-    if (is_credential_header(h.name)) continue;
-    scan_text(h.value, MatchedIn::kHeaders, Layer::kPreTemplate, false, kNoPiece, scope, found);
+  // Header names and values, credentials aside, in one text: one scan instead of one per value.
+  const std::string& head = head_text({}, headers);
+  if (!head.empty()) {
+    scan_text(head, MatchedIn::kHeaders, Layer::kPreTemplate, false, kNoPiece, scope, found);
   }
   policy_checks(extracted, scope, body_size, found);
   // A body of many thousands of pieces must not pin its index buffers for good.
@@ -575,18 +595,7 @@ std::optional<Answer> ExchangeInspector::inspect_response_head(const http::Respo
   if (!rules_ || !rules_->has_patterns(rules::Scope::response, rules::Surface::headers)) {
     return std::nullopt;
   }
-  // One text, one scan: a line per name and per value, so a pattern reads each alone.
-  thread_local std::string text;
-  text.clear();
-  text += head.reason;
-  text += '\n';
-  for (const http::Header& h : head.headers.list()) {
-    if (is_credential_header(h.name)) continue;
-    text += h.name;
-    text += '\n';
-    text += h.value;
-    text += '\n';
-  }
+  const std::string& text = head_text(head.reason, head.headers);
   std::vector<Located> found;
   scan_text(text, MatchedIn::kHeaders, Layer::kPreTemplate, false, kNoPiece, rules::Scope::response,
             found);

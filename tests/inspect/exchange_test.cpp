@@ -494,6 +494,16 @@ TEST_CASE("the URL and header surfaces are scanned, credential headers are not")
   auth.add("Authorization", std::string("Bearer ") + kAwsKey);
   auto a = run_request(openai_chat(), "{}", false, auth);
   CHECK(a.decision.kind == RequestDecision::Kind::allow);
+  // A header value and a header name.
+  for (const auto& [name, value] : {std::pair<std::string, std::string>{"X-Debug", kAwsKey},
+                                    {std::string("X-") + kAwsKey, "1"}}) {
+    http::Headers h;
+    h.add("X-Fine", "1");
+    h.add(name, value);
+    auto r = run_request(openai_chat(), "{}", false, h);
+    CHECK(r.decision.answer.reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
+    CHECK(only_event(r).matched_in == store::MatchedIn::kHeaders);
+  }
 }
 
 TEST_CASE("a buffered error body and an audio transcript are scanned") {

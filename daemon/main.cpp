@@ -10,6 +10,7 @@
 // connection; SIGTERM/SIGINT stop accepting, drain in-flight requests for at most
 // limits.drain_timeout, then exit 0.
 
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <uv.h>
 
@@ -413,6 +414,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!config) return 1;
+  // The store holds block events and the rule blobs: private to the daemon's user however it is
+  // started (the systemd unit sets the same UMask=0077).
+  ::umask(0077);
   Daemon daemon(std::move(flags), std::move(config));
   return daemon.run();
 }

@@ -346,7 +346,8 @@ std::size_t ProxyExchange::padded_body() {
 void ProxyExchange::start_upstream(bool body_known) {
   http::Headers& h = head_.headers;
   strip_hop_by_hop(h);
-  h.remove("Expect");  // answered (100 Continue) by this hop
+  h.remove("Expect");            // answered (100 Continue) by this hop
+  h.remove("Edgeward-Session");  // the gateway's own correlation header: not the provider's
   h.set("Host", upstream_.host_header);
   for (const auto& extra : upstream_.config.headers.list()) h.set(extra.name, extra.value);
   if (body_known) h.remove("Content-Length");  // the client side frames the new body

@@ -275,7 +275,8 @@ TEST_CASE("proxy forwards with Host rewritten, hop-by-hop removed and the key in
   ClientSocket c(f.port);
   REQUIRE(c.send(post("/v1/chat/completions", "{\"messages\":[]}",
                       "Connection: keep-alive, X-Private\r\nX-Private: 1\r\nTE: trailers\r\n"
-                      "Keep-Alive: timeout=5\r\nProxy-Authorization: x\r\nX-Kept: yes\r\n")));
+                      "Keep-Alive: timeout=5\r\nProxy-Authorization: x\r\nX-Kept: yes\r\n"
+                      "Edgeward-Session: s-1\r\n")));
   std::string r = c.read_response(3s);
   CHECK(status_of(r) == 200);
   CHECK(body_of(r) == "{\"messages\":[]}");
@@ -291,6 +292,7 @@ TEST_CASE("proxy forwards with Host rewritten, hop-by-hop removed and the key in
   CHECK_FALSE(h.has("TE"));
   CHECK_FALSE(h.has("Keep-Alive"));
   CHECK_FALSE(h.has("Proxy-Authorization"));
+  CHECK_FALSE(h.has("Edgeward-Session"));
   CHECK(h.get("Content-Length") == "15");
 }
 

@@ -1,6 +1,8 @@
 // Inspection against the real binary: edgewardd with a signed rule blob (or the embedded pack)
 // in front of the mock upstream, on loopback. Events are read back from the store.
 
+#include <sys/stat.h>
+
 #include <simdjson.h>
 
 #include <catch2/catch.hpp>
@@ -524,6 +526,13 @@ TEST_CASE("inspect: canaries never reach the log or the store", "[integration][i
        {g.dir.file("edgeward.db"), g.dir.file("edgeward.db-wal"), g.dir.file("edgewardd.log")}) {
     INFO(f);
     CHECK(slurp(f).find("CANARY") == std::string::npos);
+  }
+  // The store's files are the daemon user's alone, however it was started.
+  for (const std::string& f : {g.dir.file("edgeward.db"), g.dir.file("edgeward.db-wal")}) {
+    struct stat st {};
+    REQUIRE(::stat(f.c_str(), &st) == 0);
+    INFO(f << " mode " << std::oct << (st.st_mode & 0777));
+    CHECK((st.st_mode & 077) == 0);
   }
 }
 

@@ -244,8 +244,15 @@ class PackLoader {
       }
       const std::string& k = it->first.Scalar();
       if (std::find(known.begin(), known.end(), k) == known.end()) {
-        add("rules.unknown_key", path.empty() ? k : path + "." + k, it->first,
-            "unknown key '" + k + "'");
+        // Field names are short lower-case words. Anything else is not echoed: a credentials
+        // file passed by mistake must not be printed by the tool that guards secrets.
+        const bool echo = k.size() <= 32 && std::all_of(k.begin(), k.end(), [](char c) {
+                            return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                          });
+        const std::string shown = echo ? k : std::string("<key not shown>");
+        add("rules.unknown_key", path.empty() ? shown : path + "." + shown, it->first,
+            echo ? "unknown key '" + k + "'"
+                 : "unknown key (not shown: not a lower-case field name)");
       }
     }
   }

@@ -62,6 +62,16 @@ TEST_CASE("a bad regex is reported with Hyperscan's message and its field path")
   CHECK(e->to_string("p.yaml").find("p.yaml:9: rules[0].detect.patterns[1] (rule 0b6f5e0a") == 0);
 }
 
+TEST_CASE("a key that is not a field name is not echoed: a credentials file stays unprinted") {
+  auto r = load_pack("AKIAQWERTYUIOPASDFGH: wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY\n", "creds");
+  CHECK_FALSE(r.pack);
+  std::string all = dump(r);
+  for (const auto& e : r.errors) all += e.to_string("creds");
+  CHECK(all.find("AKIA") == std::string::npos);
+  CHECK(all.find("wJalr") == std::string::npos);
+  CHECK(find(r, "rules.unknown_key", "<key not shown>"));
+}
+
 TEST_CASE("every error of a pack is reported, not just the first") {
   std::string text = std::string(kHeader) +
                      rule("    severity: urgent\n    detect:\n      patterns: ['a(']\n") +

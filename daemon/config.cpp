@@ -5,6 +5,7 @@
 #include "core/net/http_client.hpp"
 #include "core/net/http_parser.hpp"
 #include "core/net/http_server.hpp"
+#include "core/net/tls.hpp"
 
 namespace edgeward::daemon {
 
@@ -207,6 +208,15 @@ const config::Schema<Config>& config_schema() {
       },
       [](const Config& c, config::Checker& check) {
         for (std::size_t i = 0; i < c.upstreams.size(); ++i) {
+          // A CA file that cannot be read would fail every request with a 502: say so now
+          // (and in --check-config), with OpenSSL's reason.
+          const TlsConfig& t = c.upstreams[i].tls;
+          if (t.verify && t.ca_file) {
+            auto ctx = tls::TlsContext::client(true, *t.ca_file);
+            if (!ctx) {
+              check.fail("upstreams", i, make_error("config.bad_ca_file", ctx.error().message));
+            }
+          }
           for (std::size_t j = 0; j < i; ++j) {
             if (c.upstreams[i].name == c.upstreams[j].name) {
               check.fail("upstreams", i,

@@ -133,6 +133,23 @@ TEST_CASE("a provider key or URL password in a malformed field never appears in 
   CHECK(d[0].error.code == "config.wrong_type");
 }
 
+TEST_CASE("a CA file that is missing or not PEM is refused when the config loads", "[config]") {
+  TempConfig not_pem("not a certificate\n");
+  for (const std::string& ca : {std::string("/nonexistent/ca.pem"), not_pem.path}) {
+    TempConfig f(
+        "upstreams:\n"
+        "  - name: a\n"
+        "    url: 'https://127.0.0.1:1'\n"
+        "    tls: {ca_file: '" +
+        ca + "'}\n");
+    Config c;
+    auto d = load_config(f.path, {}, c);
+    INFO(ca << ": " << all_messages(d));
+    REQUIRE(d.size() == 1);
+    CHECK(d[0].error.code == "config.bad_ca_file");
+  }
+}
+
 TEST_CASE("duplicate upstream names are refused", "[config]") {
   TempConfig f(
       "upstreams:\n"

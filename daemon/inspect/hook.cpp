@@ -252,13 +252,18 @@ class InspectedExchange final : public daemon::RequestInspection {
       return daemon::ResponseMode::buffer;
     }
     std::string_view type = trim(head.headers.get("Content-Type").value_or(""));
-    if (starts_with_ci(type, "text/event-stream")) {
-      x_.start_stream(StreamFormat::kSse);
-      return daemon::ResponseMode::stream;
-    }
-    if (starts_with_ci(type, "application/x-ndjson") ||
-        starts_with_ci(type, "application/ndjson") || starts_with_ci(type, "application/jsonl")) {
-      x_.start_stream(StreamFormat::kNdjson);
+    const bool sse = starts_with_ci(type, "text/event-stream");
+    const bool ndjson = starts_with_ci(type, "application/x-ndjson") ||
+                        starts_with_ci(type, "application/ndjson") ||
+                        starts_with_ci(type, "application/jsonl");
+    if (sse || ndjson) {
+      // A known dialect's client reads its own framing whatever the type says (the Ollama
+      // library reads lines, the OpenAI and Anthropic SDKs read SSE): inspect that framing.
+      StreamFormat format = sse ? StreamFormat::kSse : StreamFormat::kNdjson;
+      if (endpoint_ != Endpoint::kUnknown && dialect_ != Dialect::kGeneric) {
+        format = dialect_ == Dialect::kOllama ? StreamFormat::kNdjson : StreamFormat::kSse;
+      }
+      x_.start_stream(format);
       return daemon::ResponseMode::stream;
     }
     if (type.empty() || starts_with_ci(type, "application/json") ||

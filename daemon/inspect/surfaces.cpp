@@ -890,6 +890,26 @@ std::string decode_json_escapes(std::string_view s) {
 
 namespace {
 
+// `text` with %XX escapes decoded and '+' read as a space, the way a form body is read.
+std::string form_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '%' && i + 2 < text.size()) {
+      const int hi = hex::digit_value(text[i + 1]);
+      const int lo = hex::digit_value(text[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(c == '+' ? ' ' : c);
+  }
+  return out;
+}
+
 void raw_fallback(Route route, std::string_view body, ExtractedBody& out) {
   reset(out, route);
   TextPiece& p = out.pieces.emplace_back();
@@ -906,6 +926,15 @@ void raw_fallback(Route route, std::string_view body, ExtractedBody& out) {
     d.matched_in = MatchedIn::kBody;
     d.layer = Layer::kPreTemplate;
     d.own(decode_json_escapes(body));
+  }
+  // A form body (`application/x-www-form-urlencoded`) spells bytes as %XX: an upstream that
+  // reads forms sees `%41KIA…` as an access key. So do the rules.
+  if (std::memchr(body.data(), '%', body.size()) != nullptr) {
+    TextPiece& f = out.pieces.emplace_back();
+    f.raw = true;
+    f.matched_in = MatchedIn::kBody;
+    f.layer = Layer::kPreTemplate;
+    f.own(form_decode(body));
   }
 }
 

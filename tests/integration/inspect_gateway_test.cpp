@@ -358,6 +358,21 @@ TEST_CASE("inspect: review findings hold against the real binary", "[integration
     CHECK(body_of(r).find("TYUIOPASDFGH") == std::string::npos);
     CHECK(body_of(r).find("DLP.SECRET.AWS_ACCESS_KEY") != std::string::npos);
   }
+  // An Ollama stream labelled SSE is read as the lines the Ollama library reads.
+  REQUIRE(
+      status_of(http_once(g.mock_port, "POST", "/__mock/script?content_type=text%2Fevent-stream",
+                          split_ndjson, "")) == 200);
+  std::string ollama =
+      post(g.port, "/api/chat", R"({"model":"m","messages":[{"role":"user","content":"x"}]})");
+  CHECK(body_of(ollama).find("TYUIOPASDFGH") == std::string::npos);
+  CHECK(body_of(ollama).find("DLP.SECRET.AWS_ACCESS_KEY") != std::string::npos);
+  // A form body spells the key in %XX escapes: read decoded.
+  g.mock_reset();
+  std::string form =
+      http_once(g.port, "POST", "/v1/chat/completions", "q=%41%4B%49%41QWERTYUIOPASDFGH&x=1",
+                "Content-Type: application/x-www-form-urlencoded\r\n");
+  CHECK(status_of(form) == 403);
+  CHECK(g.mock_count() == 0);
   // A zero-width space inside a key, raw or escaped, no longer hides it.
   g.mock_reset();
   for (const std::string& zwsp : {std::string("\xE2\x80\x8B"), std::string("\\u200b")}) {

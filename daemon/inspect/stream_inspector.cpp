@@ -76,7 +76,7 @@ StreamInspector::~StreamInspector() = default;
 std::uint64_t StreamInspector::held_bytes() const {
   std::uint64_t n = 0;
   for (const auto& ch : channels_) n += ch->pending.size();
-  return n;
+  return n + held_generic_.size();
 }
 
 void StreamInspector::render(std::string_view event_name, std::string_view payload,
@@ -623,14 +623,32 @@ StreamStep StreamInspector::on_generic_payload(std::string_view event_name,
       replacements.push_back({g.span_begin, g.span_end, rules::redact(g.text, redactions)});
     }
   }
+  std::string event;
   if (replacements.empty()) {
-    out.append(raw);
-    return StreamStep::kContinue;
+    event.assign(raw);
+  } else {
+    auto rewritten = rewrite_json_strings(payload, std::move(replacements));
+    if (!rewritten.ok()) return block_unparseable(out);
+    render(event_name, *rewritten, event, extra_);
   }
-  auto rewritten = rewrite_json_strings(payload, std::move(replacements));
-  if (!rewritten.ok()) return block_unparseable(out);
-  render(event_name, *rewritten, out, extra_);
+  // The event before this one leaves now that this one is scanned; this one waits in turn
+  // while its end may still be part of a match (a key whose last bytes end it is only known at
+  // the next event or the end of the stream). Events leave whole, one event late.
+  out.append(held_generic_);
+  held_generic_.clear();
+  if (generic_tail_open()) {
+    held_generic_ = std::move(event);
+  } else {
+    out.append(event);
+  }
   return StreamStep::kContinue;
+}
+
+bool StreamInspector::generic_tail_open() const {
+  return std::any_of(generic_channels_.begin(), generic_channels_.end(), [](const auto& ch) {
+    return ch->stream && !ch->finished &&
+           (ch->stream->stable_offset() < ch->seen || ch->stream->pending_start() < ch->seen);
+  });
 }
 
 bool StreamInspector::finish_generic(std::string& out) {
@@ -648,12 +666,17 @@ bool StreamInspector::finish_generic(std::string& out) {
     std::vector<rules::Finding> late;
     if (!handle(found, MatchedIn::kBody, Layer::kPreTemplate, &late, ch->seen, out)) return false;
   }
+  out.append(held_generic_);  // every match decided: the last event leaves
+  held_generic_.clear();
   return true;
 }
 
 StreamStep StreamInspector::on_payload(std::string_view event_name, std::string_view payload,
                                        std::string_view raw, std::string& out) {
-  if (generic_ && payload != "[DONE]") return on_generic_payload(event_name, payload, raw, out);
+  if (generic_) {
+    if (payload != "[DONE]") return on_generic_payload(event_name, payload, raw, out);
+    if (!finish_generic(out)) return StreamStep::kEnd;  // the held event goes before [DONE]
+  }
   StreamEventInfo info = parse_stream_event(route_, event_name, payload);
   if (!info.json_ok) return block_unparseable(out);
   if (!check_tools(info.tools_called, out)) return StreamStep::kEnd;

@@ -80,6 +80,8 @@ class StreamInspector {
   StreamStep on_generic_payload(std::string_view event_name, std::string_view payload,
                                 std::string_view raw, std::string& out);
   bool finish_generic(std::string& out);
+  // A generic channel's text may still end in (part of) a match: its last event is held.
+  bool generic_tail_open() const;
   Channel* generic_channel(const std::string& path);
   static void drop_handled(const Channel& ch, std::vector<rules::Finding>& found);
   StreamStep block(const rules::Finding& f, std::string& out);
@@ -131,6 +133,7 @@ class StreamInspector {
   std::vector<std::unique_ptr<Channel>> channels_;
   bool generic_ = false;  // generic dialect or an unknown endpoint: whole events, by path
   std::vector<std::unique_ptr<Channel>> generic_channels_;
+  std::string held_generic_;  // generic streams: the last event, rendered, while held
   struct ToolName {
     ChannelKey key;           // the channel of the call's arguments
     std::string name;         // the pieces so far

@@ -419,6 +419,31 @@ TEST_CASE("generic streams find a secret split across two events of the same fie
   CHECK(lines.out.find("\"error\"") != std::string::npos);
 }
 
+TEST_CASE("generic streams hold the last event while a match may end in it") {
+  Route generic{Dialect::kGeneric, Endpoint::kUnknown};
+  auto event = [](std::string_view text) {
+    std::string data = R"({"token":{"text":)";
+    json::append_json_string(data, text);
+    return "data: " + data + "}}\n\n";
+  };
+  // The key's last bytes end the last event: known only at the end of the stream.
+  for (bool done : {false, true}) {
+    std::vector<std::string> chunks = {event("the key is AKIAQWERTY"), event("UIOPASDFGH")};
+    if (done) chunks.push_back("data: [DONE]\n\n");
+    auto r = run_stream(test_rules(), generic, StreamFormat::kSse, chunks);
+    INFO(done);
+    CHECK(r.ended);
+    CHECK(r.out.find("UIOPASDFGH") == std::string::npos);
+    CHECK(r.out.find("blocked by edgeward: DLP.SECRET.AWS_ACCESS_KEY") != std::string::npos);
+  }
+  // Without a match every event leaves, in order and unchanged, the last one at the end.
+  const std::vector<std::string> chunks = {event("hello "), event("world"), event("!"),
+                                           "data: [DONE]\n\n"};
+  auto ok = run_stream(test_rules(), generic, StreamFormat::kSse, chunks);
+  CHECK_FALSE(ok.ended);
+  CHECK(ok.out == chunks[0] + chunks[1] + chunks[2] + chunks[3]);
+}
+
 TEST_CASE("ollama NDJSON streams are inspected line by line") {
   Route route{Dialect::kOllama, Endpoint::kOllamaChat};
   auto line = [](std::string_view content, bool done) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cctype>
+#include <tuple>
 
 #include "rules/compiled_internal.hpp"
 #include "rules/gate_slices.hpp"
@@ -486,6 +487,9 @@ Status Scanner::prepare(const CompiledRules& rules) {
   return ok_status();
 }
 
+// Bytes of folded text a Scanner keeps between calls (its offset arrays hold 8 more per byte).
+constexpr std::size_t kKeptFoldBytes = 256 * 1024;
+
 Status Scanner::scan(const CompiledRules& rules, Scope scope, Surface surface, Layer layer,
                      std::string_view text, std::vector<Finding>& out) {
   const CompiledRulesData& d = rules.data();
@@ -501,18 +505,27 @@ Status Scanner::scan(const CompiledRules& rules, Scope scope, Surface surface, L
     return s;
   }
   const std::size_t own = out.size();
+  // What the unfolded scan found, sorted, to look each folded finding up in (a text of many
+  // matches and one zero-width space must not cost their product).
+  using Key = std::tuple<std::uint32_t, std::uint64_t, std::uint64_t>;
+  thread_local std::vector<Key> seen;
+  seen.clear();
+  for (std::size_t i = first; i < own; ++i) {
+    seen.emplace_back(out[i].rule_index, out[i].start, out[i].end);
+  }
+  std::sort(seen.begin(), seen.end());
   for (Finding f : folded_findings_) {
     if (f.end <= f.start || f.end > folded_.text.size()) continue;
     f.start = folded_.begin[static_cast<std::size_t>(f.start)];
     f.end = folded_.end[static_cast<std::size_t>(f.end - 1)];
-    const bool seen =
-        std::any_of(out.begin() + static_cast<std::ptrdiff_t>(first),
-                    out.begin() + static_cast<std::ptrdiff_t>(own), [&](const Finding& g) {
-                      return g.rule_index == f.rule_index && g.start == f.start && g.end == f.end;
-                    });
-    if (!seen) out.push_back(f);
+    if (!std::binary_search(seen.begin(), seen.end(), Key{f.rule_index, f.start, f.end})) {
+      out.push_back(f);
+    }
   }
   if (out.size() != own) sort_findings(out, first);
+  // A large text's folded copy (9 bytes per byte) is not kept for the next, small one.
+  if (folded_.text.capacity() > kKeptFoldBytes) folded_ = FoldedText{};
+  if (seen.capacity() > kKeptFoldBytes / sizeof(Key)) seen = {};
   return ok_status();
 }
 

@@ -305,7 +305,8 @@ int HttpParser::on_headers_complete() {
   // llhttp accepts `gzip, chunked` and removes only the chunking: a response body still
   // gzip-coded would travel on with its coding forgotten (re-framed, unreadable, never
   // inspected). Requests: the server refuses them itself (http_server.cpp, 400).
-  if (framing.chunked && mode_ == ParseMode::Response) {
+  // Whether chunked or not: `Transfer-Encoding: gzip` alone is read until the connection closes.
+  if (mode_ == ParseMode::Response && (flags & F_TRANSFER_ENCODING) != 0) {
     if (!only_chunked(response_.headers)) {
       callback_error_ = make_error("http.bad_transfer_encoding",
                                    "a transfer coding other than chunked is not supported");

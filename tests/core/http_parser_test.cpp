@@ -320,7 +320,9 @@ TEST_CASE("parser in response mode refuses obs-fold and bare LF", "[http_parser]
 
 TEST_CASE("parser in response mode refuses a transfer coding other than chunked", "[http_parser]") {
   for (const char* te : {"Transfer-Encoding: gzip, chunked\r\n",
-                         "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n"}) {
+                         "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n",
+                         "Transfer-Encoding: gzip\r\n", "Transfer-Encoding: chunked, gzip\r\n",
+                         "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n"}) {
     RecordingSink sink;
     HttpParser p(ParseMode::Response, sink);
     auto r = p.execute(std::string("HTTP/1.1 200 OK\r\n") + te + "\r\n2\r\nab\r\n0\r\n\r\n");

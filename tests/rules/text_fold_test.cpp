@@ -139,6 +139,15 @@ TEST_CASE("a match the text holds unfolded is reported once") {
   CHECK(ibans == 1);
 }
 
+TEST_CASE("many matches and one zero-width space: every match is reported once") {
+  std::string text = kZwsp;
+  for (int i = 0; i < 3000; ++i) text += "pay to DE89 3704 0044 0532 0130 00 ";
+  auto found = scan(text);
+  std::size_t ibans = 0;
+  for (const auto& f : found) ibans += f.reason_code == "DLP.PII.IBAN";
+  CHECK(ibans == 3000);
+}
+
 TEST_CASE("hidden characters sprinkled into every match example still find its reason code") {
   const auto rules = default_rules();
   std::mt19937 rng(20261124);

@@ -104,12 +104,9 @@ std::string normalize_word(std::string_view s) {
 
 std::string normalize_allow(std::string_view s) {
   std::string out;
-  for (std::size_t i = 0; i < s.size();) {
-    if (std::size_t n = allow_separator_at(s, i)) {
-      i += n;
-      continue;
-    }
-    out += static_cast<char>(std::toupper(static_cast<unsigned char>(s[i++])));
+  for (char c : s) {
+    if (std::isspace(static_cast<unsigned char>(c))) continue;
+    out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   }
   return out;
 }
@@ -760,6 +757,23 @@ void write_strings(json::JsonWriter& w, std::string_view key, const std::vector<
 }
 
 }  // namespace
+
+bool allow_ignores_grouping(const Rule& rule) {
+  if (!rule.detect.validator) return false;
+  switch (*rule.detect.validator) {
+    case Validator::luhn:
+    case Validator::credit_card:
+    case Validator::iban:
+    case Validator::us_ssn:
+    case Validator::us_itin:
+    case Validator::aba_routing:
+    case Validator::uk_nino:
+    case Validator::phone:
+      return true;
+    default:
+      return false;
+  }
+}
 
 std::size_t allow_separator_at(std::string_view s, std::size_t i) {
   const auto at = [&](std::size_t k) {

@@ -154,7 +154,7 @@ struct Rule {
 
   // kind == pattern
   Detect detect;
-  std::vector<std::string> allow;  // normalized: separators removed, ASCII upper-cased
+  std::vector<std::string> allow;  // normalized: whitespace removed, ASCII upper-cased
   Examples examples;
 
   // kind == tool_permission: tool names a request may define or call (exact match).
@@ -221,9 +221,13 @@ std::string pack_to_json(const Pack& pack);
 // The embedded default pack (rules/packs/default.yaml, compiled into the library).
 std::string_view default_pack_yaml();
 
-// The length of the separator at s[i], or 0. Allow-list entries and candidates are compared
-// without them, so a test value listed once silences every way of grouping its digits:
-// whitespace, `-`, `.`, `/` and the no-break spaces U+00A0, U+2009 and U+202F.
+// Rules whose validator reads grouped digits (cards, IBANs, SSNs, ITINs, routing numbers, NINOs,
+// phone numbers) compare their allow lists without group separators, so a test value listed
+// once silences every way of grouping it. Other rules compare without whitespace only: an
+// allowed `192.168.1.10` must not silence `192.168.11.0`.
+bool allow_ignores_grouping(const Rule& rule);
+// The length of the group separator at s[i], or 0: whitespace, `-`, `.`, `/` and the no-break
+// spaces U+00A0, U+2009 and U+202F.
 std::size_t allow_separator_at(std::string_view s, std::size_t i);
 
 // Limits checked by the loader.

@@ -97,13 +97,18 @@ bool near(std::string_view text, std::size_t start, std::size_t end, std::uint32
   return contains_any(before, words, index) || contains_any(after, words, index);
 }
 
-// Compares a match with an allow-list entry, both without separators and upper-cased
-// (allow_separator_at), without building the normalized match.
-bool equals_normalized(std::string_view match, std::string_view allowed) {
+// Compares a match with an allow-list entry (normalized: no whitespace, upper-cased) without
+// building the normalized match. `grouped`: group separators are skipped on both sides
+// (allow_ignores_grouping); else only whitespace, in the match.
+bool equals_normalized(std::string_view match, std::string_view allowed, bool grouped) {
+  auto skip = [&](std::string_view s, std::size_t i) -> std::size_t {
+    if (grouped) return allow_separator_at(s, i);
+    return i < s.size() && std::isspace(static_cast<unsigned char>(s[i])) ? 1 : 0;
+  };
   std::size_t i = 0, j = 0;
   for (;;) {
-    while (std::size_t n = allow_separator_at(match, i)) i += n;
-    while (std::size_t n = allow_separator_at(allowed, j)) j += n;
+    while (std::size_t n = skip(match, i)) i += n;
+    while (std::size_t n = grouped ? skip(allowed, j) : 0) j += n;
     if (i == match.size() || j == allowed.size()) return i == match.size() && j == allowed.size();
     if (std::toupper(static_cast<unsigned char>(match[i])) !=
         std::toupper(static_cast<unsigned char>(allowed[j]))) {
@@ -119,8 +124,9 @@ bool is_allowed(const Rule& r, std::string_view text, std::uint64_t base, std::u
   if (from < base || to < from || to - base > text.size()) return false;
   std::string_view m =
       text.substr(static_cast<std::size_t>(from - base), static_cast<std::size_t>(to - from));
+  const bool grouped = allow_ignores_grouping(r);
   for (const auto& allowed : r.allow) {
-    if (equals_normalized(m, allowed)) return true;
+    if (equals_normalized(m, allowed, grouped)) return true;
   }
   return false;
 }
@@ -414,8 +420,9 @@ bool accept_candidate(const CompiledRules& rules, std::uint32_t rule_index, std:
   std::string_view m = text.substr(s, e - s);
   if (r.detect.min_entropy > 0 && shannon_entropy(m) < r.detect.min_entropy) return false;
   if (r.detect.validator && !validate(*r.detect.validator, text, s, e)) return false;
+  const bool grouped = allow_ignores_grouping(r);
   for (const auto& allowed : r.allow) {
-    if (equals_normalized(m, allowed)) return false;
+    if (equals_normalized(m, allowed, grouped)) return false;
   }
   context_matched = false;
   if (r.detect.context) {

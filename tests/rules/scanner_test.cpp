@@ -211,6 +211,17 @@ TEST_CASE("allow-listed values are never reported, whatever their grouping") {
   CHECK(scan(*allowing, "GB82WEST12345698765432").size() == 1);
 }
 
+TEST_CASE("allow lists ignore grouping only for rules that read grouped digits") {
+  auto rules = compile(
+      "  - id: 00000000-0000-4000-8000-0000000000a1\n    name: ip\n"
+      "    reason_code: DLP.PII.IP_ADDRESS\n    action: monitor\n"
+      "    detect:\n      patterns: ['\\b[0-9]{1,3}(?:\\.[0-9]{1,3}){3}\\b']\n"
+      "    allow: ['192.168.1.10']\n");
+  CHECK(scan(*rules, "host 192.168.1.10").empty());
+  CHECK(scan(*rules, "host 192.168.11.0").size() == 1);
+  CHECK(scan(*rules, "host 19.216.81.10").size() == 1);
+}
+
 TEST_CASE(
     "the default pack's test card numbers are allowed in any grouping and real ones are not") {
   auto pack = parse_pack(default_pack_yaml(), "<embedded>");

@@ -6,11 +6,17 @@
 // the folded text holds at its place in the original.
 //
 // Folded:
-//  - dropped: U+00AD soft hyphen, U+200B zero-width space, U+200C/U+200D zero-width
-//    (non-)joiner, U+2060 word joiner, U+FEFF byte-order mark / zero-width no-break space;
+//  - dropped: U+00AD soft hyphen, U+034F combining grapheme joiner, U+180E, U+200B..U+200F
+//    (zero-width space, joiners, LRM, RLM), U+202A..U+202E (bidi embeddings and overrides),
+//    U+2060..U+206F (word joiner, invisible operators, isolates), U+FE00..U+FE0F and
+//    U+E0100..U+E01EF (variation selectors), U+FEFF, U+E0000..U+E007F (tag characters);
 //  - to ASCII: the fullwidth forms U+FF01–U+FF5E (`！` … `～`, digits and Latin letters
 //    included), and U+3000 ideographic space to a space.
 // Everything else is copied byte for byte, invalid UTF-8 included.
+//
+// A second scan is asked for (has_hidden_characters) only by a fullwidth digit or letter, or
+// by a dropped character between two bytes that can belong to one token: the variation
+// selector of an emoji, the joiners of an emoji sequence or a flag's tags are ordinary text.
 
 #include <cstdint>
 #include <string>
@@ -28,9 +34,8 @@ struct FoldedText {
   std::vector<std::uint32_t> end;
 };
 
-// True when `text` holds a character that can hide a match: one that folding drops, or a
-// fullwidth digit or letter (fullwidth punctuation and U+3000 alone are ordinary CJK
-// typography, not worth a second scan). One pass; an ASCII text is read 16 bytes at a time.
+// True when `text` holds a character that can hide a match (above). One pass; an ASCII text is
+// read 128 bytes at a time.
 bool has_hidden_characters(std::string_view text);
 
 // Folds `text` into `out` (its buffers are reused). Texts longer than 4 GiB are not folded

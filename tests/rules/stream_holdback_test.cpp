@@ -9,6 +9,7 @@
 #include "rules/engine.hpp"
 #include "rules/pack.hpp"
 #include "rules/scanner.hpp"
+#include "rules/text_fold.hpp"
 
 using namespace edgeward::rules;
 
@@ -190,7 +191,13 @@ TEST_CASE("default pack: no finding starts before an offset already declared sta
     for (std::size_t k = before; k < out.size(); ++k) ordered &= out[k].start >= stable;
     INFO("text: " << text);
     CHECK(ordered);
-    CHECK(out.size() == block.size());
+    // Block scans also look at the text with hidden characters folded (rules/text_fold.hpp);
+    // streams do not, so there the block scan may find more.
+    if (has_hidden_characters(text)) {
+      CHECK(out.size() <= block.size());
+    } else {
+      CHECK(out.size() == block.size());
+    }
     findings += static_cast<int>(out.size());
   }
   CHECK(findings > 100);  // the texts do exercise the rules

@@ -72,15 +72,31 @@ TEST_CASE("ASCII and ordinary UTF-8 text holds nothing to fold") {
   CHECK_FALSE(has_hidden_characters("abc\xE2\x80"));
 }
 
-TEST_CASE("zero-width characters and fullwidth digits and letters are found wherever they sit") {
-  for (const std::string& hidden : {kZwsp, kSoftHyphen, kBom, std::string("\xE2\x81\xA0"),
-                                    std::string("\xE2\x80\x8D"), fullwidth("7"), fullwidth("k")}) {
-    for (std::size_t at : {0u, 1u, 15u, 16u, 17u, 31u, 100u, 127u, 128u, 255u, 256u, 700u, 1190u}) {
+TEST_CASE("zero-width characters inside a token and fullwidth digits are found wherever they sit") {
+  for (const std::string& hidden :
+       {kZwsp, kSoftHyphen, kBom, std::string("\xE2\x81\xA0"), std::string("\xE2\x80\x8D"),
+        std::string("\xE2\x80\x8E"), std::string("\xCD\x8F"), std::string("\xEF\xB8\x8F"),
+        std::string("\xF3\xA0\x80\xA0"), kZwsp + kZwsp, fullwidth("7"), fullwidth("k")}) {
+    for (std::size_t at : {1u, 15u, 16u, 17u, 31u, 100u, 127u, 128u, 255u, 256u, 700u, 1190u}) {
       std::string text(1200, 'x');
       text.insert(at, hidden);
       INFO(at);
       CHECK(has_hidden_characters(text));
     }
+  }
+}
+
+TEST_CASE("invisible characters of ordinary text do not ask for a second scan") {
+  // An emoji's variation selector, a family's zero-width joiners, a flag's tag characters, a
+  // mark between words, and invisible characters at the edges of a token.
+  for (const std::string& text :
+       {std::string("I \xE2\x9D\xA4\xEF\xB8\x8F it"),
+        std::string("\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7"),
+        std::string("\xF0\x9F\x8F\xB4\xF3\xA0\x81\xA7\xF3\xA0\x81\xA2\xF3\xA0\x81\xB3"
+                    "\xF3\xA0\x81\xA3\xF3\xA0\x81\xB4\xF3\xA0\x81\xBF"),
+        std::string("word \xE2\x80\x8F word"), kZwsp + "AKIA4XCIVWF6E2B7AYYA" + kZwsp}) {
+    INFO(text);
+    CHECK_FALSE(has_hidden_characters(text));
   }
 }
 
@@ -102,7 +118,9 @@ TEST_CASE("folding drops format characters and maps fullwidth forms to ASCII wit
   CHECK(f.end[7] == text.size());
 }
 
-TEST_CASE("a key broken by a zero-width space is found and its whole span redacted") {
+TEST_CASE("a key broken by a zero-width space or a tag character is found and redacted whole") {
+  const std::string tagged = "AKIA" + std::string("\xF3\xA0\x80\xA0") + "4XCIVWF6E2B7AYYA";
+  CHECK(has_code(scan("key " + tagged + " end"), "DLP.SECRET.AWS_ACCESS_KEY"));
   const std::string key = "AKIA" + kZwsp + "4XCIVWF6E2B7AYYA";
   const std::string text = "aws " + key + " wJalrXUtnFEMI/K7MDENG/bPxRfiCYQ8ZRTH2KEY tail";
   auto found = scan(text);

@@ -106,39 +106,27 @@ bool encoded(const http::Headers& headers) {
 }
 
 // A buffered model-endpoint body that is a stream after all: SSE or NDJSON sent as JSON or
-// text. The SDKs that asked to stream parse it whatever its type, so it is inspected as the
-// stream it is (a match split across its events is found) rather than as one raw text.
+// text. The SDKs that asked to stream parse it whatever its type, and skip what they do not
+// understand (a junk line before the events, after them), so it is inspected as the stream it
+// is rather than as one raw text: SSE when any line is a `data` field, NDJSON when two or more
+// lines start a JSON object, and in either case only when the body is not one JSON document.
 std::optional<StreamFormat> sniff_stream(std::string_view body) {
-  if (body.starts_with("\xEF\xBB\xBF")) body.remove_prefix(3);
-  const std::size_t first = body.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return std::nullopt;
-  const std::string_view rest = body.substr(first);
-  for (std::string_view field : {"data:", "event:", "id:", "retry:", ":"}) {
-    if (rest.starts_with(field)) return StreamFormat::kSse;
-  }
-  // NDJSON: at least two lines, every non-empty one a JSON object on its own. A single JSON
-  // document, compact or pretty-printed, is never that.
+  bool sse = false;
   std::size_t objects = 0;
-  std::string_view left = rest;
-  while (!left.empty()) {
-    const std::size_t nl = left.find('\n');
-    std::string_view line = left.substr(0, nl);
+  std::string_view left = body;
+  while (!left.empty() && !sse) {
+    const std::size_t nl = left.find_first_of("\r\n");
+    const std::string_view raw_line = left.substr(0, nl);
     left = nl == std::string_view::npos ? std::string_view{} : left.substr(nl + 1);
-    line = trim(line);
-    if (line.empty()) continue;
-    if (line.front() != '{' || line.back() != '}') return std::nullopt;
-    ++objects;
+    sse = raw_line.starts_with("data:") || raw_line.starts_with(
+                                               "\xEF\xBB\xBF"
+                                               "data:");
+    const std::string_view line = trim(raw_line);
+    if (!line.empty() && line.front() == '{') ++objects;
   }
-  if (objects >= 2) return StreamFormat::kNdjson;
-  return std::nullopt;
-}
-
-// Where the last event of a rendered stream begins (a blocked stream's error event).
-std::size_t last_event_start(std::string_view out, StreamFormat format) {
-  const std::string_view sep = format == StreamFormat::kSse ? "\n\n" : "\n";
-  if (out.size() <= sep.size()) return 0;
-  const std::size_t at = out.rfind(sep, out.size() - sep.size() - 1);
-  return at == std::string_view::npos ? 0 : at + sep.size();
+  if (!sse && objects < 2) return std::nullopt;
+  if (is_one_json_document(body)) return std::nullopt;
+  return sse ? StreamFormat::kSse : StreamFormat::kNdjson;
 }
 
 // True for a body in UTF-16 or UTF-32 (RFC 4627 §3: the first two characters of a JSON text
@@ -210,8 +198,11 @@ class InspectedExchange final : public daemon::RequestInspection {
     Stopwatch sw(elapsed_, &request_time_);
     request_inspected_ = true;
     daemon::RequestVerdict v;
+    const bool json_typed =
+        head.headers.get("Content-Type").value_or("").find("json") != std::string_view::npos;
     if (x_.has_rules() &&
-        (encoded(head.headers) || (endpoint_ != Endpoint::kUnknown && wide_unicode(body)))) {
+        (encoded(head.headers) ||
+         ((endpoint_ != Endpoint::kUnknown || json_typed) && wide_unicode(body)))) {
       // A compressed or UTF-16/32 request body would reach the provider unread: never
       // forwarded.
       v.kind = daemon::RequestVerdict::Kind::answer;
@@ -252,6 +243,7 @@ class InspectedExchange final : public daemon::RequestInspection {
       return daemon::ResponseMode::buffer;
     }
     std::string_view type = trim(head.headers.get("Content-Type").value_or(""));
+    response_json_typed_ = type.find("json") != std::string_view::npos;
     const bool sse = starts_with_ci(type, "text/event-stream");
     const bool ndjson = starts_with_ci(type, "application/x-ndjson") ||
                         starts_with_ci(type, "application/ndjson") ||
@@ -289,28 +281,34 @@ class InspectedExchange final : public daemon::RequestInspection {
       v.answer = to_hook_answer(*head_answer_);
       return v;
     }
-    if (uninspectable_ || (endpoint_ != Endpoint::kUnknown && wide_unicode(body))) {
+    if (uninspectable_ ||
+        ((endpoint_ != Endpoint::kUnknown || response_json_typed_) && wide_unicode(body))) {
       v.kind = daemon::ResponseVerdict::Kind::answer;
       v.answer = to_hook_answer(uninspectable(dialect_, "uninspectable response encoding"));
       return v;
     }
     if (endpoint_ != Endpoint::kUnknown) {
       if (auto format = sniff_stream(body)) {
-        // Read as generic events: every string of every event, each JSON path a stream of
-        // its own (an Ollama-shaped body on an OpenAI route is read whole too).
-        if (StreamInspector* st =
-                x_.start_stream(*format, Route{Dialect::kGeneric, Endpoint::kUnknown})) {
-          std::string out;
+        // Read twice: in the route's own dialect (tool calls, its events' shapes), then as
+        // generic events (every string of every event: a body of another dialect's shape).
+        // A block in either answers with the error event alone: the whole body is here, so
+        // nothing released before the match was known need leave.
+        const std::optional<Route> readings[] = {std::nullopt,
+                                                 Route{Dialect::kGeneric, Endpoint::kUnknown}};
+        std::string out;
+        for (const std::optional<Route>& reading : readings) {
+          StreamInspector* st = x_.start_stream(*format, reading);
+          if (st == nullptr) break;
+          out.clear();
           if (st->feed(body, out) == StreamStep::kEnd || st->finish(out) == StreamStep::kEnd) {
-            // Blocked: the whole body is here, so the client gets the error event alone, not
-            // the events released before the match was known (a generic event leaves whole).
             stream_blocked_ = true;
-            out.erase(0, last_event_start(out, *format));
+            out.erase(0, st->block_offset().value_or(0));
+            break;
           }
-          v.kind = daemon::ResponseVerdict::Kind::rewrite;
-          v.body = std::move(out);
-          return v;
         }
+        v.kind = daemon::ResponseVerdict::Kind::rewrite;
+        v.body = std::move(out);
+        return v;
       }
     }
     ResponseDecision d = x_.inspect_response(body, padding);
@@ -377,6 +375,7 @@ class InspectedExchange final : public daemon::RequestInspection {
   bool request_inspected_ = false;
   std::size_t request_body_bytes_ = 0;
   bool uninspectable_ = false;
+  bool response_json_typed_ = false;   // the response's Content-Type names JSON
   std::optional<Answer> head_answer_;  // the response head held a finding
   bool stream_blocked_ = false;
   bool finished_ = false;

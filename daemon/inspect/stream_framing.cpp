@@ -63,7 +63,7 @@ void SseParser::process_line(std::string_view line) {
   } else if (field == "retry" && all_digits(value)) {
     keep({});
   } else if (field == "id") {
-    keep(value);
+    keep(all_digits(value) ? std::string_view{} : value);  // a counter holds nothing to find
   } else {
     keep(line);  // an unknown field: its name and value
   }

@@ -124,6 +124,7 @@ bool StreamInspector::scan_unread(std::string_view unread, std::string& out) {
 StreamStep StreamInspector::block(const rules::Finding& f, std::string& out) {
   std::string uid(events_.uid_of(f.rule_index));
   events_.set_action(f.rule_index, store::Action::kBlock);
+  block_offset_ = out.size();
   out.append(stream_block_event(answer_dialect_, format_, f.reason_code, f.rule_name, uid));
   block_reason_.assign(f.reason_code);
   ended_ = true;
@@ -132,6 +133,7 @@ StreamStep StreamInspector::block(const rules::Finding& f, std::string& out) {
 }
 
 StreamStep StreamInspector::block_unparseable(std::string& out) {
+  block_offset_ = out.size();
   out.append(stream_block_event(answer_dialect_, format_, kUnparseableCode, kUnparseableRule, {}));
   block_reason_.assign(kUnparseableCode);
   ended_ = true;

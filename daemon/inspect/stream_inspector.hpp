@@ -29,6 +29,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +67,8 @@ class StreamInspector {
   void set_answer_dialect(Dialect d) { answer_dialect_ = d; }
   // The reason code that ended the stream ("" when it was not blocked).
   const std::string& block_reason() const { return block_reason_; }
+  // Where the error event of a blocked stream begins in the `out` of the call that ended it.
+  std::optional<std::size_t> block_offset() const { return block_offset_; }
   std::uint64_t bytes_scanned() const { return bytes_scanned_; }
   std::uint64_t held_bytes() const;
 
@@ -144,6 +147,7 @@ class StreamInspector {
   std::string_view extra_;  // the current SSE event's other_lines, while it is handled
   bool ended_ = false;
   std::string block_reason_;
+  std::optional<std::size_t> block_offset_;
   std::uint64_t bytes_scanned_ = 0;
 };
 

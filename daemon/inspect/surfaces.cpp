@@ -1219,6 +1219,12 @@ TextPiece extract_url(std::string_view target) {
   return p;
 }
 
+bool is_one_json_document(std::string_view body) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  return !parser.parse(body.data(), body.size(), true).get(root);
+}
+
 bool is_credential_header(std::string_view name) {
   return http::iequals(name, "authorization") || http::iequals(name, "proxy-authorization") ||
          http::iequals(name, "cookie") || http::iequals(name, "set-cookie") ||

@@ -150,4 +150,7 @@ std::string decode_json_escapes(std::string_view s);
 // True for a header whose value is a credential (see extract_headers).
 bool is_credential_header(std::string_view name);
 
+// True when `body` is exactly one JSON value (whitespace around it allowed).
+bool is_one_json_document(std::string_view body);
+
 }  // namespace edgeward::inspect

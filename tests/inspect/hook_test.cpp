@@ -220,6 +220,96 @@ TEST_CASE("the hook asks for identity encoding and refuses compressed responses"
   }
 }
 
+TEST_CASE("a stream sent as JSON is read as one even with junk lines and CRLF framing") {
+  MetricsRegistry metrics;
+  daemon::Config config;
+  auto engine = InspectionEngine::create(config, metrics, false);
+  REQUIRE(engine.ok());
+  Request r("hello");
+  auto sse = [](std::string_view text, std::string_view eol) {
+    return "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + std::string(text) +
+           "\"}}]}" + std::string(eol) + std::string(eol);
+  };
+  const std::string junk_first = "x\n" + sse("key AKIAQWER", "\n") + sse("TYUIOPASDFGH ok", "\n");
+  const std::string crlf = sse("key AKIAQWER", "\r\n") + sse("TYUIOPASDFGH ok", "\r\n");
+  const std::string ndjson_junk_last =
+      "{\"message\":{\"content\":\"key AKIAQWER\"}}\n{\"message\":{\"content\":"
+      "\"TYUIOPASDFGH\"}}\n0\n";
+  for (const std::string& body : {junk_first, crlf, ndjson_junk_last}) {
+    INFO(body);
+    auto x = (*engine)->begin(r.route, r.head);
+    (void)x->decide_request(r.head, r.body);
+    http::ResponseHead head;
+    head.headers.add("Content-Type", "application/json");
+    REQUIRE(x->on_response_head(head) == daemon::ResponseMode::buffer);
+    auto v = x->decide_response(body);
+    REQUIRE(v.kind == daemon::ResponseVerdict::Kind::rewrite);
+    CHECK(v.body.find("AKIAQWER") == std::string::npos);
+    CHECK(v.body.find("TYUIOPASDFGH") == std::string::npos);
+  }
+  // A pretty-printed JSON array of objects is one document: answered as JSON, not as a stream.
+  auto y = (*engine)->begin(r.route, r.head);
+  (void)y->decide_request(r.head, r.body);
+  http::ResponseHead head;
+  head.headers.add("Content-Type", "application/json");
+  REQUIRE(y->on_response_head(head) == daemon::ResponseMode::buffer);
+  CHECK(y->decide_response("[\n{\"a\":1},\n{\"b\":2}\n]").kind ==
+        daemon::ResponseVerdict::Kind::allow);
+}
+
+TEST_CASE("a stream sent as JSON is read in its dialect too: a denied tool call ends it") {
+  MetricsRegistry metrics;
+  daemon::Config config;
+  rules::SecretKey key = rules::generate_secret_key();
+  TempFile blob;
+  blob.write(signed_blob(key, 1));
+  config.rules.file = blob.path;
+  config.rules.trusted_keys = {b64(key.public_key())};
+  auto engine = InspectionEngine::create(config, metrics, false);
+  REQUIRE(engine.ok());
+  (*engine)->wait_idle();
+  REQUIRE((*engine)->ready());
+  Request r("hello");
+  auto x = (*engine)->begin(r.route, r.head);
+  (void)x->decide_request(r.head, r.body);
+  http::ResponseHead head;
+  head.headers.add("Content-Type", "application/json");
+  REQUIRE(x->on_response_head(head) == daemon::ResponseMode::buffer);
+  auto v = x->decide_response(
+      "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+      "\"function\":{\"name\":\"rm_rf\",\"arguments\":\"{}\"}}]}}]}\n\ndata: [DONE]\n\n");
+  REQUIRE(v.kind == daemon::ResponseVerdict::Kind::rewrite);
+  CHECK(v.body.find("POLICY.TOOL_DENIED") != std::string::npos);
+  CHECK(v.body.find("rm_rf") == std::string::npos);
+}
+
+TEST_CASE("a UTF-16 JSON body is refused on any path that says it is JSON") {
+  MetricsRegistry metrics;
+  daemon::Config config;
+  auto engine = InspectionEngine::create(config, metrics, false);
+  REQUIRE(engine.ok());
+  Request r("hello");
+  r.head.target = "/v1/rerank";  // not a model endpoint the dialects know
+  r.route.path = r.head.target;
+  r.head.headers.add("Content-Type", "application/json");
+  std::string wide;
+  for (char c : std::string(R"({"query":"key AKIAQWERTYUIOPASDFGH"})")) {
+    wide += c;
+    wide += '\0';
+  }
+  auto x = (*engine)->begin(r.route, r.head);
+  auto v = x->decide_request(r.head, wide);
+  REQUIRE(v.kind == daemon::RequestVerdict::Kind::answer);
+  CHECK(v.answer.status == 403);
+  // The same bytes typed as a file are not JSON: they pass (uploads are not decoded).
+  Request f("hello");
+  f.head.target = "/v1/rerank";
+  f.route.path = f.head.target;
+  f.head.headers.add("Content-Type", "application/octet-stream");
+  auto y = (*engine)->begin(f.route, f.head);
+  CHECK(y->decide_request(f.head, wide).kind != daemon::RequestVerdict::Kind::answer);
+}
+
 TEST_CASE("a compressed request body is refused with 403, never forwarded unread") {
   MetricsRegistry metrics;
   daemon::Config config;

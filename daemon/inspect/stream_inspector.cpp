@@ -76,7 +76,7 @@ StreamInspector::~StreamInspector() = default;
 std::uint64_t StreamInspector::held_bytes() const {
   std::uint64_t n = 0;
   for (const auto& ch : channels_) n += ch->pending.size();
-  return n + held_generic_.size();
+  return n + held_text_bytes_;
 }
 
 void StreamInspector::render(std::string_view event_name, std::string_view payload,
@@ -574,8 +574,10 @@ StreamStep StreamInspector::on_generic_payload(std::string_view event_name,
   std::vector<GenericString> strings;
   if (!generic_strings(payload, strings)) return block_unparseable(out);
   std::vector<StringReplacement> replacements;
+  HeldEvent held;
   for (GenericString& g : strings) {
     if (g.text.empty()) continue;
+    held.text_bytes += g.text.size();
     Channel* ch = generic_channel(g.path);
     const std::uint64_t base = ch != nullptr ? ch->seen : 0;
     // The event alone, as a buffered body would be: its own matches are redacted in place.
@@ -599,6 +601,7 @@ StreamStep StreamInspector::on_generic_payload(std::string_view event_name,
     }
     if (ch != nullptr) {
       ch->seen += g.text.size();
+      held.ends.emplace_back(ch, ch->seen);
       if (ch->stream) {
         scratch_.clear();
         if (!scanner_.feed(*ch->stream, g.text, scratch_).ok()) return block_unparseable(out);
@@ -633,24 +636,32 @@ StreamStep StreamInspector::on_generic_payload(std::string_view event_name,
     if (!rewritten.ok()) return block_unparseable(out);
     render(event_name, *rewritten, event, extra_);
   }
-  // The event before this one leaves now that this one is scanned; this one waits in turn
-  // while its end may still be part of a match (a key whose last bytes end it is only known at
-  // the next event or the end of the stream). Events leave whole, one event late.
-  out.append(held_generic_);
-  held_generic_.clear();
-  if (generic_tail_open()) {
-    held_generic_ = std::move(event);
-  } else {
-    out.append(event);
-  }
+  // Events leave whole, in order, once no match can still take in their text: a key whose
+  // last bytes end an event is only known at the next event or the end of the stream.
+  held.bytes = std::move(event);
+  held_text_bytes_ += held.text_bytes;
+  held_generic_.push_back(std::move(held));
+  release_generic(out);
   return StreamStep::kContinue;
 }
 
-bool StreamInspector::generic_tail_open() const {
-  return std::any_of(generic_channels_.begin(), generic_channels_.end(), [](const auto& ch) {
-    return ch->stream && !ch->finished &&
-           (ch->stream->stable_offset() < ch->seen || ch->stream->pending_start() < ch->seen);
-  });
+void StreamInspector::release_generic(std::string& out) {
+  while (!held_generic_.empty()) {
+    const HeldEvent& e = held_generic_.front();
+    // Like a dialect channel's hold-back: bounded by holdback_bytes of text (0 holds nothing).
+    bool decided = held_text_bytes_ > holdback_;
+    if (!decided) {
+      decided = std::all_of(e.ends.begin(), e.ends.end(), [](const auto& end) {
+        const Channel* ch = end.first;
+        if (!ch->stream || ch->finished) return true;
+        return std::min(ch->stream->stable_offset(), ch->stream->pending_start()) >= end.second;
+      });
+    }
+    if (!decided) return;
+    out.append(e.bytes);
+    held_text_bytes_ -= e.text_bytes;
+    held_generic_.pop_front();
+  }
 }
 
 bool StreamInspector::finish_generic(std::string& out) {
@@ -668,8 +679,10 @@ bool StreamInspector::finish_generic(std::string& out) {
     std::vector<rules::Finding> late;
     if (!handle(found, MatchedIn::kBody, Layer::kPreTemplate, &late, ch->seen, out)) return false;
   }
-  out.append(held_generic_);  // every match decided: the last event leaves
+  // Every match decided: the held events leave.
+  for (const HeldEvent& e : held_generic_) out.append(e.bytes);
   held_generic_.clear();
+  held_text_bytes_ = 0;
   return true;
 }
 

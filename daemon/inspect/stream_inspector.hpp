@@ -28,6 +28,7 @@
 //  - Single-threaded; the Scanner is the worker thread's.
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -83,8 +84,8 @@ class StreamInspector {
   StreamStep on_generic_payload(std::string_view event_name, std::string_view payload,
                                 std::string_view raw, std::string& out);
   bool finish_generic(std::string& out);
-  // A generic channel's text may still end in (part of) a match: its last event is held.
-  bool generic_tail_open() const;
+  // Sends the held generic events, oldest first, whose text no match can still take in.
+  void release_generic(std::string& out);
   Channel* generic_channel(const std::string& path);
   static void drop_handled(const Channel& ch, std::vector<rules::Finding>& found);
   StreamStep block(const rules::Finding& f, std::string& out);
@@ -136,7 +137,15 @@ class StreamInspector {
   std::vector<std::unique_ptr<Channel>> channels_;
   bool generic_ = false;  // generic dialect or an unknown endpoint: whole events, by path
   std::vector<std::unique_ptr<Channel>> generic_channels_;
-  std::string held_generic_;  // generic streams: the last event, rendered, while held
+  // Generic streams: rendered events not sent yet, and for each the channels it fed with
+  // their offset after it (the event may leave once every one is stable past it).
+  struct HeldEvent {
+    std::string bytes;
+    std::vector<std::pair<const Channel*, std::uint64_t>> ends;
+    std::size_t text_bytes = 0;
+  };
+  std::deque<HeldEvent> held_generic_;
+  std::size_t held_text_bytes_ = 0;
   struct ToolName {
     ChannelKey key;           // the channel of the call's arguments
     std::string name;         // the pieces so far

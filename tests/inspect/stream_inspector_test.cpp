@@ -436,6 +436,19 @@ TEST_CASE("generic streams hold the last event while a match may end in it") {
     CHECK(r.out.find("UIOPASDFGH") == std::string::npos);
     CHECK(r.out.find("blocked by edgeward: DLP.SECRET.AWS_ACCESS_KEY") != std::string::npos);
   }
+  // A key spread over many small events: none of its pieces leaves.
+  auto spread = run_stream(test_rules(), generic, StreamFormat::kSse,
+                           {event("the key is "), event("AKIA"), event("QWER"), event("TYUI"),
+                            event("OPAS"), event("DFGH"), event(" and more")});
+  CHECK(spread.ended);
+  for (const char* piece : {"AKIA", "QWER", "TYUI", "OPAS", "DFGH"}) {
+    CHECK(spread.out.find(piece) == std::string::npos);
+  }
+  CHECK(spread.out.find("the key is") != std::string::npos);
+  // holdback_bytes 0 holds nothing: every event leaves as it comes.
+  auto exact =
+      run_stream(test_rules(), generic, StreamFormat::kSse, {event("hello "), event("world")}, 0);
+  CHECK(exact.out == event("hello ") + event("world"));
   // Without a match every event leaves, in order and unchanged, the last one at the end.
   const std::vector<std::string> chunks = {event("hello "), event("world"), event("!"),
                                            "data: [DONE]\n\n"};

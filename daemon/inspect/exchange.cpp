@@ -488,19 +488,7 @@ RequestDecision ExchangeInspector::decide_request(const ExtractedBody& extracted
     if (a.finding.priority != b.finding.priority) return a.finding.priority < b.finding.priority;
     return ac < bc;
   });
-  std::vector<rules::Finding> findings;
-  findings.reserve(found.size());
-  for (const Located& l : found) findings.push_back(l.finding);
-  rules::Decision decision = rules::decide(findings);
-
-  // The deciding rule's event first, so the 16-event cap never drops it.
-  if (decision.deciding) {
-    const Located& l = found[*decision.deciding];
-    events_.record(*rules_, l.finding, store::Scope::kRequest, l.matched_in, l.layer);
-  }
-  for (const Located& l : found) {
-    events_.record(*rules_, l.finding, store::Scope::kRequest, l.matched_in, l.layer);
-  }
+  const rules::Decision decision = decide_and_record(found, store::Scope::kRequest);
 
   switch (decision.verdict) {
     case rules::Verdict::allow:
@@ -578,16 +566,21 @@ rules::Decision ExchangeInspector::record_response(std::vector<Located>& found) 
   std::stable_sort(found.begin(), found.end(), [](const Located& a, const Located& b) {
     return a.finding.priority < b.finding.priority;
   });
+  return decide_and_record(found, store::Scope::kResponse);
+}
+
+rules::Decision ExchangeInspector::decide_and_record(const std::vector<Located>& found,
+                                                     store::Scope scope) {
   std::vector<rules::Finding> findings;
+  findings.reserve(found.size());
   for (const Located& l : found) findings.push_back(l.finding);
   rules::Decision decision = rules::decide(findings);
+  // The deciding rule's event first, so the 16-event cap never drops it.
   if (decision.deciding) {
     const Located& l = found[*decision.deciding];
-    events_.record(*rules_, l.finding, store::Scope::kResponse, l.matched_in, l.layer);
+    events_.record(*rules_, l.finding, scope, l.matched_in, l.layer);
   }
-  for (const Located& l : found) {
-    events_.record(*rules_, l.finding, store::Scope::kResponse, l.matched_in, l.layer);
-  }
+  for (const Located& l : found) events_.record(*rules_, l.finding, scope, l.matched_in, l.layer);
   return decision;
 }
 

@@ -136,6 +136,8 @@ class ExchangeInspector {
   // Sorts response findings by priority, records their events (the deciding rule's first) and
   // returns the decision; `found` holds no failed scan.
   rules::Decision record_response(std::vector<Located>& found);
+  // Decides `found` (sorted by priority) and records one event per rule, the deciding one first.
+  rules::Decision decide_and_record(const std::vector<Located>& found, store::Scope scope);
 
   std::shared_ptr<const rules::CompiledRules> rules_;
   rules::Scanner& scanner_;

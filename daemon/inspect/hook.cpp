@@ -298,7 +298,10 @@ class InspectedExchange final : public daemon::RequestInspection {
         std::string out;
         for (const std::optional<Route>& reading : readings) {
           StreamInspector* st = x_.start_stream(*format, reading);
-          if (st == nullptr) break;
+          if (st == nullptr) {  // no rules: nothing reads it (fail_mode open), as streamed
+            out.assign(body);
+            break;
+          }
           out.clear();
           if (st->feed(body, out) == StreamStep::kEnd || st->finish(out) == StreamStep::kEnd) {
             stream_blocked_ = true;

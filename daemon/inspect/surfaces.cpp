@@ -890,8 +890,9 @@ std::string decode_json_escapes(std::string_view s) {
 
 namespace {
 
-// `text` with %XX escapes decoded and '+' read as a space, the way a form body is read.
-std::string form_decode(std::string_view text) {
+// `text` with its %XX escapes decoded, and '+' read as a space from `plus_from` on (a form
+// body: 0; a request target: its query, from the '?'; npos: never).
+std::string percent_decode(std::string_view text, std::size_t plus_from) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -905,7 +906,7 @@ std::string form_decode(std::string_view text) {
         continue;
       }
     }
-    out.push_back(c == '+' ? ' ' : c);
+    out.push_back(c == '+' && i >= plus_from ? ' ' : c);
   }
   return out;
 }
@@ -934,7 +935,7 @@ void raw_fallback(Route route, std::string_view body, ExtractedBody& out) {
     f.raw = true;
     f.matched_in = MatchedIn::kBody;
     f.layer = Layer::kPreTemplate;
-    f.own(form_decode(body));
+    f.own(percent_decode(body, 0));
   }
 }
 
@@ -1197,24 +1198,8 @@ TextPiece extract_url(std::string_view target) {
     p.text = target;
     return p;
   }
-  std::string decoded;
-  decoded.reserve(target.size());
-  bool in_query = false;
-  for (std::size_t i = 0; i < target.size(); ++i) {
-    char c = target[i];
-    if (c == '?') in_query = true;
-    if (c == '%' && i + 2 < target.size()) {
-      int hi = hex::digit_value(target[i + 1]);
-      int lo = hex::digit_value(target[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        decoded.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    // Form-encoded queries spell a space as '+'; paths do not.
-    decoded.push_back(in_query && c == '+' ? ' ' : c);
-  }
+  // Form-encoded queries spell a space as '+'; paths do not.
+  std::string decoded = percent_decode(target, target.find('?'));
   p.own(std::move(decoded));
   return p;
 }

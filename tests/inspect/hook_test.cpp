@@ -235,7 +235,12 @@ TEST_CASE("a stream sent as JSON is read as one even with junk lines and CRLF fr
   const std::string ndjson_junk_last =
       "{\"message\":{\"content\":\"key AKIAQWER\"}}\n{\"message\":{\"content\":"
       "\"TYUIOPASDFGH\"}}\n0\n";
-  for (const std::string& body : {junk_first, crlf, ndjson_junk_last}) {
+  // The SSE bodies end on the key; the NDJSON one on its junk line, which its own reading
+  // cannot parse (the stream fails closed before the generic reading).
+  const std::pair<std::string, std::string> cases[] = {{junk_first, "DLP.SECRET.AWS_ACCESS_KEY"},
+                                                       {crlf, "DLP.SECRET.AWS_ACCESS_KEY"},
+                                                       {ndjson_junk_last, "unparseable stream"}};
+  for (const auto& [body, answer] : cases) {
     INFO(body);
     auto x = (*engine)->begin(r.route, r.head);
     (void)x->decide_request(r.head, r.body);
@@ -246,6 +251,7 @@ TEST_CASE("a stream sent as JSON is read as one even with junk lines and CRLF fr
     REQUIRE(v.kind == daemon::ResponseVerdict::Kind::rewrite);
     CHECK(v.body.find("AKIAQWER") == std::string::npos);
     CHECK(v.body.find("TYUIOPASDFGH") == std::string::npos);
+    CHECK(v.body.find(answer) != std::string::npos);
   }
   // A pretty-printed JSON array of objects is one document: answered as JSON, not as a stream.
   auto y = (*engine)->begin(r.route, r.head);
@@ -301,6 +307,7 @@ TEST_CASE("a UTF-16 JSON body is refused on any path that says it is JSON") {
   auto v = x->decide_request(r.head, wide);
   REQUIRE(v.kind == daemon::RequestVerdict::Kind::answer);
   CHECK(v.answer.status == 403);
+  CHECK(v.answer.body.find("uninspectable request encoding") != std::string::npos);
   // The same bytes typed as a file are not JSON: they pass (uploads are not decoded).
   Request f("hello");
   f.head.target = "/v1/rerank";

@@ -317,6 +317,7 @@ TEST_CASE("inspect: review findings hold against the real binary", "[integration
     std::string r16 = post(g.port, "/v1/chat/completions", body);
     CHECK(status_of(r16) == 403);
     CHECK(header_value(r16, "Edgeward-Reason") == "POLICY.CUSTOM");
+    CHECK(body_of(r16).find("uninspectable request encoding") != std::string::npos);
   }
   CHECK(g.mock_count() == 0);
   std::string wide_reply = http_once(
@@ -335,6 +336,7 @@ TEST_CASE("inspect: review findings hold against the real binary", "[integration
   std::string te = post(g.port, "/v1/chat/completions", chat(R"([{"role":"user","content":"x"}])"));
   CHECK(status_of(te) == 502);
   CHECK(body_of(te).find("choices") == std::string::npos);
+  CHECK(body_of(te).find("upstream.bad_response") != std::string::npos);
   // A stream sent as JSON or text (SSE or NDJSON): read as the stream it is, so a key split
   // across its events is found, and the stream ends the way the client's SDK understands.
   const std::string split_sse =
@@ -372,6 +374,7 @@ TEST_CASE("inspect: review findings hold against the real binary", "[integration
       http_once(g.port, "POST", "/v1/chat/completions", "q=%41%4B%49%41QWERTYUIOPASDFGH&x=1",
                 "Content-Type: application/x-www-form-urlencoded\r\n");
   CHECK(status_of(form) == 403);
+  CHECK(header_value(form, "Edgeward-Reason") == "DLP.SECRET.AWS_ACCESS_KEY");
   CHECK(g.mock_count() == 0);
   // A zero-width space inside a key, raw or escaped, no longer hides it.
   g.mock_reset();

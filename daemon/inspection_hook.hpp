@@ -144,6 +144,18 @@ class RequestInspection {
   // ResponseMode::stream: the upstream ended the body. Append whatever was held back to `out`.
   virtual void on_response_end(std::string& out) = 0;
 
+  // ResponseMode::stream: the upstream failed after the head went out (`code` such as
+  // "upstream.reset", `message` the text of the proxy's own 502/504 body). True: `out` holds
+  // one final error event the client's SDK reads, and the proxy ends the response cleanly.
+  // False (the default, and a stream already ended): the proxy cuts the response short.
+  virtual bool on_response_failure(std::string_view message, std::string_view code,
+                                   std::string& out) {
+    (void)message;
+    (void)code;
+    (void)out;
+    return false;
+  }
+
   // The exchange is over: the status the client got (0 when the client went away first).
   // For the hook's own bookkeeping (events, counters). Default: nothing.
   virtual void on_complete(int status) { (void)status; }

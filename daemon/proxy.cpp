@@ -624,15 +624,24 @@ void ProxyExchange::on_failure(http::UpstreamFailure failure, const Error& error
                                       {"elapsed", Clock::now() - started_}});
   if (client_gone_ || phase_ == Phase::Done || phase_ == Phase::Answered) return;
   phase_ = Phase::Done;
+  std::string message = "upstream " + upstream_.config.name + " failed: " + error.code;
   if (responder_.head_sent()) {
-    // The head is out: the only honest signal left is a truncated response.
+    // The head is out. An inspected stream ends with an error event its client's SDK raises;
+    // anything else is cut short, the only honest signal left.
+    out_.clear();
+    if (response_mode_ == ResponseMode::stream && inspection_ &&
+        timed([&] { return inspection_->on_response_failure(message, error.code, out_); })) {
+      app_.metrics().response_bytes.inc(out_.size());
+      responder_.send_body(out_);
+      finish_response();
+      return;
+    }
     responder_.abort();
     complete(status_);
     return;
   }
   const bool timeout = failure == http::UpstreamFailure::connect_timeout ||
                        failure == http::UpstreamFailure::response_timeout;
-  std::string message = "upstream " + upstream_.config.name + " failed: " + error.code;
   send_error(timeout ? 504 : 502, message, error.code);
 }
 

@@ -72,4 +72,30 @@ std::string stream_block_event(Dialect dialect, StreamFormat format, std::string
   return out;
 }
 
+std::string stream_failure_event(Dialect dialect, StreamFormat format, std::string_view message,
+                                 std::string_view code) {
+  constexpr std::string_view kType = "edgeward_upstream_error";
+  json::JsonWriter w;
+  if (format == StreamFormat::kNdjson) {
+    w.begin_object().field("error", message).field("code", code).end_object();
+    std::string line = w.take();
+    line.push_back('\n');
+    return line;
+  }
+  std::string out;
+  if (dialect == Dialect::kAnthropic) {
+    out.append("event: error\ndata: ");
+    out.append(anthropic_shape(kType, message));
+  } else {
+    w.begin_object().key("error").begin_object();
+    w.field("message", message).field("type", kType).field("code", code);
+    w.key("param").null();
+    w.end_object().end_object();
+    out.append("data: ");
+    out.append(w.take());
+  }
+  out.append("\n\n");
+  return out;
+}
+
 }  // namespace edgeward::inspect

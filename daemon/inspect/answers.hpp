@@ -39,4 +39,14 @@ enum class StreamFormat : std::uint8_t { kSse, kNdjson };
 std::string stream_block_event(Dialect dialect, StreamFormat format, std::string_view reason_code,
                                std::string_view rule_name, std::string_view event_uid);
 
+// The final event of a stream whose upstream failed after the head went out (reset, timeout, a
+// bad chunk), in the shapes of the proxy's own 502/504 bodies, type edgeward_upstream_error:
+//  openai/generic SSE: "data: {"error":{"message":…,"type":"edgeward_upstream_error",
+//                      "code":<code>,"param":null}}\n\n"
+//  anthropic SSE:      "event: error\ndata: {"type":"error","error":{"type":
+//                      "edgeward_upstream_error","message":…}}\n\n"
+//  ollama NDJSON:      {"error":<message>,"code":<code>}\n
+std::string stream_failure_event(Dialect dialect, StreamFormat format, std::string_view message,
+                                 std::string_view code);
+
 }  // namespace edgeward::inspect

@@ -348,6 +348,15 @@ class InspectedExchange final : public daemon::RequestInspection {
     }
   }
 
+  bool on_response_failure(std::string_view message, std::string_view code,
+                           std::string& out) override {
+    Stopwatch sw(elapsed_);
+    StreamInspector* s = x_.stream();
+    if (s == nullptr || s->ended()) return false;
+    s->fail(message, code, out);
+    return true;
+  }
+
   void on_complete(int status) override {
     (void)status;
     finish();

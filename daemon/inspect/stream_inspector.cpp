@@ -132,6 +132,19 @@ StreamStep StreamInspector::block(const rules::Finding& f, std::string& out) {
   return StreamStep::kEnd;
 }
 
+StreamStep StreamInspector::fail(std::string_view message, std::string_view code,
+                                 std::string& out) {
+  if (ended_) return StreamStep::kEnd;
+  // Held text waits for what could extend a match; nothing will now, as at a normal end. Each
+  // of these returns false when its last scan blocked (the block's event ended the stream).
+  if (check_tool_names(StreamEventInfo{}, true, out) && flush_all(out, nullptr) &&
+      finish_generic(out)) {
+    out.append(stream_failure_event(answer_dialect_, format_, message, code));
+    ended_ = true;
+  }
+  return StreamStep::kEnd;
+}
+
 StreamStep StreamInspector::block_unparseable(std::string& out) {
   block_offset_ = out.size();
   out.append(stream_block_event(answer_dialect_, format_, kUnparseableCode, kUnparseableRule, {}));

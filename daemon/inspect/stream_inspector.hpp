@@ -20,6 +20,8 @@
 //    emitted and everything after is dropped; the held text of a blocked channel never leaves.
 //  - A payload that does not parse (not JSON, an event over the size bound) ends the stream the
 //    same way: an unparseable stream is never passed through.
+//  - An upstream that fails mid-stream ends the stream with one error event (fail()), after
+//    the held text of its complete events, scanned as final.
 //  - Generic streams (generic dialect, unknown endpoints) have no known deltas: each event is
 //    scanned whole (redact rewrites its strings) and, besides, the strings of each JSON path
 //    are fed event after event to a stream of their own, so a match split across events is
@@ -61,6 +63,12 @@ class StreamInspector {
   StreamStep feed(std::string_view chunk, std::string& out);
   // The upstream body ended: flushes held text and any unterminated last event.
   StreamStep finish(std::string& out);
+  // The upstream failed after the head went out (reset, timeout, a bad chunk): the text of the
+  // complete events is final, so held text is scanned as at the end of the stream and released
+  // (or blocked), the unterminated last event is dropped (its payload is cut), and one error
+  // event ends the stream (answers.hpp, stream_failure_event). A stream already ended, or ended
+  // by that last scan, gets no failure event.
+  StreamStep fail(std::string_view message, std::string_view code, std::string& out);
 
   bool ended() const { return ended_; }
   // The dialect whose error event ends a blocked stream, when it is not the route's (a

@@ -834,3 +834,56 @@ rules:
   CHECK_FALSE(r.ended);
   CHECK(joined_content(r.out) == "set [REDACTED:DLP.SECRET.PASSWORD_ASSIGNMENT] on the guest wifi");
 }
+
+TEST_CASE("an upstream failing mid-stream ends it with one error event after the held text") {
+  ExchangeFacts f = facts(openai_chat());
+  EventRecorder rec(f);
+  StreamInspector s(test_rules(), scanner(), openai_chat(), StreamFormat::kSse, 128, rec);
+  std::string out;
+  // The tail "AKIAQWERTY" could still begin a key, so it is held when the upstream goes away.
+  REQUIRE(s.feed(sse_chunk("first part, then AKIAQWERTY"), out) == StreamStep::kContinue);
+  CHECK(out.find("AKIA") == std::string::npos);
+  // And half an event that never ends: its payload is cut, so it is dropped.
+  REQUIRE(s.feed("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"UIOP", out) ==
+          StreamStep::kContinue);
+  CHECK(s.fail("upstream main failed: upstream.reset", "upstream.reset", out) == StreamStep::kEnd);
+  CHECK(s.ended());
+  CHECK(out.find("UIOP") == std::string::npos);
+  bool error = false;
+  // No key can end in the held text any more: it is released, as at a normal end.
+  CHECK(joined_content(out, &error) == "first part, then AKIAQWERTY");
+  CHECK(error);
+  CHECK(out.ends_with(
+      "data: {\"error\":{\"message\":\"upstream main failed: upstream.reset\",\"type\":"
+      "\"edgeward_upstream_error\",\"code\":\"upstream.reset\",\"param\":null}}\n\n"));
+  CHECK(rec.take().empty());  // a failure is not a policy event
+  // Once ended, nothing more is written.
+  std::string after;
+  CHECK(s.fail("again", "upstream.reset", after) == StreamStep::kEnd);
+  CHECK(after.empty());
+}
+
+TEST_CASE("a held IBAN that the cut completes is blocked when the upstream fails mid-stream") {
+  ExchangeFacts f = facts(openai_chat());
+  EventRecorder rec(f);
+  StreamInspector s(test_rules(), scanner(), openai_chat(), StreamFormat::kSse, 128, rec);
+  std::string out;
+  REQUIRE(s.feed(sse_chunk(std::string("pay to ") + kIban), out) == StreamStep::kContinue);
+  CHECK(out.find("3704") == std::string::npos);  // more digits could still follow
+  CHECK(s.fail("upstream main failed: upstream.reset", "upstream.reset", out) == StreamStep::kEnd);
+  CHECK(out.find("3704") == std::string::npos);
+  CHECK(out.find("blocked by edgeward: DLP.PII.IBAN") != std::string::npos);
+  CHECK(out.find("upstream.reset") == std::string::npos);  // one final event: the block's
+  CHECK(s.block_reason() == "DLP.PII.IBAN");
+  REQUIRE(rec.take().size() == 1);
+}
+
+TEST_CASE("the mid-stream failure event takes the Anthropic and the Ollama shapes") {
+  CHECK(stream_failure_event(Dialect::kAnthropic, StreamFormat::kSse, "upstream a failed: x",
+                             "upstream.response_timeout") ==
+        "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"edgeward_upstream_error\","
+        "\"message\":\"upstream a failed: x\"}}\n\n");
+  CHECK(stream_failure_event(Dialect::kOllama, StreamFormat::kNdjson, "upstream o failed: y",
+                             "upstream.reset") ==
+        "{\"error\":\"upstream o failed: y\",\"code\":\"upstream.reset\"}\n");
+}

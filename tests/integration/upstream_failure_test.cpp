@@ -121,3 +121,60 @@ TEST_CASE(
   CHECK(g.metric("edgeward_upstream_failures_total{upstream=\"nxdomain\",cause=\"dns\"}") == 2);
   CHECK(g.edgewardd().running());
 }
+
+TEST_CASE(
+    "an inspected stream whose upstream fails after the head ends with the dialect's error "
+    "event and a clean end",
+    "[integration][upstream_failure]") {
+  Gateway g({}, "    response_timeout: 400ms\n");
+  REQUIRE(g.ready());
+  struct Case {
+    std::string end, path, events, code, error_shape;
+  };
+  const std::string openai =
+      "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hello there, AKIAQWERTY\"}}]}"
+      "\n\n";
+  const std::string anthropic =
+      "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+      "\"delta\":{\"type\":\"text_delta\",\"text\":\"hello there, AKIAQWERTY\"}}\n\n";
+  const std::string openai_error =
+      "data: {\"error\":{\"message\":\"upstream mock failed: upstream.";
+  const Case cases[] = {
+      {"hang", "/v1/chat/completions", openai, "upstream.response_timeout", openai_error},
+      {"reset", "/v1/chat/completions", openai, "upstream.reset", openai_error},
+      {"close", "/v1/chat/completions", openai, "upstream.reset", openai_error},
+      {"hang", "/v1/messages", anthropic, "upstream.response_timeout",
+       "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"edgeward_upstream_error\","},
+  };
+  for (const Case& k : cases) {
+    INFO(k.end << " " << k.path);
+    std::string scripted =
+        http_once(g.mock_port, "POST",
+                  "/__mock/script?content_type=text%2Fevent-stream&chunk_bytes=4096&end=" + k.end,
+                  k.events, "");
+    REQUIRE(status_of(scripted) == 200);
+    ClientSocket c(g.port);
+    const std::string body = R"({"model":"m","stream":true,"max_tokens":8,)"
+                             R"("messages":[{"role":"user","content":"hi"}]})";
+    REQUIRE(c.send("POST " + k.path +
+                   " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                   std::to_string(body.size()) + "\r\n\r\n" + body));
+    std::string r = c.read_until("\r\n0\r\n\r\n", 5s);
+    REQUIRE(status_of(r) == 200);
+    CHECK_FALSE(c.closed());
+    const std::string got = dechunk(r.substr(r.find("\r\n\r\n") + 4));
+    // "AKIAQWERTY" could begin a key: held back, then released in an event of its own once the
+    // failure made the text final, before the error event.
+    CHECK(got.find("hello there, ") != std::string::npos);
+    CHECK(got.find("AKIAQWERTY") != std::string::npos);
+    CHECK(got.find("AKIAQWERTY") < got.find(k.error_shape));
+    CHECK(got.find(k.error_shape) != std::string::npos);
+    CHECK(got.find("upstream mock failed: " + k.code) != std::string::npos);
+    CHECK(got.ends_with("}}\n\n"));
+    // The response ended cleanly: the same connection serves the next request.
+    REQUIRE(c.send("GET /sized?bytes=5 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    std::string next = c.read_until("abcde", 5s);
+    CHECK(status_of(next) == 200);
+  }
+  CHECK(g.edgewardd().running());
+}

@@ -59,7 +59,10 @@
 //                               `status` (default 200), `content_type` (default
 //                               application/json); `chunk_bytes`=K sends it chunked in K-byte
 //                               chunks, `interval_ms` apart; `header`=Name%3A%20value adds that
-//                               header line to the reply. Replies are used in FIFO order.
+//                               header line to the reply; `end`=hang|reset|close cuts a chunked
+//                               reply short after its last chunk, without the terminating chunk
+//                               (stays silent, sends a TCP RST, or closes). Replies are used in
+//                               FIFO order.
 //   DELETE /__mock/script       drops queued scripted replies.
 //   GET    /__mock/health       200 "ok".
 // Malformed requests get 400 and the connection is closed.
@@ -110,6 +113,7 @@ struct ScriptedReply {
   std::size_t chunk_bytes = 0;  // 0 = Content-Length
   unsigned interval_ms = 0;
   std::string header_line;  // "Name: value", or empty
+  std::string end;          // "", "hang", "reset" or "close" (chunked replies only)
 };
 
 struct Server {
@@ -349,11 +353,16 @@ struct Request {
 
 class Conn;
 
+// How a timed response ends after its last piece: normally, or cut short (for the proxy's
+// mid-body failure paths).
+enum class StreamEnd { finish, hang, reset, close };
+
 // A response produced over time: a list of pieces written `interval_ms` apart.
 struct Stream {
   std::vector<std::string> pieces;  // already framed (chunk framing included)
   std::size_t next = 0;
   unsigned interval_ms = 0;
+  StreamEnd end = StreamEnd::finish;
 };
 
 class Conn {
@@ -675,7 +684,7 @@ class Conn {
     if (stream_.interval_ms == 0) {
       for (const auto& p : stream_.pieces) send(p);
       stream_.next = stream_.pieces.size();
-      return false;
+      return cut_short();
     }
     if (!stream_.pieces.empty()) send(stream_.pieces[stream_.next++]);
     arm_timer(stream_.interval_ms);
@@ -712,7 +721,28 @@ class Conn {
       arm_timer(stream_.interval_ms);
       return;
     }
+    if (cut_short()) return;
     finish_async();
+  }
+
+  // After the last piece of a stream that ends cut short: true (the exchange never finishes).
+  bool cut_short() {
+    switch (stream_.end) {
+      case StreamEnd::finish:
+        return false;
+      case StreamEnd::hang:
+        flush();
+        return true;
+      case StreamEnd::reset:
+        flush();
+        reset_connection();
+        return true;
+      case StreamEnd::close:
+        close_after_write_ = true;
+        flush();
+        return true;
+    }
+    return false;
   }
 
   // Records the request (unless it is a control request) and answers it. Returns true when the
@@ -886,6 +916,7 @@ class Conn {
       s.chunk_bytes = query_u64(req_.target, "chunk_bytes", 0, 1 << 30);
       s.interval_ms = static_cast<unsigned>(query_u64(req_.target, "interval_ms", 0, 60000));
       if (auto h = query_param(req_.target, "header")) s.header_line = percent_decode(*h);
+      if (auto e = query_param(req_.target, "end")) s.end = std::string(*e);
       server_.scripts.push_back(std::move(s));
       respond(200, "application/json",
               "{\"queued\":" + std::to_string(server_.scripts.size()) + "}");
@@ -921,8 +952,16 @@ class Conn {
     for (std::size_t i = 0; i < s.body.size(); i += s.chunk_bytes) {
       st.pieces.push_back(chunk(std::string_view(s.body).substr(i, s.chunk_bytes)));
     }
-    st.pieces.push_back("0\r\n\r\n");
     st.interval_ms = s.interval_ms;
+    if (s.end == "hang") {
+      st.end = StreamEnd::hang;
+    } else if (s.end == "reset") {
+      st.end = StreamEnd::reset;
+    } else if (s.end == "close") {
+      st.end = StreamEnd::close;
+    } else {
+      st.pieces.push_back("0\r\n\r\n");
+    }
     return start_stream(std::move(st));
   }
 

@@ -58,7 +58,8 @@ for _ in $(seq 1 400); do
   sleep 0.05
 done
 
-if ! timeout 120 node "$HERE/sdk_clients.mjs" "$CACHE/node_modules" "http://127.0.0.1:$PORT"; then
+if ! timeout 120 node "$HERE/sdk_clients.mjs" "$CACHE/node_modules" "http://127.0.0.1:$PORT" \
+  "http://127.0.0.1:$MOCK_PORT"; then
   echo "--- edgewardd log"; cat "$WORK/edgewardd.log"
   exit 1
 fi

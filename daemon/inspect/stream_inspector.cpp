@@ -7,6 +7,7 @@
 #include "daemon/inspect/body_rewrite.hpp"
 #include "rules/policy.hpp"
 #include "rules/redaction.hpp"
+#include "rules/text_fold.hpp"
 
 namespace edgeward::inspect {
 
@@ -46,6 +47,20 @@ struct StreamInspector::Channel {
   // event-by-event scan already acted on, so the stream does not act on them twice.
   std::string path;
   std::vector<std::array<std::uint64_t, 3>> handled;
+  // The channel's text with hidden characters folded (rules/text_fold.hpp), scanned by a stream
+  // of its own from the first delta that held one: "AKIA<U+200B>…" in two deltas.
+  struct Folded {
+    explicit Folded(rules::ScanStream s) : stream(std::move(s)) {}
+    rules::ScanStream stream;
+    std::uint64_t base = 0;  // the folded offset of raw_begin.front()
+    // For each folded byte from `base` on: the raw [begin, end) of the bytes it stands for.
+    std::deque<std::uint64_t> raw_begin, raw_end;
+    // The raw offset folding began at: a finding that ends by it lies in text the channel's
+    // own stream judged (the recent text the folded stream is primed with held nothing to fold).
+    std::uint64_t since = 0;
+  };
+  std::unique_ptr<Folded> folded;
+  bool tail_hides = false;  // the tail it continues holds a hidden character: fold at once
 };
 
 StreamInspector::StreamInspector(std::shared_ptr<const rules::CompiledRules> rules,
@@ -279,6 +294,7 @@ StreamInspector::Channel* StreamInspector::channel(const StreamDelta& d, std::st
     fresh.seen = tail.size();
     fresh.released = tail.size();
     fresh.tail = tail;
+    fresh.tail_hides = rules::has_hidden_characters(tail);
     fresh.handled = std::move(carried);
     scratch_.clear();
     if (!scanner_.feed(*fresh.stream, tail, scratch_).ok()) {
@@ -317,20 +333,155 @@ bool StreamInspector::feed_channel(Channel& ch, std::string_view text, bool fina
   }
   std::vector<rules::Finding> found = std::move(scratch_);
   scratch_.clear();
-  return handle_continued(ch, found, out);
+  if (!handle_continued(ch, found, out)) return false;
+  return feed_folded(ch, text, final, out);
+}
+
+namespace {
+// The raw offset of folded offset `x` (see Channel::Folded): before the map, its first entry
+// (earlier, never later, than the truth); past the text, the raw end.
+std::uint64_t raw_of(const std::deque<std::uint64_t>& raw_begin, std::uint64_t base,
+                     std::uint64_t x, std::uint64_t raw_seen) {
+  if (raw_begin.empty() || x >= base + raw_begin.size()) return raw_seen;
+  if (x < base) return raw_begin.front();
+  return raw_begin[static_cast<std::size_t>(x - base)];
+}
+}  // namespace
+
+bool StreamInspector::feed_folded(Channel& ch, std::string_view text, bool final,
+                                  std::string& out) {
+  const std::uint64_t at = ch.seen - text.size();  // the raw offset of `text`
+  const bool priming = !ch.folded;  // then the primed text's findings are in scratch_
+  if (!ch.folded) {
+    if (final) return true;
+    std::string_view before(ch.pending.data(), ch.pending.size() - text.size());
+    auto non_ascii = [](char c) { return static_cast<unsigned char>(c) >= 0x80; };
+    const char last = !before.empty() ? before.back() : !ch.tail.empty() ? ch.tail.back() : 0;
+    if (!ch.tail_hides && !non_ascii(last) && std::none_of(text.begin(), text.end(), non_ascii)) {
+      return true;
+    }
+    // The block scan's test (text_fold.hpp), with the bytes before this delta in front: a
+    // hidden character that ended the previous delta is judged by the token byte after it.
+    std::string probe;
+    if (before.size() < 8) {
+      probe.assign(std::string_view(ch.tail).substr(ch.tail.size() -
+                                                    std::min(ch.tail.size(), 8 - before.size())));
+    }
+    probe.append(before.substr(before.size() - std::min<std::size_t>(before.size(), 8)));
+    while (!probe.empty() && is_continuation(probe.front())) probe.erase(0, 1);
+    probe.append(text);
+    // A delta that ends with a dropped character cannot wait for the byte after it: the raw
+    // stream has just let the token before it go (the character cut it), so fold from here.
+    std::size_t last_cp = text.size();
+    while (last_cp > 0 && is_continuation(text[last_cp - 1])) --last_cp;
+    if (last_cp > 0) --last_cp;
+    const bool ends_hidden = last_cp < text.size() && non_ascii(text[last_cp]) &&
+                             rules::fold_hidden_characters(text.substr(last_cp), fold_scratch_) &&
+                             fold_scratch_.text.empty();
+    if (!ch.tail_hides && !ends_hidden && !rules::has_hidden_characters(probe)) return true;
+    auto s = scanner_.open_stream(rules_, rules::Scope::response, to_rules(ch.matched_in),
+                                  to_rules(ch.layer));
+    if (!s.ok()) {
+      block_unparseable(out);
+      return false;
+    }
+    ch.folded = std::make_unique<Channel::Folded>(std::move(s).value());
+    // Primed with the recent text (the released tail and what is held), folded too, so a match
+    // that began before this delta is whole in the folded text.
+    std::string recent = ch.tail;
+    recent.append(before);
+    if (recent.size() > tail_limit_) {
+      std::size_t cut = recent.size() - tail_limit_;
+      while (cut < recent.size() && is_continuation(recent[cut])) ++cut;
+      recent.erase(0, cut);
+    }
+    const std::uint64_t from = at - recent.size();
+    if (!rules::fold_hidden_characters(recent, fold_scratch_)) {
+      block_unparseable(out);
+      return false;
+    }
+    for (std::size_t i = 0; i < fold_scratch_.text.size(); ++i) {
+      ch.folded->raw_begin.push_back(from + fold_scratch_.begin[i]);
+      ch.folded->raw_end.push_back(from + fold_scratch_.end[i]);
+    }
+    ch.folded->since = at;
+    scratch_.clear();
+    if (!fold_scratch_.text.empty() &&
+        !scanner_.feed(ch.folded->stream, fold_scratch_.text, scratch_).ok()) {
+      block_unparseable(out);
+      return false;
+    }
+  }
+  Channel::Folded& fd = *ch.folded;
+  if (!text.empty() && !rules::fold_hidden_characters(text, fold_scratch_)) {
+    block_unparseable(out);
+    return false;
+  }
+  const std::string_view folded = text.empty() ? std::string_view{} : fold_scratch_.text;
+  if (!priming) scratch_.clear();
+  for (std::size_t i = 0; i < folded.size(); ++i) {
+    fd.raw_begin.push_back(at + fold_scratch_.begin[i]);
+    fd.raw_end.push_back(at + fold_scratch_.end[i]);
+  }
+  Status st = folded.empty() ? Status{} : scanner_.feed(fd.stream, folded, scratch_);
+  if (st.ok() && final) st = scanner_.finish(fd.stream, scratch_);
+  if (!st.ok()) {
+    block_unparseable(out);
+    return false;
+  }
+  std::vector<rules::Finding> found = std::move(scratch_);
+  scratch_.clear();
+  for (rules::Finding& f : found) {
+    const std::uint64_t end_byte = f.end > 0 ? f.end - 1 : 0;
+    const std::uint64_t raw_end = end_byte >= fd.base && end_byte < fd.base + fd.raw_end.size()
+                                      ? fd.raw_end[static_cast<std::size_t>(end_byte - fd.base)]
+                                      : ch.seen;
+    f.start = raw_of(fd.raw_begin, fd.base, f.start, ch.seen);
+    f.end = raw_end;
+  }
+  // What the channel's own stream judged: matches wholly in the primed text, and the same
+  // match (rule and span) it reported.
+  std::erase_if(found, [&](const rules::Finding& f) { return f.end <= fd.since; });
+  if (!handle_continued(ch, found, out)) return false;
+  // Later findings start at or after these: the map before them is not needed again.
+  const std::uint64_t keep = std::min(fd.stream.stable_offset(), fd.stream.pending_start());
+  while (fd.base < keep && !fd.raw_begin.empty()) {
+    fd.raw_begin.pop_front();
+    fd.raw_end.pop_front();
+    ++fd.base;
+  }
+  return true;
+}
+
+std::uint64_t StreamInspector::stable_offset(const Channel& ch) const {
+  std::uint64_t stable = ch.stream->stable_offset();
+  if (ch.folded) {
+    const Channel::Folded& fd = *ch.folded;
+    stable = std::min(stable, raw_of(fd.raw_begin, fd.base, fd.stream.stable_offset(), ch.seen));
+  }
+  return stable;
+}
+
+std::uint64_t StreamInspector::pending_start(const Channel& ch) const {
+  std::uint64_t start = ch.stream->pending_start();
+  if (ch.folded) {
+    const Channel::Folded& fd = *ch.folded;
+    start = std::min(start, raw_of(fd.raw_begin, fd.base, fd.stream.pending_start(), ch.seen));
+  }
+  return start;
 }
 
 std::string StreamInspector::release(Channel& ch, bool final) {
   std::uint64_t target = ch.seen;
   if (!final && ch.stream) {
-    std::uint64_t stable = ch.stream->stable_offset();
+    std::uint64_t stable = stable_offset(ch);
     std::uint64_t cap = ch.seen > holdback_ ? ch.seen - holdback_ : 0;
     // The cap bounds what a suffix that might still begin a match holds. A whole candidate
     // whose rule has not decided yet (its trailing context window may still bring the word it
     // needs) stays until it has: released by the cap, a Wi-Fi key left in clear before its
     // context word ended the stream (a review's finding). That holds at most the rule's width
     // and window more. `holdback_bytes: 0` still means nothing is held (a byte-exact stream).
-    if (holdback_ > 0) cap = std::min(cap, ch.stream->pending_start());
+    if (holdback_ > 0) cap = std::min(cap, pending_start(ch));
     target = std::min(ch.seen, std::max(stable, cap));
     // Never cut a code point: the client's text stays valid UTF-8.
     while (target > ch.released && target < ch.seen &&
@@ -344,7 +495,7 @@ std::string StreamInspector::release(Channel& ch, bool final) {
     // ...unless that would carry out a candidate still being decided that overlaps it: then
     // the redaction waits whole with it (an overlapping Wi-Fi key otherwise ended the stream
     // as a block once decided, its start already out; a review's finding).
-    const std::uint64_t undecided = holdback_ > 0 ? ch.stream->pending_start() : ch.seen;
+    const std::uint64_t undecided = holdback_ > 0 ? pending_start(ch) : ch.seen;
     if (target > undecided) {
       target = undecided;
       for (bool moved = true; moved;) {

@@ -44,6 +44,7 @@
 #include "daemon/inspect/stream_framing.hpp"
 #include "rules/engine.hpp"
 #include "rules/scanner.hpp"
+#include "rules/text_fold.hpp"
 
 namespace edgeward::inspect {
 
@@ -106,6 +107,12 @@ class StreamInspector {
   bool handle_continued(Channel& ch, std::vector<rules::Finding>& found, std::string& out);
   // Scans `text` appended to `ch`; returns false when a block ended the stream.
   bool feed_channel(Channel& ch, std::string_view text, bool final, std::string& out);
+  // feed_channel's second scan, of the text with hidden characters folded (Channel::Folded),
+  // from the first delta that holds one; its findings are mapped back to the channel's text.
+  bool feed_folded(Channel& ch, std::string_view text, bool final, std::string& out);
+  // The channel's stable offset and first undecided candidate, the folded scan's included.
+  std::uint64_t stable_offset(const Channel& ch) const;
+  std::uint64_t pending_start(const Channel& ch) const;
   // The text of `ch` that may leave now (redacted); `final` releases everything.
   std::string release(Channel& ch, bool final);
   // Finishes `ch` and appends one synthesized delta event carrying its held text.
@@ -161,6 +168,7 @@ class StreamInspector {
   };
   std::vector<ToolName> tool_names_;
   std::vector<rules::Finding> scratch_;
+  rules::FoldedText fold_scratch_;
   std::string_view extra_;  // the current SSE event's other_lines, while it is handled
   bool ended_ = false;
   std::string block_reason_;

@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <random>
 
@@ -487,9 +488,18 @@ TEST_CASE("ollama NDJSON streams are inspected line by line") {
         std::string::npos);
 }
 
-TEST_CASE("property: the client's joined text equals redact(full text) for random chunkings") {
+namespace {
+
+// Characters that hide a match from the patterns (rules/text_fold.hpp) and that a property run
+// puts inside secrets (a delta may end with one: deltas are cut on code point boundaries only).
+const std::vector<std::string> kHidden = {"\u200b", "\u00ad", "\ufeff", "\u2060", "\u200d"};
+
+// Random texts of words and secrets (with `hidden`: hidden characters inside the secrets),
+// streamed in random deltas and network chunks: the client's joined text must equal the block
+// scan's redaction of the whole text.
+void check_joined_equals_redact(std::uint32_t seed, bool hidden) {
   auto rules = compiled(kRedactPack);
-  std::mt19937 rng(20261123);
+  std::mt19937 rng(seed);
   const char* sanitized = std::getenv("EDGEWARD_SANITIZED_RUN");
   const int iterations = sanitized != nullptr && std::string(sanitized) == "1" ? 300 : 2000;
   const std::vector<std::string> words = {"the ", "quick ", "brown ", "fox ", "é ",    "日本 ",
@@ -508,6 +518,16 @@ TEST_CASE("property: the client's joined text equals redact(full text) for rando
       for (int i = 0; i < 4; ++i) s.push_back(static_cast<char>('0' + rng() % 10));
       s.push_back(' ');
       for (int i = 0; i < 4; ++i) s.push_back(static_cast<char>('0' + rng() % 10));
+    }
+    if (hidden) {
+      const std::size_t n = 1 + rng() % 3;
+      // Between two letters or digits, where a block scan folds them away too (a hidden
+      // character next to a space or a symbol does not make a block scan look twice).
+      auto alnum = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+      for (std::size_t k = 0; k < n; ++k) {
+        std::size_t at = 1 + rng() % (s.size() - 1);
+        if (alnum(s[at - 1]) && alnum(s[at])) s.insert(at, kHidden[rng() % kHidden.size()]);
+      }
     }
     return s;
   };
@@ -548,10 +568,20 @@ TEST_CASE("property: the client's joined text equals redact(full text) for rando
       pos += n;
     }
     auto r = run_stream(rules, openai_chat(), StreamFormat::kSse, chunks);
-    INFO("iteration " << it << " text: " << text);
+    INFO("iteration " << it << " text: " << text << " out: " << r.out);
     REQUIRE_FALSE(r.ended);
     REQUIRE(joined_content(r.out) == expected);
   }
+}
+
+}  // namespace
+
+TEST_CASE("property: the client's joined text equals redact(full text) for random chunkings") {
+  check_joined_equals_redact(20261123, false);
+}
+
+TEST_CASE("property: secrets with hidden characters inside are redacted in streams as in blocks") {
+  check_joined_equals_redact(20261124, true);
 }
 
 TEST_CASE("a text-less chunk between two halves of a secret does not cut the scan") {
@@ -886,4 +916,69 @@ TEST_CASE("the mid-stream failure event takes the Anthropic and the Ollama shape
   CHECK(stream_failure_event(Dialect::kOllama, StreamFormat::kNdjson, "upstream o failed: y",
                              "upstream.reset") ==
         "{\"error\":\"upstream o failed: y\",\"code\":\"upstream.reset\"}\n");
+}
+
+TEST_CASE("a key with hidden characters inside is found in streamed deltas at every split") {
+  // "AKIA<U+200B>QWERTY<U+2060>UIOPASDFGH": what a web page's copy or a model told to hide a
+  // key writes. Every split of the text into two deltas, on code point boundaries.
+  const std::string text = "the key AKIA\u200bQWERTY\u2060UIOPASDFGH, keep it";
+  for (std::size_t cut = 1; cut < text.size(); ++cut) {
+    if ((static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) continue;
+    INFO(cut);
+    auto r =
+        run_stream(test_rules(), openai_chat(), StreamFormat::kSse,
+                   {sse_chunk(text.substr(0, cut)), sse_chunk(text.substr(cut)), sse_finish()});
+    CHECK(r.ended);
+    CHECK(r.out.find("QWERTY") == std::string::npos);
+    CHECK(r.out.find("blocked by edgeward: DLP.SECRET.AWS_ACCESS_KEY") != std::string::npos);
+  }
+  // Fullwidth digits: an IBAN a model wrote in them.
+  auto wide = run_stream(
+      test_rules(), openai_chat(), StreamFormat::kSse,
+      {sse_chunk("pay to DE89 ３７０４ 0044 0532 "), sse_chunk("0130 00 now"), sse_finish()});
+  CHECK(wide.ended);
+  CHECK(wide.out.find("blocked by edgeward: DLP.PII.IBAN") != std::string::npos);
+}
+
+TEST_CASE("emoji joiners and selectors in a stream pass unchanged and find nothing") {
+  const std::string text =
+      "family \xF0\x9F\x91\xA8\u200d\xF0\x9F\x91\xA9\u200d\xF0\x9F\x91\xA7 and a heart "
+      "\u2764\ufe0f then a flag \xF0\x9F\x8F\xB4\U000E0067\U000E0062\U000E0073\U000E0063"
+      "\U000E0074\U000E007F done";
+  for (std::size_t step : {1u, 3u, 7u, 64u}) {
+    std::vector<std::string> chunks;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+      std::size_t end = std::min(text.size(), pos + step);
+      while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
+      chunks.push_back(sse_chunk(text.substr(pos, end - pos)));
+      pos = end;
+    }
+    chunks.push_back(sse_finish());
+    auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse, chunks);
+    INFO(step);
+    CHECK_FALSE(r.ended);
+    CHECK(joined_content(r.out) == text);
+    CHECK(r.events.empty());
+  }
+}
+
+TEST_CASE("a redacted key with a hidden character is redacted whole, hidden character included") {
+  auto r =
+      run_stream(compiled(kRedactPack), openai_chat(), StreamFormat::kSse,
+                 {sse_chunk("my key sk-te\u00adst-abc"), sse_chunk("def123456 ok"), sse_finish()});
+  CHECK_FALSE(r.ended);
+  CHECK(joined_content(r.out) == "my key [REDACTED:DLP.SECRET.OPENAI_API_KEY] ok");
+}
+
+TEST_CASE("a key with a hidden character split around a flush of its channel is found") {
+  const std::string key = kAwsKey;
+  const std::string hidden = key.substr(0, 6) + "\u200b" + key.substr(6, 4);
+  auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse,
+                      {sse_chunk("key " + hidden),
+                       sse_event(R"({"choices":[{"index":0,"delta":{"reasoning_content":""}}]})"),
+                       sse_chunk(key.substr(10) + " ok"), sse_finish()});
+  CHECK(r.ended);
+  CHECK(r.out.find("blocked by edgeward: DLP.SECRET.AWS_ACCESS_KEY") != std::string::npos);
+  CHECK(r.out.find(key.substr(10)) == std::string::npos);
 }

@@ -233,6 +233,30 @@ TEST_CASE("mock hangs, resets and closes as documented", "[mock_upstream]") {
   CHECK(closed.body == "abcde");
 }
 
+TEST_CASE("mock cuts a scripted chunked reply short after its last chunk", "[mock_upstream]") {
+  TempDir dir;
+  MockProcess mock(dir);
+  uv::UvLoop loop;
+  auto t = target(mock.port);
+  t.response_timeout = std::chrono::milliseconds(150);
+  UpstreamPool pool(loop.get(), t);
+  const std::pair<const char*, UpstreamFailure> cases[] = {
+      {"hang", UpstreamFailure::response_timeout},
+      {"reset", UpstreamFailure::reset},
+      {"close", UpstreamFailure::reset},
+  };
+  for (const auto& [end, failure] : cases) {
+    INFO(end);
+    call(loop.get(), pool, request("POST", std::string("/__mock/script?chunk_bytes=4&end=") + end),
+         "cut here");
+    auto c = call(loop.get(), pool, request("GET", "/anything"));
+    REQUIRE(c.head.has_value());
+    CHECK(c.body == "cut here");  // every chunk, then no terminating chunk
+    REQUIRE(c.failure.has_value());
+    CHECK(*c.failure == failure);
+  }
+}
+
 // ---- HTTPS ----------------------------------------------------------------------------------
 
 namespace {

@@ -214,7 +214,11 @@ class Walker {
     return true;
   }
 
-  // An object/array kept as its raw JSON text (schemas, tool_use input, Ollama arguments).
+  // JSON text kept as a value (an object/array's raw JSON: schemas, tool_use input, Ollama
+  // arguments), or a string holding JSON text (OpenAI tool-call arguments). Both are scanned as
+  // they are, and when they hold an escape, decoded too: `"…\nAKIA…"` glues the `n` to a key at
+  // the start of a line (every serializer writes it), `\/` hides a URL, `\u0041KIA` a key, and
+  // the provider, the SDKs and the tool all read the decoded text.
   bool raw_value_piece(sj::value& v, MatchedIn in, Layer layer, bool conversational) {
     sj::json_type t;
     if (v.type().get(t)) return false;
@@ -226,7 +230,9 @@ class Walker {
       sj::array a;
       if (v.get_array().get(a) || a.raw_json().get(raw)) return false;
     } else if (t == sj::json_type::string) {
-      return string_piece(v, in, layer, conversational);
+      if (!string_piece(v, in, layer, conversational)) return false;
+      add_decoded(out_.pieces.size() - 1);
+      return true;
     } else {
       return skip_scalar(v, t);
     }
@@ -234,7 +240,22 @@ class Walker {
     // raw_json() of a container ends at its closing bracket (no trailing whitespace).
     add_piece(in, layer, SpanKind::kJsonValue, begin, begin + raw.size(), conversational).text =
         body_.substr(begin, raw.size());
+    add_decoded(out_.pieces.size() - 1);
     return true;
+  }
+
+  // A second piece of piece `i`'s JSON text with its escapes decoded, when it holds one. It
+  // cannot be rewritten in place (a redact found only there blocks) and stays out of the
+  // conversation join (its piece is there already).
+  void add_decoded(std::size_t i) {
+    std::string_view text = out_.pieces[i].text;
+    if (std::memchr(text.data(), '\\', text.size()) == nullptr) return;
+    std::string decoded = decode_json_escapes(text);
+    const MatchedIn in = out_.pieces[i].matched_in;
+    const Layer layer = out_.pieces[i].layer;
+    const std::size_t begin = out_.pieces[i].span_begin;
+    const std::size_t end = out_.pieces[i].span_end;
+    add_piece(in, layer, SpanKind::kNone, begin, end, false).own(std::move(decoded));
   }
 
   bool skip_scalar(sj::value& v, sj::json_type t) { return consume_json_scalar(v, t); }

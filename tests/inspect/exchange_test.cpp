@@ -633,3 +633,59 @@ TEST_CASE("context words do not cross message boundaries in the pre-template lay
       run_context(chat_body(R"([{"role":"user","content":"draft: ticket-123456 please"}])"));
   CHECK(silenced.decision.kind == RequestDecision::Kind::allow);
 }
+
+TEST_CASE("JSON escapes in tool-call JSON hide nothing: a key after \\n or spelled \\u0041") {
+  const std::string k = kAwsKey;
+  // What serializers write for a file's text with the key at the start of a line; and what
+  // only an evader writes. The provider, the SDKs and the tool decode both.
+  const std::string line_start = R"(\\n)" + k;  // inside `arguments`, itself a JSON string
+  const std::string spelled = R"(\\u0041)" + k.substr(1);
+  for (const std::string& inner : {line_start, spelled}) {
+    INFO(inner);
+    auto openai = run_request(
+        openai_chat(),
+        chat_body(R"([{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":)"
+                  R"({"name":"lookup","arguments":"{\"content\":\"[default])" +
+                  inner + R"(\"}"}}]}])"));
+    REQUIRE(openai.decision.kind == RequestDecision::Kind::answer);
+    CHECK(openai.decision.answer.reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
+    const bool in_tool_call = std::any_of(openai.events.begin(), openai.events.end(), [](auto& e) {
+      return e.reason_code == "DLP.SECRET.AWS_ACCESS_KEY" && e.layer == store::Layer::kToolCall;
+    });
+    CHECK(in_tool_call);
+    CHECK(openai.events.size() == 1);
+  }
+  // Anthropic tool_use input (an object: its raw JSON) and a tool schema, \n and \/ spelled
+  // once there.
+  auto anthropic = run_request(
+      anthropic_messages(),
+      R"({"model":"c","max_tokens":8,"messages":[{"role":"assistant","content":[{"type":)"
+      R"("tool_use","id":"t","name":"lookup","input":{"content":"[default]\n)" +
+          k + R"("}}]}]})",
+      false, {}, "/v1/messages");
+  REQUIRE(anthropic.decision.kind == RequestDecision::Kind::answer);
+  CHECK(anthropic.decision.answer.reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
+  auto schema =
+      run_request(openai_chat(),
+                  chat_body(R"([{"role":"user","content":"hi"}])",
+                            R"(,"tools":[{"type":"function","function":{"name":"f","parameters":)"
+                            R"({"type":"object","description":"\u0041)" +
+                                k.substr(1) + R"("}}}])"));
+  REQUIRE(schema.decision.kind == RequestDecision::Kind::answer);
+  // A redact rule's match that only the decoded text holds cannot be rewritten there: it blocks.
+  auto redact = run_request(
+      openai_chat(),
+      chat_body(R"([{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":)"
+                R"({"name":"lookup","arguments":"{\"k\":\"a\\nsk-test-abcdefabcdef\"}"}}]}])"));
+  REQUIRE(redact.decision.kind == RequestDecision::Kind::answer);
+  CHECK(redact.decision.answer.reason_code == "DLP.SECRET.OPENAI_API_KEY");
+  // The same response-side, buffered.
+  ExchangeInspector x(test_rules(), scanner(), {}, facts(openai_chat()));
+  REQUIRE(x.inspect_request({}, "/v1/chat/completions", "{}").kind == RequestDecision::Kind::allow);
+  auto blocked = x.inspect_response(
+      R"({"choices":[{"message":{"role":"assistant","tool_calls":[{"id":"c","type":"function",)"
+      R"("function":{"name":"lookup","arguments":"{\"c\":\"x\\n)" +
+      k + R"(\"}"}}]}}]})");
+  REQUIRE(blocked.kind == ResponseDecision::Kind::answer);
+  CHECK(blocked.answer.reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
+}

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <optional>
 
 #include "daemon/inspect/body_rewrite.hpp"
@@ -58,6 +59,9 @@ struct StreamInspector::Channel {
     // The raw offset folding began at: a finding that ends by it lies in text the channel's
     // own stream judged (the recent text the folded stream is primed with held nothing to fold).
     std::uint64_t since = 0;
+    // Raw text not read yet: the priming text, or an escape a delta ended inside; it ends where
+    // the channel's text does.
+    std::string carry;
   };
   std::unique_ptr<Folded> folded;
   bool tail_hides = false;  // the tail it continues holds a hidden character: fold at once
@@ -348,37 +352,196 @@ std::uint64_t raw_of(const std::deque<std::uint64_t>& raw_begin, std::uint64_t b
 }
 }  // namespace
 
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The \uXXXX at text[i] (i at the backslash), or -1.
+long hex_escape(std::string_view text, std::size_t i) {
+  if (i + 6 > text.size() || text[i] != '\\' || text[i + 1] != 'u') return -1;
+  long v = 0;
+  for (std::size_t k = i + 2; k < i + 6; ++k) {
+    const int d = hex_value(text[k]);
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+void push_utf8(rules::FoldedText& out, std::uint32_t cp, std::uint32_t b, std::uint32_t e) {
+  char buf[4];
+  std::size_t n = 0;
+  if (cp < 0x80) {
+    buf[n++] = static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    buf[n++] = static_cast<char>(0xC0 | (cp >> 6));
+    buf[n++] = static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    buf[n++] = static_cast<char>(0xE0 | (cp >> 12));
+    buf[n++] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    buf[n++] = static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    buf[n++] = static_cast<char>(0xF0 | (cp >> 18));
+    buf[n++] = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    buf[n++] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    buf[n++] = static_cast<char>(0x80 | (cp & 0x3F));
+  }
+  for (std::size_t k = 0; k < n; ++k) {
+    out.text.push_back(buf[k]);
+    out.begin.push_back(b);
+    out.end.push_back(e);
+  }
+}
+
+// JSON text streamed in pieces (a tool call's arguments) with the escapes of its strings
+// decoded, as a tool reads it: each output byte with the span of the escape it came from. An
+// escape the text ends inside (`\`, `\u00`, a high surrogate whose low half may follow) stops
+// it, unless `final`: returns the bytes consumed. A malformed escape is kept as it is; a lone
+// surrogate is U+FFFD (as decode_json_escapes in surfaces.hpp).
+std::size_t unescape_json(std::string_view text, bool final, rules::FoldedText& out) {
+  out.text.clear();
+  out.begin.clear();
+  out.end.clear();
+  auto plain = [&](std::size_t from, std::size_t to) {
+    for (std::size_t k = from; k < to; ++k) {
+      out.text.push_back(text[k]);
+      out.begin.push_back(static_cast<std::uint32_t>(k));
+      out.end.push_back(static_cast<std::uint32_t>(k + 1));
+    }
+  };
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] != '\\') {
+      plain(i, i + 1);
+      ++i;
+      continue;
+    }
+    if (i + 1 == text.size()) {
+      if (!final) return i;
+      plain(i, i + 1);
+      return text.size();
+    }
+    const auto b = static_cast<std::uint32_t>(i);
+    const char e = text[i + 1];
+    if (e != 'u') {
+      char c = 0;
+      switch (e) {
+        case 'n':
+          c = '\n';
+          break;
+        case 'r':
+          c = '\r';
+          break;
+        case 't':
+          c = '\t';
+          break;
+        case 'b':
+          c = '\b';
+          break;
+        case 'f':
+          c = '\f';
+          break;
+        case '/':
+        case '\\':
+        case '"':
+          c = e;
+          break;
+        default:
+          break;
+      }
+      if (c == 0) {
+        plain(i, i + 2);
+      } else {
+        push_utf8(out, static_cast<unsigned char>(c), b, b + 2);
+      }
+      i += 2;
+      continue;
+    }
+    const long cp = hex_escape(text, i);
+    if (cp < 0) {
+      if (!final && text.size() - i < 6) return i;  // \u and fewer than four digits so far
+      plain(i, i + 2);
+      i += 2;
+      continue;
+    }
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+      if (!final && text.size() - i < 12) return i;  // its low half may still come
+      const long low = hex_escape(text, i + 6);
+      if (low >= 0xDC00 && low <= 0xDFFF) {
+        push_utf8(out, static_cast<std::uint32_t>(0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00)),
+                  b, b + 12);
+        i += 12;
+        continue;
+      }
+    }
+    const bool surrogate = cp >= 0xD800 && cp <= 0xDFFF;
+    push_utf8(out, surrogate ? 0xFFFD : static_cast<std::uint32_t>(cp), b, b + 6);
+    i += 6;
+  }
+  return text.size();
+}
+
+}  // namespace
+
+std::size_t StreamInspector::derive(std::string_view text, bool json, bool final) {
+  if (!json) {
+    if (!rules::fold_hidden_characters(text, derived_)) derived_.text.clear();
+    return text.size();
+  }
+  const std::size_t consumed = unescape_json(text, final, unescaped_);
+  if (!rules::fold_hidden_characters(unescaped_.text, fold_scratch_)) {
+    derived_.text.clear();
+    return consumed;
+  }
+  derived_.text.swap(fold_scratch_.text);
+  derived_.begin.clear();
+  derived_.end.clear();
+  for (std::size_t k = 0; k < derived_.text.size(); ++k) {
+    derived_.begin.push_back(unescaped_.begin[fold_scratch_.begin[k]]);
+    derived_.end.push_back(unescaped_.end[fold_scratch_.end[k] - 1]);
+  }
+  return consumed;
+}
+
 bool StreamInspector::feed_folded(Channel& ch, std::string_view text, bool final,
                                   std::string& out) {
   const std::uint64_t at = ch.seen - text.size();  // the raw offset of `text`
-  const bool priming = !ch.folded;  // then the primed text's findings are in scratch_
+  // A tool call's arguments are JSON text: their strings' escapes are decoded too (`\n` glued
+  // to a key at the start of a line, `\u0041KIA…`), as the tool that parses them reads them.
+  const bool json = ch.layer == Layer::kToolCall;
   if (!ch.folded) {
     if (final) return true;
     std::string_view before(ch.pending.data(), ch.pending.size() - text.size());
+    bool start = ch.tail_hides || (json && std::memchr(text.data(), '\\', text.size()) != nullptr);
     auto non_ascii = [](char c) { return static_cast<unsigned char>(c) >= 0x80; };
     const char last = !before.empty() ? before.back() : !ch.tail.empty() ? ch.tail.back() : 0;
-    if (!ch.tail_hides && !non_ascii(last) && std::none_of(text.begin(), text.end(), non_ascii)) {
-      return true;
+    if (!start && (non_ascii(last) || std::any_of(text.begin(), text.end(), non_ascii))) {
+      // The block scan's test (text_fold.hpp), with the bytes before this delta in front: a
+      // hidden character that ended the previous delta is judged by the token byte after it.
+      std::string probe;
+      if (before.size() < 8) {
+        probe.assign(std::string_view(ch.tail).substr(ch.tail.size() -
+                                                      std::min(ch.tail.size(), 8 - before.size())));
+      }
+      probe.append(before.substr(before.size() - std::min<std::size_t>(before.size(), 8)));
+      while (!probe.empty() && is_continuation(probe.front())) probe.erase(0, 1);
+      probe.append(text);
+      // A delta that ends with a dropped character cannot wait for the byte after it: the raw
+      // stream has just let the token before it go (the character cut it), so fold from here.
+      std::size_t last_cp = text.size();
+      while (last_cp > 0 && is_continuation(text[last_cp - 1])) --last_cp;
+      if (last_cp > 0) --last_cp;
+      const bool ends_hidden = last_cp < text.size() && non_ascii(text[last_cp]) &&
+                               rules::fold_hidden_characters(text.substr(last_cp), fold_scratch_) &&
+                               fold_scratch_.text.empty();
+      start = ends_hidden || rules::has_hidden_characters(probe);
     }
-    // The block scan's test (text_fold.hpp), with the bytes before this delta in front: a
-    // hidden character that ended the previous delta is judged by the token byte after it.
-    std::string probe;
-    if (before.size() < 8) {
-      probe.assign(std::string_view(ch.tail).substr(ch.tail.size() -
-                                                    std::min(ch.tail.size(), 8 - before.size())));
-    }
-    probe.append(before.substr(before.size() - std::min<std::size_t>(before.size(), 8)));
-    while (!probe.empty() && is_continuation(probe.front())) probe.erase(0, 1);
-    probe.append(text);
-    // A delta that ends with a dropped character cannot wait for the byte after it: the raw
-    // stream has just let the token before it go (the character cut it), so fold from here.
-    std::size_t last_cp = text.size();
-    while (last_cp > 0 && is_continuation(text[last_cp - 1])) --last_cp;
-    if (last_cp > 0) --last_cp;
-    const bool ends_hidden = last_cp < text.size() && non_ascii(text[last_cp]) &&
-                             rules::fold_hidden_characters(text.substr(last_cp), fold_scratch_) &&
-                             fold_scratch_.text.empty();
-    if (!ch.tail_hides && !ends_hidden && !rules::has_hidden_characters(probe)) return true;
+    if (!start) return true;
     auto s = scanner_.open_stream(rules_, rules::Scope::response, to_rules(ch.matched_in),
                                   to_rules(ch.layer));
     if (!s.ok()) {
@@ -386,8 +549,8 @@ bool StreamInspector::feed_folded(Channel& ch, std::string_view text, bool final
       return false;
     }
     ch.folded = std::make_unique<Channel::Folded>(std::move(s).value());
-    // Primed with the recent text (the released tail and what is held), folded too, so a match
-    // that began before this delta is whole in the folded text.
+    // Primed with the recent text (the released tail and what is held), read the same way, so
+    // a match that began before this delta is whole in the derived text.
     std::string recent = ch.tail;
     recent.append(before);
     if (recent.size() > tail_limit_) {
@@ -395,35 +558,21 @@ bool StreamInspector::feed_folded(Channel& ch, std::string_view text, bool final
       while (cut < recent.size() && is_continuation(recent[cut])) ++cut;
       recent.erase(0, cut);
     }
-    const std::uint64_t from = at - recent.size();
-    if (!rules::fold_hidden_characters(recent, fold_scratch_)) {
-      block_unparseable(out);
-      return false;
-    }
-    for (std::size_t i = 0; i < fold_scratch_.text.size(); ++i) {
-      ch.folded->raw_begin.push_back(from + fold_scratch_.begin[i]);
-      ch.folded->raw_end.push_back(from + fold_scratch_.end[i]);
-    }
+    ch.folded->carry = std::move(recent);
     ch.folded->since = at;
-    scratch_.clear();
-    if (!fold_scratch_.text.empty() &&
-        !scanner_.feed(ch.folded->stream, fold_scratch_.text, scratch_).ok()) {
-      block_unparseable(out);
-      return false;
-    }
   }
   Channel::Folded& fd = *ch.folded;
-  if (!text.empty() && !rules::fold_hidden_characters(text, fold_scratch_)) {
-    block_unparseable(out);
-    return false;
+  // The text not read yet: what an unfinished escape left, then this delta.
+  const std::uint64_t from = at - fd.carry.size();
+  fd.carry.append(text);
+  const std::size_t consumed = derive(fd.carry, json, final);
+  for (std::size_t k = 0; k < derived_.text.size(); ++k) {
+    fd.raw_begin.push_back(from + derived_.begin[k]);
+    fd.raw_end.push_back(from + derived_.end[k]);
   }
-  const std::string_view folded = text.empty() ? std::string_view{} : fold_scratch_.text;
-  if (!priming) scratch_.clear();
-  for (std::size_t i = 0; i < folded.size(); ++i) {
-    fd.raw_begin.push_back(at + fold_scratch_.begin[i]);
-    fd.raw_end.push_back(at + fold_scratch_.end[i]);
-  }
-  Status st = folded.empty() ? Status{} : scanner_.feed(fd.stream, folded, scratch_);
+  fd.carry.erase(0, consumed);
+  scratch_.clear();
+  Status st = derived_.text.empty() ? Status{} : scanner_.feed(fd.stream, derived_.text, scratch_);
   if (st.ok() && final) st = scanner_.finish(fd.stream, scratch_);
   if (!st.ok()) {
     block_unparseable(out);

@@ -110,6 +110,10 @@ class StreamInspector {
   // feed_channel's second scan, of the text with hidden characters folded (Channel::Folded),
   // from the first delta that holds one; its findings are mapped back to the channel's text.
   bool feed_folded(Channel& ch, std::string_view text, bool final, std::string& out);
+  // What the second scan reads of `text` (into derived_, spans relative to `text`): folded, and
+  // on a channel of JSON text (`json`) with its escapes decoded first. Returns the bytes
+  // consumed: all, unless `text` ends inside an escape and the text is not `final`.
+  std::size_t derive(std::string_view text, bool json, bool final);
   // The channel's stable offset and first undecided candidate, the folded scan's included.
   std::uint64_t stable_offset(const Channel& ch) const;
   std::uint64_t pending_start(const Channel& ch) const;
@@ -169,6 +173,8 @@ class StreamInspector {
   std::vector<ToolName> tool_names_;
   std::vector<rules::Finding> scratch_;
   rules::FoldedText fold_scratch_;
+  rules::FoldedText unescaped_;
+  rules::FoldedText derived_;
   std::string_view extra_;  // the current SSE event's other_lines, while it is handled
   bool ended_ = false;
   std::string block_reason_;

@@ -982,3 +982,48 @@ TEST_CASE("a key with a hidden character split around a flush of its channel is 
   CHECK(r.out.find("blocked by edgeward: DLP.SECRET.AWS_ACCESS_KEY") != std::string::npos);
   CHECK(r.out.find(key.substr(10)) == std::string::npos);
 }
+
+namespace {
+
+// An OpenAI chunk carrying a piece of tool call 0's arguments (JSON text, sent as a string).
+std::string arguments_chunk(std::string_view piece, bool first = false) {
+  std::string args;
+  json::append_json_string(args, piece);
+  std::string call = first ? R"({"index":0,"id":"c","type":"function","function":{"name":"lookup",)"
+                             R"("arguments":)" +
+                                 args + "}}"
+                           : R"({"index":0,"function":{"arguments":)" + args + "}}";
+  return "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[" + call +
+         "]},\"finish_reason\":null}]}\n\n";
+}
+
+}  // namespace
+
+TEST_CASE("streamed tool-call arguments are read with their JSON escapes decoded, at every split") {
+  const std::string key = kAwsKey;
+  // The arguments' JSON text: a file whose second line is a key (`\n` glued to it), a key
+  // spelled with `\u0041`, and a surrogate pair's escapes in front of a key.
+  const std::vector<std::string> texts = {
+      R"({"path":"creds","content":"[default]\n)" + key + R"(\n"})",
+      R"({"k":"\u0041)" + key.substr(1) + R"("})",
+      R"({"k":"\ud83d\ude00)" + key + R"("})",
+  };
+  for (const std::string& text : texts) {
+    for (std::size_t cut = 1; cut < text.size(); ++cut) {
+      INFO(text << " cut " << cut);
+      auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse,
+                          {arguments_chunk(text.substr(0, cut), true),
+                           arguments_chunk(text.substr(cut)), sse_finish()});
+      CHECK(r.ended);
+      CHECK(r.out.find("blocked by edgeward: DLP.SECRET.AWS_ACCESS_KEY") != std::string::npos);
+      CHECK(r.out.find(key.substr(10)) == std::string::npos);
+    }
+  }
+  // Arguments with escapes and no secret pass unchanged.
+  const std::string plain = R"({"q":"line one\nline two \u00e9 \"quoted\" a\\b"})";
+  auto ok = run_stream(test_rules(), openai_chat(), StreamFormat::kSse,
+                       {arguments_chunk(plain.substr(0, 20), true),
+                        arguments_chunk(plain.substr(20)), sse_finish()});
+  CHECK_FALSE(ok.ended);
+  CHECK(ok.events.empty());
+}

@@ -1,5 +1,7 @@
 #include "daemon/inspect/body_rewrite.hpp"
 
+#include <simdjson.h>
+
 #include <algorithm>
 
 #include "core/json.hpp"
@@ -24,6 +26,138 @@ Result<std::string> rewrite_json_strings(std::string_view body,
     copied = r.end;
   }
   out.append(body.substr(copied));
+  return out;
+}
+
+namespace {
+
+namespace sj = simdjson::ondemand;
+
+struct Cut {
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  bool array = false;
+};
+
+class MemberNuller {
+ public:
+  MemberNuller(const char* base, std::string_view key) : base_(base), key_(key) {}
+
+  bool walk(sj::value v, int depth) {
+    if (depth > 128) return false;
+    sj::json_type t;
+    if (v.type().get(t)) return false;
+    if (t == sj::json_type::object) {
+      sj::object o;
+      if (v.get_object().get(o)) return false;
+      for (auto field : o) {
+        std::string_view k;
+        sj::value val;
+        if (field.unescaped_key().get(k) || field.value().get(val)) return false;
+        if (k == key_) {
+          if (!cut(val)) return false;
+        } else if (!walk(val, depth + 1)) {
+          return false;
+        }
+      }
+      return true;
+    }
+    if (t == sj::json_type::array) {
+      sj::array a;
+      if (v.get_array().get(a)) return false;
+      for (auto e : a) {
+        sj::value item;
+        if (e.get(item) || !walk(item, depth + 1)) return false;
+      }
+      return true;
+    }
+    return skip_scalar(v, t);
+  }
+
+  std::vector<Cut>& cuts() { return cuts_; }
+
+ private:
+  bool cut(sj::value& v) {
+    sj::json_type t;
+    if (v.type().get(t)) return false;
+    std::string_view raw;
+    bool array = false;
+    if (t == sj::json_type::object) {
+      sj::object o;
+      if (v.get_object().get(o) || o.raw_json().get(raw)) return false;
+    } else if (t == sj::json_type::array) {
+      sj::array a;
+      if (v.get_array().get(a) || a.raw_json().get(raw)) return false;
+      array = true;
+    } else {
+      raw = v.raw_json_token();
+      // A scalar's token runs on to the next token: trim the whitespace after it (a string's
+      // own spaces end at its closing quote, which is never whitespace).
+      while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\n' ||
+                              raw.back() == '\r')) {
+        raw.remove_suffix(1);
+      }
+      if (!skip_scalar(v, t)) return false;
+    }
+    const auto begin = static_cast<std::size_t>(raw.data() - base_);
+    cuts_.push_back(Cut{begin, begin + raw.size(), array});
+    return true;
+  }
+
+  static bool skip_scalar(sj::value& v, sj::json_type t) {
+    switch (t) {
+      case sj::json_type::string: {
+        std::string_view s;
+        return !v.get_string().get(s);
+      }
+      case sj::json_type::number: {
+        sj::number n;
+        return !v.get_number().get(n);
+      }
+      case sj::json_type::boolean: {
+        bool b = false;
+        return !v.get_bool().get(b);
+      }
+      case sj::json_type::null: {
+        bool is_null = false;
+        return !v.is_null().get(is_null) && is_null;
+      }
+      default:
+        return false;
+    }
+  }
+
+  const char* base_;
+  std::string_view key_;
+  std::vector<Cut> cuts_;
+};
+
+}  // namespace
+
+std::optional<std::string> null_members(std::string_view json, std::string_view key) {
+  // Quoted, as it stands in the text unless spelled with \u escapes: most payloads have no
+  // such member and are not parsed.
+  std::string quoted = "\"" + std::string(key) + "\"";
+  if (json.find(quoted) == std::string_view::npos && json.find("\\u") == std::string_view::npos) {
+    return std::nullopt;
+  }
+  thread_local sj::parser parser;
+  simdjson::padded_string padded(json);
+  sj::document doc;
+  if (parser.iterate(padded).get(doc)) return std::nullopt;
+  sj::value root;
+  if (doc.get_value().get(root)) return std::nullopt;
+  MemberNuller walker(padded.data(), key);
+  if (!walker.walk(root, 0) || walker.cuts().empty()) return std::nullopt;
+  std::string out;
+  out.reserve(json.size());
+  std::size_t copied = 0;
+  for (const Cut& c : walker.cuts()) {
+    out.append(json.substr(copied, c.begin - copied));
+    out.append(c.array ? "[]" : "null");
+    copied = c.end;
+  }
+  out.append(json.substr(copied));
   return out;
 }
 

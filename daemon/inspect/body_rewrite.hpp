@@ -10,6 +10,7 @@
 //  - Pure functions, thread-safe.
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,5 +30,13 @@ struct StringReplacement {
 // otherwise (a bug in the caller, never the payload's fault).
 Result<std::string> rewrite_json_strings(std::string_view body,
                                          std::vector<StringReplacement> replacements);
+
+// The JSON text `json` with the value of every member named `key`, at any depth, replaced by
+// `null`, or by `[]` when it is an array (its type kept for clients that iterate it). For a
+// member the gateway can neither scan in step with the text it copies nor rewrite: response
+// `logprobs`, a token-by-token copy of the answer. nullopt when there is no such member, or
+// when `json` does not parse or nests deeper than 128 levels (the caller's own parse decides
+// what then).
+std::optional<std::string> null_members(std::string_view json, std::string_view key);
 
 }  // namespace edgeward::inspect

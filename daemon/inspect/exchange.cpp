@@ -657,6 +657,8 @@ ResponseDecision ExchangeInspector::inspect_response(std::string_view body, std:
   if (!rewritten.ok()) return answer_block(found[*decision.deciding].finding);
   d.kind = ResponseDecision::Kind::rewrite;
   d.body = std::move(*rewritten);
+  // The logprobs of a redacted answer spell, token by token, what was redacted: withheld.
+  if (auto stripped = null_members(d.body, "logprobs")) d.body = std::move(*stripped);
   return d;
 }
 

@@ -1001,6 +1001,17 @@ bool StreamInspector::finish_generic(std::string& out) {
 
 StreamStep StreamInspector::on_payload(std::string_view event_name, std::string_view payload,
                                        std::string_view raw, std::string& out) {
+  // Logprobs copy the text token by token and would leave with their event, before the
+  // hold-back has judged that text (a key went out in them ahead of the block's error event):
+  // withheld from every inspected stream (docs/inspection.md).
+  std::string without_logprobs;
+  std::string rerendered;
+  if (auto stripped = null_members(payload, "logprobs")) {
+    without_logprobs = std::move(*stripped);
+    render(event_name, without_logprobs, rerendered, extra_);
+    payload = without_logprobs;
+    raw = rerendered;
+  }
   if (generic_) {
     if (payload != "[DONE]") return on_generic_payload(event_name, payload, raw, out);
     if (!finish_generic(out)) return StreamStep::kEnd;  // the held event goes before [DONE]

@@ -689,3 +689,23 @@ TEST_CASE("JSON escapes in tool-call JSON hide nothing: a key after \\n or spell
   REQUIRE(blocked.kind == ResponseDecision::Kind::answer);
   CHECK(blocked.answer.reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
 }
+
+TEST_CASE("a redacted buffered answer withholds its logprobs, an untouched one keeps them") {
+  const std::string logprobs =
+      R"("logprobs":{"content":[{"token":"k=sk-test-abcdefabcdef","logprob":-0.1,"bytes":[],)"
+      R"("top_logprobs":[]}]})";
+  ExchangeInspector x(test_rules(), scanner(), {}, facts(openai_chat()));
+  REQUIRE(x.inspect_request({}, "/v1/chat/completions", "{}").kind == RequestDecision::Kind::allow);
+  auto redacted = x.inspect_response(
+      R"({"choices":[{"index":0,"message":{"role":"assistant","content":"k=sk-test-abcdefabcdef"},)" +
+      logprobs + "}]}");
+  REQUIRE(redacted.kind == ResponseDecision::Kind::rewrite);
+  CHECK(
+      redacted.body ==
+      R"({"choices":[{"index":0,"message":{"role":"assistant","content":"k=[REDACTED:DLP.SECRET.OPENAI_API_KEY]"},"logprobs":null}]})");
+  ExchangeInspector y(test_rules(), scanner(), {}, facts(openai_chat()));
+  REQUIRE(y.inspect_request({}, "/v1/chat/completions", "{}").kind == RequestDecision::Kind::allow);
+  auto clean = y.inspect_response(
+      R"({"choices":[{"index":0,"message":{"role":"assistant","content":"hello"},"logprobs":{}}]})");
+  CHECK(clean.kind == ResponseDecision::Kind::allow);
+}

@@ -1027,3 +1027,26 @@ TEST_CASE("streamed tool-call arguments are read with their JSON escapes decoded
   CHECK_FALSE(ok.ended);
   CHECK(ok.events.empty());
 }
+
+TEST_CASE("streamed logprobs are withheld: a held key never leaves in them before its block") {
+  auto with_logprobs = [](std::string_view text) {
+    std::string content;
+    json::append_json_string(content, text);
+    return "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":" + content +
+           "},\"logprobs\":{\"content\":[{\"token\":" + content +
+           ",\"logprob\":-0.5,\"bytes\":[],\"top_logprobs\":[]}]},\"finish_reason\":null}]}\n\n";
+  };
+  auto r = run_stream(
+      test_rules(), openai_chat(), StreamFormat::kSse,
+      {with_logprobs("Your key is AKIAQWER"), with_logprobs("TYUIOPASDFGH ok"), sse_finish()});
+  CHECK(r.ended);
+  CHECK(r.out.find("AKIA") == std::string::npos);
+  CHECK(r.out.find("\"logprobs\":null") != std::string::npos);
+  CHECK(r.out.find("\"token\"") == std::string::npos);
+  // Without a finding the text passes whole, the logprobs still withheld.
+  auto clean = run_stream(test_rules(), openai_chat(), StreamFormat::kSse,
+                          {with_logprobs("hello "), with_logprobs("there"), sse_finish()});
+  CHECK_FALSE(clean.ended);
+  CHECK(joined_content(clean.out) == "hello there");
+  CHECK(clean.out.find("\"token\"") == std::string::npos);
+}

@@ -1,0 +1,42 @@
+#include "daemon/inspect/body_rewrite.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace edgeward::inspect;
+
+TEST_CASE("null_members withholds every logprobs value at any depth, arrays as empty arrays") {
+  const std::string chat =
+      R"({"choices":[{"index":0,"delta":{"content":"a"},"logprobs":{"content":[{"token":"a",)"
+      R"("logprob":-0.1,"bytes":[97],"top_logprobs":[]}]}},{"index":1,"logprobs" : null}]})";
+  auto out = null_members(chat, "logprobs");
+  REQUIRE(out.has_value());
+  CHECK(
+      *out ==
+      R"({"choices":[{"index":0,"delta":{"content":"a"},"logprobs":null},{"index":1,"logprobs" : null}]})");
+  // Responses API events carry an array: kept an array.
+  auto responses = null_members(
+      R"({"type":"response.output_text.delta","delta":"a","logprobs":[{"token":"a"}]})",
+      "logprobs");
+  REQUIRE(responses.has_value());
+  CHECK(*responses == R"({"type":"response.output_text.delta","delta":"a","logprobs":[]})");
+  // A key spelled with escapes is the same key to a client's parser.
+  auto escaped = null_members(R"({"log\u0070robs":{"tokens":["x"]},"n":1})", "logprobs");
+  REQUIRE(escaped.has_value());
+  CHECK(*escaped == R"({"log\u0070robs":null,"n":1})");
+  // A scalar keeps the whitespace after it.
+  auto scalar = null_members("{\"logprobs\": 3 , \"b\":true}", "logprobs");
+  REQUIRE(scalar.has_value());
+  CHECK(*scalar == "{\"logprobs\": null , \"b\":true}");
+}
+
+TEST_CASE("null_members leaves a payload without the member, or that does not parse, alone") {
+  CHECK_FALSE(null_members(R"({"choices":[{"delta":{"content":"logprobs"}}]})", "logprobs"));
+  CHECK_FALSE(null_members(R"({"content":"the \"logprobs\" word"})", "logprobs"));
+  CHECK_FALSE(null_members(R"({"logprobs":{"content":[)", "logprobs"));
+  CHECK_FALSE(null_members("[DONE]", "logprobs"));
+  std::string deep;
+  for (int i = 0; i < 200; ++i) deep += "[";
+  deep += R"({"logprobs":1})";
+  for (int i = 0; i < 200; ++i) deep += "]";
+  CHECK_FALSE(null_members(deep, "logprobs"));
+}

@@ -4,6 +4,7 @@
 #include <immintrin.h>
 #endif
 
+#include <cstdint>
 #include <iterator>
 #include <limits>
 
@@ -17,55 +18,153 @@ struct Fold {
   int ascii = -1;  // -1: dropped
 };
 
+// Lead bytes of the characters below: every other byte starts nothing to fold.
 bool may_lead(unsigned char c) {
-  return c == 0xC2 || c == 0xCD || c == 0xE1 || c == 0xE2 || c == 0xE3 || c == 0xEF || c == 0xF3;
+  switch (c) {
+    case 0xC2:
+    case 0xCD:
+    case 0xD8:
+    case 0xD9:
+    case 0xDB:
+    case 0xDF:
+    case 0xE0:
+    case 0xE1:
+    case 0xE2:
+    case 0xE3:
+    case 0xEF:
+    case 0xF0:
+    case 0xF3:
+      return true;
+    default:
+      return false;
+  }
 }
 
-Fold fold_at(std::string_view t, std::size_t i) {
+// The code point at t[i] and its length; length 0 for a byte that starts no valid sequence.
+struct CodePoint {
+  std::uint32_t cp = 0;
+  std::size_t length = 0;
+};
+
+CodePoint decode_at(std::string_view t, std::size_t i) {
   const auto at = [&](std::size_t k) -> unsigned {
     return i + k < t.size() ? static_cast<unsigned char>(t[i + k]) : 0u;
   };
-  switch (at(0)) {
-    case 0xC2:
-      if (at(1) == 0xAD) return {2, -1};  // U+00AD soft hyphen
-      break;
-    case 0xCD:
-      if (at(1) == 0x8F) return {2, -1};  // U+034F combining grapheme joiner
-      break;
-    case 0xE1:
-      if (at(1) == 0xA0 && at(2) == 0x8E) return {3, -1};  // U+180E Mongolian vowel separator
-      break;
-    case 0xE2:
-      // U+200B..U+200F zero-width space, (non-)joiner, LRM, RLM; U+202A..U+202E embeddings and
-      // overrides; U+2060..U+206F word joiner, invisible operators, isolates.
-      if (at(1) == 0x80 && at(2) >= 0x8B && at(2) <= 0x8F) return {3, -1};
-      if (at(1) == 0x80 && at(2) >= 0xAA && at(2) <= 0xAE) return {3, -1};
-      if (at(1) == 0x81 && at(2) >= 0xA0 && at(2) <= 0xAF) return {3, -1};
-      break;
-    case 0xE3:
-      if (at(1) == 0x80 && at(2) == 0x80) return {3, ' '};  // U+3000
-      break;
-    case 0xEF:
-      if (at(1) == 0xB8 && at(2) >= 0x80 && at(2) <= 0x8F) return {3, -1};  // U+FE00..U+FE0F
-      if (at(1) == 0xBB && at(2) == 0xBF) return {3, -1};                   // U+FEFF
-      // U+FF01..U+FF3F are EF BC 81..BF, U+FF40..U+FF5E are EF BD 80..9E: '!'..'~'.
-      if (at(1) == 0xBC && at(2) >= 0x81 && at(2) <= 0xBF) {
-        return {3, static_cast<int>(at(2) - 0x81 + 0x21)};
-      }
-      if (at(1) == 0xBD && at(2) >= 0x80 && at(2) <= 0x9E) {
-        return {3, static_cast<int>(at(2) - 0x80 + 0x60)};
-      }
-      break;
-    case 0xF3:
-      // U+E0000..U+E007F tag characters, U+E0100..U+E01EF variation selectors 17-256.
-      if (at(1) == 0xA0 && ((at(2) >= 0x80 && at(2) <= 0x81) || (at(2) >= 0x84 && at(2) <= 0x87)) &&
-          at(3) >= 0x80 && at(3) <= 0xBF) {
-        return {4, -1};
-      }
-      break;
-    default:
-      break;
+  const auto cont = [&](std::size_t k) { return (at(k) & 0xC0) == 0x80; };
+  const unsigned b = at(0);
+  if (b >= 0xC2 && b <= 0xDF && cont(1)) return {((b & 0x1F) << 6) | (at(1) & 0x3F), 2};
+  if (b >= 0xE0 && b <= 0xEF && cont(1) && cont(2)) {
+    const std::uint32_t cp = ((b & 0x0F) << 12) | ((at(1) & 0x3F) << 6) | (at(2) & 0x3F);
+    if (cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF)) return {cp, 3};
+    return {};
   }
+  if (b >= 0xF0 && b <= 0xF4 && cont(1) && cont(2) && cont(3)) {
+    const std::uint32_t cp =
+        ((b & 0x07) << 18) | ((at(1) & 0x3F) << 12) | ((at(2) & 0x3F) << 6) | (at(3) & 0x3F);
+    if (cp >= 0x10000 && cp <= 0x10FFFF) return {cp, 4};
+  }
+  return {};
+}
+
+// Characters that render as nothing (format characters and fillers).
+bool invisible(std::uint32_t cp) {
+  return cp == 0xAD || cp == 0x34F || cp == 0x61C || cp == 0x115F || cp == 0x1160 || cp == 0x17B4 ||
+         cp == 0x17B5 || (cp >= 0x180B && cp <= 0x180F) || (cp >= 0x200B && cp <= 0x200F) ||
+         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2060 && cp <= 0x206F) || cp == 0x3164 ||
+         (cp >= 0xFE00 && cp <= 0xFE0F) || cp == 0xFEFF || cp == 0xFFA0 ||
+         (cp >= 0xFFF9 && cp <= 0xFFFB) || (cp >= 0x1BCA0 && cp <= 0x1BCA3) ||
+         (cp >= 0x1D173 && cp <= 0x1D17A) || (cp >= 0xE0000 && cp <= 0xE007F) ||
+         (cp >= 0xE0100 && cp <= 0xE01EF);
+}
+
+// The first code point of each run of ten decimal digits (Unicode Nd) that people type numbers
+// in: Arabic-Indic, Extended Arabic-Indic (Persian, Urdu), NKo, the Indic scripts, Thai, Lao,
+// Tibetan, Myanmar, Khmer, Mongolian. Fullwidth and mathematical digits are handled apart.
+constexpr std::uint32_t kDigitZeros[] = {0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6,
+                                         0x0B66, 0x0BE6, 0x0C66, 0x0CE6, 0x0D66, 0x0DE6, 0x0E50,
+                                         0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810};
+
+// The ASCII character a compatibility form stands for (what NFKC gives, and what a model or a
+// person reads), or -1.
+int ascii_of(std::uint32_t cp) {
+  if (cp < 0x2000) {
+    if (cp == 0xB9) return '1';  // superscripts
+    if (cp == 0xB2 || cp == 0xB3) return static_cast<int>('2' + (cp - 0xB2));
+    for (std::uint32_t zero : kDigitZeros) {
+      if (cp >= zero && cp < zero + 10) return static_cast<int>('0' + (cp - zero));
+    }
+    return -1;
+  }
+  if (cp < 0x3000) {
+    // Superscript and subscript digits.
+    if (cp == 0x2070) return '0';
+    if (cp >= 0x2074 && cp <= 0x2079) return static_cast<int>('4' + (cp - 0x2074));
+    if (cp >= 0x2080 && cp <= 0x2089) return static_cast<int>('0' + (cp - 0x2080));
+    // Circled: ①..⑨, Ⓐ..Ⓩ, ⓐ..ⓩ, ⓪.
+    if (cp >= 0x2460 && cp <= 0x2468) return static_cast<int>('1' + (cp - 0x2460));
+    if (cp >= 0x24B6 && cp <= 0x24CF) return static_cast<int>('A' + (cp - 0x24B6));
+    if (cp >= 0x24D0 && cp <= 0x24E9) return static_cast<int>('a' + (cp - 0x24D0));
+    if (cp == 0x24EA) return '0';
+    return -1;
+  }
+  if (cp == 0x3000) return ' ';
+  if (cp >= 0xFF01 && cp <= 0xFF5E) return static_cast<int>(cp - 0xFF01 + 0x21);  // fullwidth
+  // Mathematical alphanumerics: thirteen alphabets of A-Z a-z, then five sets of digits.
+  if (cp >= 0x1D400 && cp <= 0x1D6A3) {
+    const std::uint32_t k = (cp - 0x1D400) % 52;
+    return static_cast<int>(k < 26 ? 'A' + k : 'a' + (k - 26));
+  }
+  if (cp >= 0x1D7CE && cp <= 0x1D7FF) return static_cast<int>('0' + (cp - 0x1D7CE) % 10);
+  return -1;
+}
+
+// Whether a character starting with these two bytes can be one of the above: most letters of
+// the scripts sharing those lead bytes (Arabic, Devanagari, kana, emoji) are not decoded.
+bool may_fold(unsigned lead, unsigned second) {
+  switch (lead) {
+    case 0xC2:
+      return second == 0xAD || second == 0xB2 || second == 0xB3 || second == 0xB9;
+    case 0xCD:
+      return second == 0x8F;
+    case 0xD8:
+      return second == 0x9C;
+    case 0xD9:
+      return second >= 0xA0 && second <= 0xA9;
+    case 0xDB:
+      return second >= 0xB0 && second <= 0xB9;
+    case 0xDF:
+      return second >= 0x80 && second <= 0x89;
+    case 0xE0:
+      return second >= 0xA5 && second <= 0xBC;
+    case 0xE1:
+      return second == 0x81 || second == 0x82 || second == 0x85 || second == 0x9E ||
+             second == 0x9F || second == 0xA0;
+    case 0xE2:
+      return second == 0x80 || second == 0x81 || second == 0x82 ||
+             (second >= 0x91 && second <= 0x93);
+    case 0xE3:
+      return second == 0x80 || second == 0x85;
+    case 0xEF:
+      return second >= 0xB8;
+    case 0xF0:
+      return second == 0x9B || second == 0x9D;
+    case 0xF3:
+      return second == 0xA0 || second == 0xA4;
+    default:
+      return false;
+  }
+}
+
+Fold fold_at(std::string_view t, std::size_t i) {
+  if (i + 1 >= t.size() ||
+      !may_fold(static_cast<unsigned char>(t[i]), static_cast<unsigned char>(t[i + 1]))) {
+    return {};
+  }
+  const CodePoint c = decode_at(t, i);
+  if (c.length == 0) return {};
+  if (invisible(c.cp)) return {c.length, -1};
+  const int a = ascii_of(c.cp);
+  if (a >= 0) return {c.length, a};
   return {};
 }
 
@@ -147,8 +246,10 @@ bool has_hidden_characters(std::string_view text) {
   std::size_t i = g_ascii_prefix(p, n);
 #if defined(__SSE2__)
   const auto lead_byte = [](unsigned char c) { return _mm_set1_epi8(static_cast<char>(c)); };
-  const __m128i leads[] = {lead_byte(0xC2), lead_byte(0xCD), lead_byte(0xE1), lead_byte(0xE2),
-                           lead_byte(0xE3), lead_byte(0xEF), lead_byte(0xF3)};
+  const __m128i leads[] = {lead_byte(0xC2), lead_byte(0xCD), lead_byte(0xD8), lead_byte(0xD9),
+                           lead_byte(0xDB), lead_byte(0xDF), lead_byte(0xE0), lead_byte(0xE1),
+                           lead_byte(0xE2), lead_byte(0xE3), lead_byte(0xEF), lead_byte(0xF0),
+                           lead_byte(0xF3)};
   for (; i + 16 <= n; i += 16) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
     if (_mm_movemask_epi8(v) == 0) continue;  // ASCII

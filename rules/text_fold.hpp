@@ -6,16 +6,23 @@
 // the folded text holds at its place in the original.
 //
 // Folded:
-//  - dropped: U+00AD soft hyphen, U+034F combining grapheme joiner, U+180E, U+200B..U+200F
-//    (zero-width space, joiners, LRM, RLM), U+202A..U+202E (bidi embeddings and overrides),
-//    U+2060..U+206F (word joiner, invisible operators, isolates), U+FE00..U+FE0F and
-//    U+E0100..U+E01EF (variation selectors), U+FEFF, U+E0000..U+E007F (tag characters);
-//  - to ASCII: the fullwidth forms U+FF01–U+FF5E (`！` … `～`, digits and Latin letters
-//    included), and U+3000 ideographic space to a space.
+//  - dropped (they render as nothing): U+00AD soft hyphen, U+034F combining grapheme joiner,
+//    U+061C Arabic letter mark, U+115F/U+1160/U+3164/U+FFA0 Hangul fillers, U+17B4/U+17B5,
+//    U+180B..U+180F (Mongolian selectors and separator), U+200B..U+200F (zero-width space,
+//    joiners, LRM, RLM), U+202A..U+202E (bidi embeddings and overrides), U+2060..U+206F (word
+//    joiner, invisible operators, isolates), U+FE00..U+FE0F and U+E0100..U+E01EF (variation
+//    selectors), U+FEFF, U+FFF9..U+FFFB (annotation controls), U+1BCA0..U+1BCA3 (shorthand
+//    format controls), U+1D173..U+1D17A (musical format controls), U+E0000..U+E007F (tags);
+//  - to ASCII (what NFKC or a digit's value gives, and what a model or a person reads): the
+//    fullwidth forms U+FF01–U+FF5E (`！` … `～`, digits and Latin letters included), U+3000
+//    ideographic space to a space, the decimal digits of Arabic-Indic, Persian, NKo, the Indic
+//    scripts, Thai, Lao, Tibetan, Myanmar, Khmer and Mongolian, superscript and subscript
+//    digits, circled digits and letters, and the mathematical alphanumerics (bold, italic,
+//    script, fraktur, double-struck, sans-serif, monospace letters and digits).
 // Everything else is copied byte for byte, invalid UTF-8 included.
 //
-// A second scan is asked for (has_hidden_characters) only by a fullwidth digit or letter, or
-// by a dropped character between two bytes that can belong to one token: the variation
+// A second scan is asked for (has_hidden_characters) only by a character folded to an ASCII
+// digit or letter, or by a dropped character between two bytes that can belong to one token: the variation
 // selector of an emoji, the joiners of an emoji sequence or a flag's tags are ordinary text.
 
 #include <cstdint>

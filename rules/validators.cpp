@@ -37,12 +37,16 @@ struct Digits {
   std::size_t n = 0;
 };
 
-// Bytes that may set the groups of an IBAN or a card number apart: space, hyphen, dot, slash,
-// and the UTF-8 bytes of the no-break spaces U+00A0 (C2 A0), U+2009 (E2 80 89) and U+202F
-// (E2 80 AF). The pattern decides where they may stand; here they are skipped.
+// Bytes that may set the groups of an IBAN or a card number apart: space, tab, line break,
+// hyphen, dot, slash, and the UTF-8 bytes of the no-break spaces U+00A0 (C2 A0), U+2009
+// (E2 80 89) and U+202F (E2 80 AF). The pattern decides where they may stand; here they are
+// skipped.
 bool group_separator(char ch) {
   switch (static_cast<unsigned char>(ch)) {
     case ' ':
+    case '\t':
+    case '\n':
+    case '\r':
     case '-':
     case '.':
     case '/':

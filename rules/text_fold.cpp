@@ -178,17 +178,17 @@ bool token_byte(unsigned c) {
          c == ':' || c == '@';
 }
 
-// A character that can hide a match: a fullwidth digit or letter, or a dropped character
-// between two bytes that could belong to one token ("AKIA<U+200B>4XCI"). Dropped characters
-// elsewhere are ordinary text: the variation selector of an emoji, the joiners of an emoji
-// sequence, the tags of a flag, bidi marks in right-to-left text. Fullwidth punctuation and the
-// ideographic space alone are ordinary CJK typography (`，`, `：`, `（`). A text holding only
-// those is not scanned twice.
+// A character that can hide a match: one read as an ASCII digit or letter, or a dropped
+// character next to a byte that could belong to a token ("AKIA<U+200B>4XCI", "SSN:
+// <U+2060>536228745"). Dropped characters between other characters are ordinary text: the
+// variation selector of an emoji, the joiners of an emoji sequence, the tags of a flag, bidi
+// marks between right-to-left words. Fullwidth punctuation and the ideographic space alone are
+// ordinary CJK typography (`，`, `：`, `（`). A text holding only those is not scanned twice.
 bool hides(std::string_view t, std::size_t i) {
   const Fold f = fold_at(t, i);
   if (f.length == 0) return false;
   if (f.ascii >= 0) return alnum(static_cast<unsigned>(f.ascii));
-  if (i == 0 || !token_byte(static_cast<unsigned char>(t[i - 1]))) return false;
+  if (i > 0 && token_byte(static_cast<unsigned char>(t[i - 1]))) return true;
   std::size_t next = i + f.length;
   while (next < t.size()) {
     const Fold g = fold_at(t, next);

@@ -22,7 +22,7 @@
 // Everything else is copied byte for byte, invalid UTF-8 included.
 //
 // A second scan is asked for (has_hidden_characters) only by a character folded to an ASCII
-// digit or letter, or by a dropped character between two bytes that can belong to one token: the variation
+// digit or letter, or by a dropped character next to a byte that can belong to a token: the variation
 // selector of an emoji, the joiners of an emoji sequence or a flag's tags are ordinary text.
 
 #include <cstdint>

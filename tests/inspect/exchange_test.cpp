@@ -634,7 +634,9 @@ TEST_CASE("context words do not cross message boundaries in the pre-template lay
   CHECK(silenced.decision.kind == RequestDecision::Kind::allow);
 }
 
-TEST_CASE("JSON escapes in tool-call JSON hide nothing: a key after \\n or spelled \\u0041") {
+TEST_CASE(
+    "JSON escapes in tool-call JSON hide nothing: a key after an escaped newline or a unicode "
+    "escape") {
   const std::string k = kAwsKey;
   // What serializers write for a file's text with the key at the start of a line; and what
   // only an evader writes. The provider, the SDKs and the tool decode both.

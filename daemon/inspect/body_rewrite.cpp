@@ -56,6 +56,8 @@ class MemberNuller {
         if (field.unescaped_key().get(k) || field.value().get(val)) return false;
         if (k == key_) {
           if (!cut(val)) return false;
+        } else if (k == "arguments" || k == "input") {
+          continue;  // tool-call JSON: its members are the tool's (ondemand skips the value)
         } else if (!walk(val, depth + 1)) {
           return false;
         }
@@ -134,22 +136,26 @@ class MemberNuller {
 
 }  // namespace
 
-std::optional<std::string> null_members(std::string_view json, std::string_view key) {
+NullMembers null_members(std::string_view json, std::string_view key, std::string& out) {
   // Quoted, as it stands in the text unless spelled with \u escapes: most payloads have no
   // such member and are not parsed.
   std::string quoted = "\"" + std::string(key) + "\"";
   if (json.find(quoted) == std::string_view::npos && json.find("\\u") == std::string_view::npos) {
-    return std::nullopt;
+    return NullMembers::kNone;
   }
   thread_local sj::parser parser;
   simdjson::padded_string padded(json);
   sj::document doc;
-  if (parser.iterate(padded).get(doc)) return std::nullopt;
   sj::value root;
-  if (doc.get_value().get(root)) return std::nullopt;
   MemberNuller walker(padded.data(), key);
-  if (!walker.walk(root, 0) || walker.cuts().empty()) return std::nullopt;
-  std::string out;
+  if (parser.iterate(padded).get(doc) || doc.get_value().get(root) || !walker.walk(root, 0)) {
+    // Spelled with escapes only if it is there at all: a text without the plain key that does
+    // not parse is no concern of this function.
+    return json.find(quoted) == std::string_view::npos ? NullMembers::kNone
+                                                       : NullMembers::kUnreadable;
+  }
+  if (walker.cuts().empty()) return NullMembers::kNone;
+  out.clear();
   out.reserve(json.size());
   std::size_t copied = 0;
   for (const Cut& c : walker.cuts()) {
@@ -158,7 +164,7 @@ std::optional<std::string> null_members(std::string_view json, std::string_view 
     copied = c.end;
   }
   out.append(json.substr(copied));
-  return out;
+  return NullMembers::kReplaced;
 }
 
 }  // namespace edgeward::inspect

@@ -10,6 +10,7 @@
 //  - Pure functions, thread-safe.
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,12 +32,19 @@ struct StringReplacement {
 Result<std::string> rewrite_json_strings(std::string_view body,
                                          std::vector<StringReplacement> replacements);
 
-// The JSON text `json` with the value of every member named `key`, at any depth, replaced by
-// `null`, or by `[]` when it is an array (its type kept for clients that iterate it). For a
+// What null_members did.
+enum class NullMembers : std::uint8_t {
+  kNone,        // no member `key`: `out` untouched
+  kReplaced,    // `out` holds the JSON with every such member's value withheld
+  kUnreadable,  // the text may hold one but does not parse, or nests deeper than 128 levels
+};
+
+// `json` with the value of every member named `key` replaced by `null`, or by `[]` when it is an
+// array (its type kept for clients that iterate it), at any depth except inside tool-call JSON
+// (`arguments`, `input`: a tool's own parameter of that name is not the provider's). For a
 // member the gateway can neither scan in step with the text it copies nor rewrite: response
-// `logprobs`, a token-by-token copy of the answer. nullopt when there is no such member, or
-// when `json` does not parse or nests deeper than 128 levels (the caller's own parse decides
-// what then).
-std::optional<std::string> null_members(std::string_view json, std::string_view key);
+// `logprobs`, a token-by-token copy of the answer. A caller treats kUnreadable as a text it
+// cannot vouch for (fail closed).
+NullMembers null_members(std::string_view json, std::string_view key, std::string& out);
 
 }  // namespace edgeward::inspect

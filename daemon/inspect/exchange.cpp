@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <tuple>
 
 #include "daemon/inspect/body_rewrite.hpp"
 #include "rules/policy.hpp"
@@ -10,6 +11,36 @@
 namespace edgeward::inspect {
 
 namespace {
+
+// Findings of a decoded piece (TextPiece::decoded_from) whose rule found the same text in the
+// piece it decodes: that piece's finding, where it can be rewritten. Only what the escapes hid
+// stays (and, not rewritable, blocks if it redacts).
+template <class LocatedT>
+void drop_decoded_repeats(const ExtractedBody& extracted, std::vector<LocatedT>& found) {
+  const auto& pieces = extracted.pieces;
+  auto text_of = [&](const LocatedT& l) {
+    return pieces[l.piece].text.substr(static_cast<std::size_t>(l.finding.start),
+                                       static_cast<std::size_t>(l.finding.end - l.finding.start));
+  };
+  auto decoded = [&](const LocatedT& l) {
+    return l.piece < pieces.size() && pieces[l.piece].decoded_from != TextPiece::kNotDecoded;
+  };
+  if (std::none_of(found.begin(), found.end(), decoded)) return;
+  // (source piece, rule, matched text) of every finding in a piece that has a decoded twin.
+  std::vector<std::tuple<std::size_t, std::uint32_t, std::string_view>> sources;
+  for (const LocatedT& l : found) {
+    if (l.piece < pieces.size() && !decoded(l) && l.finding.end <= pieces[l.piece].text.size()) {
+      sources.emplace_back(l.piece, l.finding.rule_index, text_of(l));
+    }
+  }
+  std::sort(sources.begin(), sources.end());
+  std::erase_if(found, [&](const LocatedT& l) {
+    if (!decoded(l) || l.finding.end > pieces[l.piece].text.size()) return false;
+    return std::binary_search(
+        sources.begin(), sources.end(),
+        std::make_tuple(pieces[l.piece].decoded_from, l.finding.rule_index, text_of(l)));
+  });
+}
 
 // A head as one text for one scan: the reason phrase (when given), then every header name and
 // every value on a line of its own, so a pattern reads each alone; credential headers left out.
@@ -451,6 +482,7 @@ std::vector<ExchangeInspector::Located> ExchangeInspector::scan_request(
   if (!head.empty()) {
     scan_text(head, MatchedIn::kHeaders, Layer::kPreTemplate, false, kNoPiece, scope, found);
   }
+  drop_decoded_repeats(extracted, found);
   policy_checks(extracted, scope, body_size, found);
   // A body of many thousands of pieces must not pin its index buffers for good.
   if (segment_of.capacity() > kKeptIndexEntries) {
@@ -616,6 +648,7 @@ ResponseDecision ExchangeInspector::inspect_response(std::string_view body, std:
   for (std::size_t i = 0; i < extracted.pieces.size(); ++i) {
     scan_piece(extracted.pieces[i], i, scope, found);
   }
+  drop_decoded_repeats(extracted, found);
   policy_checks(extracted, scope, body.size(), found);
   for (const Located& l : found) {
     if (l.finding.rule_id.empty()) {
@@ -658,7 +691,16 @@ ResponseDecision ExchangeInspector::inspect_response(std::string_view body, std:
   d.kind = ResponseDecision::Kind::rewrite;
   d.body = std::move(*rewritten);
   // The logprobs of a redacted answer spell, token by token, what was redacted: withheld.
-  if (auto stripped = null_members(d.body, "logprobs")) d.body = std::move(*stripped);
+  std::string stripped;
+  switch (null_members(d.body, "logprobs", stripped)) {
+    case NullMembers::kNone:
+      break;
+    case NullMembers::kReplaced:
+      d.body = std::move(stripped);
+      break;
+    case NullMembers::kUnreadable:
+      return answer_block(found[*decision.deciding].finding);
+  }
   return d;
 }
 

@@ -298,7 +298,8 @@ StreamInspector::Channel* StreamInspector::channel(const StreamDelta& d, std::st
     fresh.seen = tail.size();
     fresh.released = tail.size();
     fresh.tail = tail;
-    fresh.tail_hides = rules::has_hidden_characters(tail);
+    fresh.tail_hides = rules::has_hidden_characters(tail) ||
+                       (fresh.layer == Layer::kToolCall && tail.find('\\') != std::string::npos);
     fresh.handled = std::move(carried);
     scratch_.clear();
     if (!scanner_.feed(*fresh.stream, tail, scratch_).ok()) {
@@ -342,12 +343,14 @@ bool StreamInspector::feed_channel(Channel& ch, std::string_view text, bool fina
 }
 
 namespace {
-// The raw offset of folded offset `x` (see Channel::Folded): before the map, its first entry
-// (earlier, never later, than the truth); past the text, the raw end.
+// The raw offset of derived offset `x` (see Channel::Folded). Past the mapped text it is
+// `raw_read`, the end of the raw text the derived text stands for (an escape still in the carry
+// is not read yet, so it is not stable). The map is trimmed only below offsets the second
+// stream can still report, so `x` is never before it.
 std::uint64_t raw_of(const std::deque<std::uint64_t>& raw_begin, std::uint64_t base,
-                     std::uint64_t x, std::uint64_t raw_seen) {
-  if (raw_begin.empty() || x >= base + raw_begin.size()) return raw_seen;
-  if (x < base) return raw_begin.front();
+                     std::uint64_t x, std::uint64_t raw_read) {
+  if (raw_begin.empty() || x >= base + raw_begin.size()) return raw_read;
+  if (x < base) return raw_begin.front();  // not reached (see above); the earliest known
   return raw_begin[static_cast<std::size_t>(x - base)];
 }
 }  // namespace
@@ -515,7 +518,7 @@ bool StreamInspector::feed_folded(Channel& ch, std::string_view text, bool final
   // to a key at the start of a line, `\u0041KIA…`), as the tool that parses them reads them.
   const bool json = ch.layer == Layer::kToolCall;
   if (!ch.folded) {
-    if (final) return true;
+    if (text.empty()) return true;  // review10: a final delta with text is judged too
     std::string_view before(ch.pending.data(), ch.pending.size() - text.size());
     bool start = ch.tail_hides || (json && std::memchr(text.data(), '\\', text.size()) != nullptr);
     auto non_ascii = [](char c) { return static_cast<unsigned char>(c) >= 0x80; };
@@ -606,7 +609,8 @@ std::uint64_t StreamInspector::stable_offset(const Channel& ch) const {
   std::uint64_t stable = ch.stream->stable_offset();
   if (ch.folded) {
     const Channel::Folded& fd = *ch.folded;
-    stable = std::min(stable, raw_of(fd.raw_begin, fd.base, fd.stream.stable_offset(), ch.seen));
+    stable = std::min(stable, raw_of(fd.raw_begin, fd.base, fd.stream.stable_offset(),
+                                     ch.seen - fd.carry.size()));
   }
   return stable;
 }
@@ -615,7 +619,8 @@ std::uint64_t StreamInspector::pending_start(const Channel& ch) const {
   std::uint64_t start = ch.stream->pending_start();
   if (ch.folded) {
     const Channel::Folded& fd = *ch.folded;
-    start = std::min(start, raw_of(fd.raw_begin, fd.base, fd.stream.pending_start(), ch.seen));
+    start = std::min(
+        start, raw_of(fd.raw_begin, fd.base, fd.stream.pending_start(), ch.seen - fd.carry.size()));
   }
   return start;
 }
@@ -1006,11 +1011,16 @@ StreamStep StreamInspector::on_payload(std::string_view event_name, std::string_
   // withheld from every inspected stream (docs/inspection.md).
   std::string without_logprobs;
   std::string rerendered;
-  if (auto stripped = null_members(payload, "logprobs")) {
-    without_logprobs = std::move(*stripped);
-    render(event_name, without_logprobs, rerendered, extra_);
-    payload = without_logprobs;
-    raw = rerendered;
+  switch (null_members(payload, "logprobs", without_logprobs)) {
+    case NullMembers::kNone:
+      break;
+    case NullMembers::kReplaced:
+      render(event_name, without_logprobs, rerendered, extra_);
+      payload = without_logprobs;
+      raw = rerendered;
+      break;
+    case NullMembers::kUnreadable:
+      return block_unparseable(out);  // logprobs that cannot be withheld are not passed
   }
   if (generic_) {
     if (payload != "[DONE]") return on_generic_payload(event_name, payload, raw, out);

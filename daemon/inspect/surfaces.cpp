@@ -34,6 +34,7 @@ void TextPiece::assign_from(const TextPiece& other, std::string&& owned) {
   span_kind = other.span_kind;
   span_begin = other.span_begin;
   span_end = other.span_end;
+  decoded_from = other.decoded_from;
   // A short owned string moves by copying its bytes (SSO): the view must follow the bytes.
   owned_ = std::move(owned);
   text = view_of_owned ? std::string_view(owned_) : other.text;
@@ -245,8 +246,9 @@ class Walker {
   }
 
   // A second piece of piece `i`'s JSON text with its escapes decoded, when it holds one. It
-  // cannot be rewritten in place (a redact found only there blocks) and stays out of the
-  // conversation join (its piece is there already).
+  // cannot be rewritten in place (a redact found only there blocks; one its source piece holds
+  // too is that piece's, exchange.cpp) and stays out of the conversation join (its piece is
+  // there already).
   void add_decoded(std::size_t i) {
     std::string_view text = out_.pieces[i].text;
     if (std::memchr(text.data(), '\\', text.size()) == nullptr) return;
@@ -255,7 +257,9 @@ class Walker {
     const Layer layer = out_.pieces[i].layer;
     const std::size_t begin = out_.pieces[i].span_begin;
     const std::size_t end = out_.pieces[i].span_end;
-    add_piece(in, layer, SpanKind::kNone, begin, end, false).own(std::move(decoded));
+    TextPiece& d = add_piece(in, layer, SpanKind::kNone, begin, end, false);
+    d.own(std::move(decoded));
+    d.decoded_from = i;
   }
 
   bool skip_scalar(sj::value& v, sj::json_type t) { return consume_json_scalar(v, t); }

@@ -59,6 +59,10 @@ struct TextPiece {
   SpanKind span_kind = SpanKind::kNone;
   std::size_t span_begin = 0;  // byte offsets into the original body
   std::size_t span_end = 0;
+  // A piece of JSON text read once more with its escapes decoded (tool-call JSON): the index of
+  // the piece it decodes, whose own findings it repeats where no escape stood in the match.
+  static constexpr std::size_t kNotDecoded = static_cast<std::size_t>(-1);
+  std::size_t decoded_from = kNotDecoded;
   // The text scanned: unescaped string value, raw JSON, or raw bytes. Either a view into the
   // text the piece was extracted from (see the Rules) or into the piece's own copy (own()).
   std::string_view text;

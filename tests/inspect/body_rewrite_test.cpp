@@ -4,6 +4,17 @@
 
 using namespace edgeward::inspect;
 
+namespace {
+
+// null_members' output, or nullopt when it replaced nothing (kNone or kUnreadable).
+std::optional<std::string> null_members(std::string_view json, std::string_view key) {
+  std::string out;
+  if (edgeward::inspect::null_members(json, key, out) != NullMembers::kReplaced) return {};
+  return out;
+}
+
+}  // namespace
+
 TEST_CASE("null_members withholds every logprobs value at any depth, arrays as empty arrays") {
   const std::string chat =
       R"({"choices":[{"index":0,"delta":{"content":"a"},"logprobs":{"content":[{"token":"a",)"
@@ -32,11 +43,26 @@ TEST_CASE("null_members withholds every logprobs value at any depth, arrays as e
 TEST_CASE("null_members leaves a payload without the member, or that does not parse, alone") {
   CHECK_FALSE(null_members(R"({"choices":[{"delta":{"content":"logprobs"}}]})", "logprobs"));
   CHECK_FALSE(null_members(R"({"content":"the \"logprobs\" word"})", "logprobs"));
-  CHECK_FALSE(null_members(R"({"logprobs":{"content":[)", "logprobs"));
   CHECK_FALSE(null_members("[DONE]", "logprobs"));
+  std::string out;
+  CHECK(edgeward::inspect::null_members("[DONE]", "logprobs", out) == NullMembers::kNone);
+  // One that may hold the member but cannot be read is said so: the caller fails closed.
+  CHECK(edgeward::inspect::null_members(R"({"logprobs":{"content":[)", "logprobs", out) ==
+        NullMembers::kUnreadable);
   std::string deep;
   for (int i = 0; i < 200; ++i) deep += "[";
   deep += R"({"logprobs":1})";
   for (int i = 0; i < 200; ++i) deep += "]";
-  CHECK_FALSE(null_members(deep, "logprobs"));
+  CHECK(edgeward::inspect::null_members(deep, "logprobs", out) == NullMembers::kUnreadable);
+}
+
+TEST_CASE("null_members leaves a tool's own parameter named logprobs alone") {
+  auto out = null_members(
+      R"({"message":{"tool_calls":[{"function":{"name":"f","arguments":{"logprobs":5}}}]},)"
+      R"("logprobs":{"content":[]}})",
+      "logprobs");
+  REQUIRE(out.has_value());
+  CHECK(*out ==
+        R"({"message":{"tool_calls":[{"function":{"name":"f","arguments":{"logprobs":5}}}]},)"
+        R"("logprobs":null})");
 }

@@ -678,7 +678,7 @@ TEST_CASE(
   auto redact = run_request(
       openai_chat(),
       chat_body(R"([{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":)"
-                R"({"name":"lookup","arguments":"{\"k\":\"a\\nsk-test-abcdefabcdef\"}"}}]}])"));
+                R"({"name":"lookup","arguments":"{\"k\":\"a \\u0073k-test-abcdefabcdef\"}"}}]}])"));
   REQUIRE(redact.decision.kind == RequestDecision::Kind::answer);
   CHECK(redact.decision.answer.reason_code == "DLP.SECRET.OPENAI_API_KEY");
   // The same response-side, buffered.
@@ -710,4 +710,57 @@ TEST_CASE("a redacted buffered answer withholds its logprobs, an untouched one k
   auto clean = y.inspect_response(
       R"({"choices":[{"index":0,"message":{"role":"assistant","content":"hello"},"logprobs":{}}]})");
   CHECK(clean.kind == ResponseDecision::Kind::allow);
+}
+
+// Cases from a review of the decoded pieces (2026-11-24).
+
+TEST_CASE("a redactable key visible in raw tool-call args with any escape elsewhere") {
+  // The raw piece can be rewritten; the decoded piece holds the same match.
+  auto r = run_request(
+      openai_chat(),
+      chat_body(
+          R"([{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":)"
+          R"({"name":"lookup","arguments":"{\"k\":\"line1\\nkey sk-test-abcdefabcdef\"}"}}]}])"));
+  INFO((int)r.decision.kind << " " << r.decision.answer.reason_code << " events "
+                            << r.events.size());
+  // Same body without the \n: redacted (rewrite).
+  auto plain = run_request(
+      openai_chat(),
+      chat_body(
+          R"([{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":)"
+          R"({"name":"lookup","arguments":"{\"k\":\"line1 key sk-test-abcdefabcdef\"}"}}]}])"));
+  INFO("plain: " << (int)plain.decision.kind << " events " << plain.events.size());
+  CHECK(plain.decision.kind == RequestDecision::Kind::rewrite);
+  CHECK(r.decision.kind == plain.decision.kind);
+  CHECK(r.events.size() == plain.events.size());
+}
+
+TEST_CASE("buffered response: redactable key in tool-call args with an escaped newline elsewhere") {
+  ExchangeInspector x(test_rules(), scanner(), {}, facts(openai_chat()));
+  REQUIRE(x.inspect_request({}, "/v1/chat/completions", "{}").kind == RequestDecision::Kind::allow);
+  auto d = x.inspect_response(
+      R"({"choices":[{"message":{"role":"assistant","tool_calls":[{"id":"c","type":"function",)"
+      R"("function":{"name":"lookup","arguments":"{\"c\":\"x\\ny sk-test-abcdefabcdef\"}"}}]}}]})");
+  INFO((int)d.kind << " " << d.answer.reason_code);
+  CHECK(d.kind == ResponseDecision::Kind::rewrite);
+}
+
+TEST_CASE("block-rule key visible in raw and decoded tool-call args: events") {
+  auto r = run_request(
+      openai_chat(),
+      chat_body(
+          R"([{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":)"
+          R"({"name":"lookup","arguments":"{\"k\":\"line1\\nkey AKIAQWERTYUIOPASDFGH\"}"}}]}])"));
+  CHECK(r.decision.kind == RequestDecision::Kind::answer);
+  for (auto& e : r.events)
+    WARN(e.reason_code << " layer " << (int)e.layer << " action " << (int)e.action);
+  CHECK(r.events.size() == 1);
+  // monitor rule in both: counted twice?
+  auto m = run_request(
+      openai_chat(),
+      chat_body(
+          R"([{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":)"
+          R"({"name":"lookup","arguments":"{\"k\":\"line1\\nkey canary-phrase-1234 \"}"}}]}])"));
+  for (auto& e : m.events) WARN("monitor: " << e.reason_code << " layer " << (int)e.layer);
+  CHECK(m.events.size() == 1);
 }

@@ -292,3 +292,158 @@ TEST_CASE("ordinary Arabic, Devanagari, kana and emoji text asks for no second s
   CHECK_FALSE(has_hidden_characters("こんにちは、元気ですか。カタカナもある。"));
   CHECK_FALSE(has_hidden_characters("great job \xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD see you"));
 }
+
+// Cases from a review of the folding (2026-11-24).
+
+namespace {
+// Reference: decode every valid code point the slow way and fold it per text_fold.hpp's list.
+std::string r10_utf8(std::uint32_t cp) {
+  std::string s;
+  if (cp < 0x80)
+    s += static_cast<char>(cp);
+  else if (cp < 0x800) {
+    s += static_cast<char>(0xC0 | (cp >> 6));
+    s += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    s += static_cast<char>(0xE0 | (cp >> 12));
+    s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    s += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    s += static_cast<char>(0xF0 | (cp >> 18));
+    s += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    s += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+  return s;
+}
+}  // namespace
+
+TEST_CASE("invalid and truncated UTF-8 is copied byte for byte with sane spans") {
+  const std::vector<std::string> bad = {
+      "\xE2\x80",
+      "\xE2",
+      "\xF0\x9D\x90",
+      "\xF0\x9D",
+      "\xEF\xBC",
+      "\xC2",
+      "A\xE2\x80",
+      "\xE0\x80\x8B",              // overlong U+000B
+      "\xF0\x80\x80\x8B",          // overlong
+      "\xED\xA0\x80",              // surrogate
+      "\xF3\xA0\x80",              // truncated tag
+      "\x80\x8B\xE2\x80\x8B\x80",  // stray continuations around a ZWSP
+      "\xE2\x80\xE2\x80\x8B",      // truncated then a real ZWSP
+  };
+  for (const std::string& s : bad) {
+    FoldedText f;
+    REQUIRE(fold_hidden_characters(s, f));
+    REQUIRE(f.begin.size() == f.text.size());
+    REQUIRE(f.end.size() == f.text.size());
+    for (std::size_t k = 0; k < f.text.size(); ++k) {
+      CHECK(f.begin[k] < f.end[k]);
+      CHECK(f.end[k] <= s.size());
+      if (k > 0) CHECK(f.begin[k] >= f.end[k - 1]);
+    }
+    (void)has_hidden_characters(s);
+  }
+  FoldedText f;
+  REQUIRE(fold_hidden_characters("\xE2\x80\xE2\x80\x8B", f));
+  CHECK(f.text == "\xE2\x80");
+}
+
+namespace {
+bool valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    std::size_t n = b < 0x80                   ? 1
+                    : (b >= 0xC2 && b <= 0xDF) ? 2
+                    : (b >= 0xE0 && b <= 0xEF) ? 3
+                    : (b >= 0xF0 && b <= 0xF4) ? 4
+                                               : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    std::uint32_t cp = n == 1 ? b : b & (0xFF >> (n + 1));
+    for (std::size_t k = 1; k < n; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if ((c & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (c & 0x3F);
+    }
+    const std::uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n;
+  }
+  return true;
+}
+}  // namespace
+
+TEST_CASE("random bytes give ordered spans in range and valid text folds once") {
+  std::mt19937 rng(77);
+  const std::vector<std::string> pieces = {"A",
+                                           "7",
+                                           " ",
+                                           "\xE2\x80\x8B",
+                                           "\xEF\xBC\x91",
+                                           "\xD9\xA3",
+                                           "\xF0\x9D\x90\x80",
+                                           "\xC2\xB2",
+                                           "\xE2\x91\xA0",
+                                           "\xF3\xA0\x80\x81",
+                                           "\xE2",
+                                           "\x80",
+                                           "\xF0\x9D",
+                                           "\xEF",
+                                           "\xE3\x80\x80",
+                                           "\xC2\xAD"};
+  for (int it = 0; it < 20000; ++it) {
+    std::string s;
+    const int n = rng() % 40;
+    for (int i = 0; i < n; ++i) {
+      if (rng() % 4 == 0)
+        s += static_cast<char>(rng() % 256);
+      else
+        s += pieces[rng() % pieces.size()];
+    }
+    FoldedText f;
+    REQUIRE(fold_hidden_characters(s, f));
+    for (std::size_t k = 0; k < f.text.size(); ++k) {
+      REQUIRE(f.begin[k] < f.end[k]);
+      REQUIRE(f.end[k] <= s.size());
+      if (k > 0) REQUIRE(f.begin[k] >= f.begin[k - 1]);
+    }
+    // Folded valid text has nothing more to fold. Invalid UTF-8 is copied byte for byte, and a
+    // dropped character between two fragments of a broken sequence may join them into a new
+    // character (no JSON or stream text is invalid UTF-8: simdjson and the framing check it).
+    if (!valid_utf8(s)) continue;
+    FoldedText g;
+    REQUIRE(fold_hidden_characters(f.text, g));
+    INFO(s);
+    CHECK(g.text == f.text);
+  }
+}
+
+TEST_CASE("every code point: fold agrees with has_hidden_characters between tokens") {
+  // For each code point X: "A" X "B" (X between token bytes). If X folds to nothing, or to an
+  // ASCII alnum, the text must ask for a second scan; if it folds to anything else, its fold
+  // must not drop or change it... report counts.
+  int folded_not_flagged = 0, flagged_not_folded = 0;
+  for (std::uint32_t cp = 0x80; cp <= 0x10FFFF; ++cp) {
+    if (cp >= 0xD800 && cp <= 0xDFFF) continue;
+    const std::string s = "A" + r10_utf8(cp) + "B";
+    FoldedText f;
+    REQUIRE(fold_hidden_characters(s, f));
+    const bool changed = f.text != s;
+    const bool flagged = has_hidden_characters(s);
+    const bool alnum_or_drop =
+        changed && (f.text == "AB" ||
+                    (f.text.size() == 3 && std::isalnum(static_cast<unsigned char>(f.text[1]))));
+    if (alnum_or_drop && !flagged) {
+      ++folded_not_flagged;
+      if (folded_not_flagged < 5) WARN("folded not flagged U+" << std::hex << cp);
+    }
+    if (flagged && !changed) {
+      ++flagged_not_folded;
+      if (flagged_not_folded < 5) WARN("flagged not folded U+" << std::hex << cp);
+    }
+  }
+  CHECK(folded_not_flagged == 0);
+  CHECK(flagged_not_folded == 0);
+}

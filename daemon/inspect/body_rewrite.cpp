@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/json.hpp"
+#include "daemon/inspect/json_scalar.hpp"
 
 namespace edgeward::inspect {
 
@@ -107,26 +108,9 @@ class MemberNuller {
   }
 
   static bool skip_scalar(sj::value& v, sj::json_type t) {
-    switch (t) {
-      case sj::json_type::string: {
-        std::string_view s;
-        return !v.get_string().get(s);
-      }
-      case sj::json_type::number: {
-        sj::number n;
-        return !v.get_number().get(n);
-      }
-      case sj::json_type::boolean: {
-        bool b = false;
-        return !v.get_bool().get(b);
-      }
-      case sj::json_type::null: {
-        bool is_null = false;
-        return !v.is_null().get(is_null) && is_null;
-      }
-      default:
-        return false;
-    }
+    if (t != sj::json_type::string) return consume_json_scalar(v, t);
+    std::string_view s;
+    return !v.get_string().get(s);
   }
 
   const char* base_;

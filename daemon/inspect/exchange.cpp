@@ -13,32 +13,49 @@ namespace edgeward::inspect {
 namespace {
 
 // Findings of a decoded piece (TextPiece::decoded_from) whose rule found the same text in the
-// piece it decodes: that piece's finding, where it can be rewritten. Only what the escapes hid
-// stays (and, not rewritable, blocks if it redacts).
+// piece it decodes: that piece's findings, where they can be rewritten. Only what the escapes
+// hid stays (and, not rewritable, blocks if it redacts). Counted, not just looked up: a text
+// the decoded piece holds more often than its source (the same key once plain and once
+// spelled `\u0073k-…`) keeps every decoded finding of it, since which one the escapes hid is
+// not known.
 template <class LocatedT>
 void drop_decoded_repeats(const ExtractedBody& extracted, std::vector<LocatedT>& found) {
   const auto& pieces = extracted.pieces;
-  auto text_of = [&](const LocatedT& l) {
-    return pieces[l.piece].text.substr(static_cast<std::size_t>(l.finding.start),
-                                       static_cast<std::size_t>(l.finding.end - l.finding.start));
+  auto in_range = [&](const LocatedT& l) {
+    return l.piece < pieces.size() && l.finding.end <= pieces[l.piece].text.size();
   };
   auto decoded = [&](const LocatedT& l) {
-    return l.piece < pieces.size() && pieces[l.piece].decoded_from != TextPiece::kNotDecoded;
+    return in_range(l) && pieces[l.piece].decoded_from != TextPiece::kNotDecoded;
   };
   if (std::none_of(found.begin(), found.end(), decoded)) return;
-  // (source piece, rule, matched text) of every finding in a piece that has a decoded twin.
-  std::vector<std::tuple<std::size_t, std::uint32_t, std::string_view>> sources;
+  // (source piece, rule, matched text): of the findings in source pieces, and in decoded ones.
+  using Key = std::tuple<std::size_t, std::uint32_t, std::string_view>;
+  auto key_of = [&](const LocatedT& l, std::size_t source) {
+    return Key{
+        source, l.finding.rule_index,
+        pieces[l.piece].text.substr(static_cast<std::size_t>(l.finding.start),
+                                    static_cast<std::size_t>(l.finding.end - l.finding.start))};
+  };
+  std::vector<Key> sources;
+  std::vector<Key> repeats;
   for (const LocatedT& l : found) {
-    if (l.piece < pieces.size() && !decoded(l) && l.finding.end <= pieces[l.piece].text.size()) {
-      sources.emplace_back(l.piece, l.finding.rule_index, text_of(l));
+    if (decoded(l)) {
+      repeats.push_back(key_of(l, pieces[l.piece].decoded_from));
+    } else if (in_range(l)) {
+      sources.push_back(key_of(l, l.piece));
     }
   }
   std::sort(sources.begin(), sources.end());
+  std::sort(repeats.begin(), repeats.end());
+  auto count = [](const std::vector<Key>& v, const Key& k) {
+    auto [b, e] = std::equal_range(v.begin(), v.end(), k);
+    return e - b;
+  };
   std::erase_if(found, [&](const LocatedT& l) {
-    if (!decoded(l) || l.finding.end > pieces[l.piece].text.size()) return false;
-    return std::binary_search(
-        sources.begin(), sources.end(),
-        std::make_tuple(pieces[l.piece].decoded_from, l.finding.rule_index, text_of(l)));
+    if (!decoded(l)) return false;
+    const Key k = key_of(l, pieces[l.piece].decoded_from);
+    const auto in_source = count(sources, k);
+    return in_source > 0 && count(repeats, k) <= in_source;
   });
 }
 

@@ -764,3 +764,15 @@ TEST_CASE("block-rule key visible in raw and decoded tool-call args: events") {
   for (auto& e : m.events) WARN("monitor: " << e.reason_code << " layer " << (int)e.layer);
   CHECK(m.events.size() == 1);
 }
+
+TEST_CASE("the same key once plain and once escaped in tool-call JSON is not redacted only once") {
+  // The plain one is rewritable; the escaped one only the decoded piece sees. Matching the
+  // decoded findings to the plain one by text alone let the escaped key through.
+  auto r = run_request(
+      openai_chat(),
+      chat_body(R"([{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":)"
+                R"({"name":"lookup","arguments":"{\"a\":\"sk-test-abcdefabcdef\",)"
+                R"(\"b\":\"\\u0073k-test-abcdefabcdef\"}"}}]}])"));
+  REQUIRE(r.decision.kind == RequestDecision::Kind::answer);
+  CHECK(r.decision.answer.reason_code == "DLP.SECRET.OPENAI_API_KEY");
+}

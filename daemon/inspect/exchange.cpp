@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "daemon/inspect/body_rewrite.hpp"
+#include "daemon/inspect/json_unescape.hpp"
 #include "rules/policy.hpp"
 #include "rules/redaction.hpp"
 
@@ -12,14 +13,14 @@ namespace edgeward::inspect {
 
 namespace {
 
-// Findings of a decoded piece (TextPiece::decoded_from) whose rule found the same text in the
-// piece it decodes: that piece's findings, where they can be rewritten. Only what the escapes
-// hid stays (and, not rewritable, blocks if it redacts). Counted, not just looked up: a text
-// the decoded piece holds more often than its source (the same key once plain and once
-// spelled `\u0073k-…`) keeps every decoded finding of it, since which one the escapes hid is
-// not known.
+// Places the findings of a decoded piece (TextPiece::decoded_from) on the piece it decodes, by
+// the decoder's map (the bytes of the escapes included): a finding the source holds too (same
+// rule, same bytes) is that one and is dropped; one only the decoded text holds (an escape
+// inside it, or next to it and moving its boundary: `\ncard …`) moves onto the source when the
+// source is a JSON string, so a redact rewrites its bytes there. On a source that cannot be
+// rewritten (raw JSON) it stays where it is, and a redact there blocks.
 template <class LocatedT>
-void drop_decoded_repeats(const ExtractedBody& extracted, std::vector<LocatedT>& found) {
+void place_decoded_findings(const ExtractedBody& extracted, std::vector<LocatedT>& found) {
   const auto& pieces = extracted.pieces;
   auto in_range = [&](const LocatedT& l) {
     return l.piece < pieces.size() && l.finding.end <= pieces[l.piece].text.size();
@@ -28,34 +29,38 @@ void drop_decoded_repeats(const ExtractedBody& extracted, std::vector<LocatedT>&
     return in_range(l) && pieces[l.piece].decoded_from != TextPiece::kNotDecoded;
   };
   if (std::none_of(found.begin(), found.end(), decoded)) return;
-  // (source piece, rule, matched text): of the findings in source pieces, and in decoded ones.
-  using Key = std::tuple<std::size_t, std::uint32_t, std::string_view>;
-  auto key_of = [&](const LocatedT& l, std::size_t source) {
-    return Key{
-        source, l.finding.rule_index,
-        pieces[l.piece].text.substr(static_cast<std::size_t>(l.finding.start),
-                                    static_cast<std::size_t>(l.finding.end - l.finding.start))};
-  };
-  std::vector<Key> sources;
-  std::vector<Key> repeats;
+  using Span = std::tuple<std::size_t, std::uint32_t, std::uint64_t, std::uint64_t>;
+  std::vector<Span> sources;  // (piece, rule, start, end) of the findings in undecoded pieces
   for (const LocatedT& l : found) {
-    if (decoded(l)) {
-      repeats.push_back(key_of(l, pieces[l.piece].decoded_from));
-    } else if (in_range(l)) {
-      sources.push_back(key_of(l, l.piece));
+    if (in_range(l) && !decoded(l)) {
+      sources.emplace_back(l.piece, l.finding.rule_index, l.finding.start, l.finding.end);
     }
   }
   std::sort(sources.begin(), sources.end());
-  std::sort(repeats.begin(), repeats.end());
-  auto count = [](const std::vector<Key>& v, const Key& k) {
-    auto [b, e] = std::equal_range(v.begin(), v.end(), k);
-    return e - b;
-  };
-  std::erase_if(found, [&](const LocatedT& l) {
-    if (!decoded(l)) return false;
-    const Key k = key_of(l, pieces[l.piece].decoded_from);
-    const auto in_source = count(sources, k);
-    return in_source > 0 && count(repeats, k) <= in_source;
+  std::vector<Span> moved;  // placed on their source by this pass
+  std::size_t mapped = TextPiece::kNotDecoded;
+  rules::FoldedText map;
+  std::erase_if(found, [&](LocatedT& l) {
+    if (!decoded(l) || l.finding.end <= l.finding.start) return false;
+    const std::size_t source = pieces[l.piece].decoded_from;
+    if (source != mapped) {
+      unescape_json(pieces[source].text, true, map);  // the decoder add_decoded used
+      mapped = source;
+    }
+    if (l.finding.end > map.text.size()) return false;
+    const Span at{source, l.finding.rule_index,
+                  map.begin[static_cast<std::size_t>(l.finding.start)],
+                  map.end[static_cast<std::size_t>(l.finding.end - 1)]};
+    if (std::binary_search(sources.begin(), sources.end(), at) ||
+        std::find(moved.begin(), moved.end(), at) != moved.end()) {
+      return true;  // the source's own finding
+    }
+    if (pieces[source].span_kind != SpanKind::kJsonString) return false;
+    l.piece = source;
+    l.finding.start = std::get<2>(at);
+    l.finding.end = std::get<3>(at);
+    moved.push_back(at);
+    return false;
   });
 }
 
@@ -499,7 +504,7 @@ std::vector<ExchangeInspector::Located> ExchangeInspector::scan_request(
   if (!head.empty()) {
     scan_text(head, MatchedIn::kHeaders, Layer::kPreTemplate, false, kNoPiece, scope, found);
   }
-  drop_decoded_repeats(extracted, found);
+  place_decoded_findings(extracted, found);
   policy_checks(extracted, scope, body_size, found);
   // A body of many thousands of pieces must not pin its index buffers for good.
   if (segment_of.capacity() > kKeptIndexEntries) {
@@ -665,7 +670,7 @@ ResponseDecision ExchangeInspector::inspect_response(std::string_view body, std:
   for (std::size_t i = 0; i < extracted.pieces.size(); ++i) {
     scan_piece(extracted.pieces[i], i, scope, found);
   }
-  drop_decoded_repeats(extracted, found);
+  place_decoded_findings(extracted, found);
   policy_checks(extracted, scope, body.size(), found);
   for (const Located& l : found) {
     if (l.finding.rule_id.empty()) {

@@ -6,6 +6,7 @@
 
 #include "core/hex.hpp"
 #include "daemon/inspect/json_scalar.hpp"
+#include "daemon/inspect/json_unescape.hpp"
 
 namespace edgeward::inspect {
 
@@ -252,7 +253,10 @@ class Walker {
   void add_decoded(std::size_t i) {
     std::string_view text = out_.pieces[i].text;
     if (std::memchr(text.data(), '\\', text.size()) == nullptr) return;
-    std::string decoded = decode_json_escapes(text);
+    // The mapped decoder: exchange.cpp places this piece's findings back on piece `i` with it.
+    thread_local rules::FoldedText unescaped;
+    unescape_json(text, true, unescaped);
+    std::string decoded = unescaped.text;
     const MatchedIn in = out_.pieces[i].matched_in;
     const Layer layer = out_.pieces[i].layer;
     const std::size_t begin = out_.pieces[i].span_begin;

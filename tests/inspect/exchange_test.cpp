@@ -674,13 +674,25 @@ TEST_CASE(
                             R"({"type":"object","description":"\u0041)" +
                                 k.substr(1) + R"("}}}])"));
   REQUIRE(schema.decision.kind == RequestDecision::Kind::answer);
-  // A redact rule's match that only the decoded text holds cannot be rewritten there: it blocks.
+  // A redact rule's match that only the decoded text holds is placed back on the arguments
+  // string, escapes included, and rewritten there.
   auto redact = run_request(
       openai_chat(),
       chat_body(R"([{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":)"
                 R"({"name":"lookup","arguments":"{\"k\":\"a \\u0073k-test-abcdefabcdef\"}"}}]}])"));
-  REQUIRE(redact.decision.kind == RequestDecision::Kind::answer);
-  CHECK(redact.decision.answer.reason_code == "DLP.SECRET.OPENAI_API_KEY");
+  REQUIRE(redact.decision.kind == RequestDecision::Kind::rewrite);
+  CHECK(redact.decision.body.find("abcdefabcdef") == std::string::npos);
+  CHECK(redact.decision.body.find(R"(a [REDACTED:DLP.SECRET.OPENAI_API_KEY])") !=
+        std::string::npos);
+  CHECK(valid_json(redact.decision.body));
+  // In raw JSON (Anthropic tool_use input) it cannot be rewritten: it blocks.
+  auto raw = run_request(
+      anthropic_messages(),
+      R"({"model":"c","max_tokens":8,"messages":[{"role":"assistant","content":[{"type":)"
+      R"("tool_use","id":"t","name":"lookup","input":{"k":"a \u0073k-test-abcdefabcdef"}}]}]})",
+      false, {}, "/v1/messages");
+  REQUIRE(raw.decision.kind == RequestDecision::Kind::answer);
+  CHECK(raw.decision.answer.reason_code == "DLP.SECRET.OPENAI_API_KEY");
   // The same response-side, buffered.
   ExchangeInspector x(test_rules(), scanner(), {}, facts(openai_chat()));
   REQUIRE(x.inspect_request({}, "/v1/chat/completions", "{}").kind == RequestDecision::Kind::allow);
@@ -765,7 +777,7 @@ TEST_CASE("block-rule key visible in raw and decoded tool-call args: events") {
   CHECK(m.events.size() == 1);
 }
 
-TEST_CASE("the same key once plain and once escaped in tool-call JSON is not redacted only once") {
+TEST_CASE("the same key once plain and once escaped in tool-call JSON is redacted twice") {
   // The plain one is rewritable; the escaped one only the decoded piece sees. Matching the
   // decoded findings to the plain one by text alone let the escaped key through.
   auto r = run_request(
@@ -773,6 +785,45 @@ TEST_CASE("the same key once plain and once escaped in tool-call JSON is not red
       chat_body(R"([{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":)"
                 R"({"name":"lookup","arguments":"{\"a\":\"sk-test-abcdefabcdef\",)"
                 R"(\"b\":\"\\u0073k-test-abcdefabcdef\"}"}}]}])"));
-  REQUIRE(r.decision.kind == RequestDecision::Kind::answer);
-  CHECK(r.decision.answer.reason_code == "DLP.SECRET.OPENAI_API_KEY");
+  REQUIRE(r.decision.kind == RequestDecision::Kind::rewrite);
+  CHECK(r.decision.body.find("abcdefabcdef") == std::string::npos);
+  CHECK(valid_json(r.decision.body));
+}
+
+TEST_CASE(
+    "an escaped copy of a card next to a plain one whose boundary an escape moved is not lost") {
+  // Raw, the backslash ends the first card's token and it matches there; decoded, `\u0061`
+  // glues a letter to it and it does not. The second card is written with an escape and only
+  // the decoded text holds it. Paired by text and counted, the two looked like one repeat and
+  // the second reached the upstream (a review's finding).
+  constexpr const char* kPack = R"(apiVersion: edgeward/v1
+kind: RulePack
+name: bounded
+rules:
+  - id: cccccccc-cccc-4ccc-8ccc-cccccccccccc
+    name: card
+    reason_code: DLP.PII.CREDIT_CARD
+    action: redact
+    detect:
+      patterns: ['\bcard [0-9]{4} [0-9]{4}\b']
+)";
+  const std::string arguments =
+      R"(\"a\":\"card 4555 9797\\u0061\",\"b\":\"card \\u0034555 9797 x\")";
+  ExchangeInspector x(compiled(kPack), scanner(), {}, facts(openai_chat()));
+  auto d = x.inspect_request(
+      {}, "/v1/chat/completions",
+      chat_body(R"([{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":)"
+                R"({"name":"lookup","arguments":"{)" +
+                arguments + R"(}"}}]}])"));
+  REQUIRE(d.kind == RequestDecision::Kind::rewrite);
+  CHECK(d.body.find("9797") == std::string::npos);
+  CHECK(valid_json(d.body));
+  // Alone, the plain card is redacted where it stands.
+  ExchangeInspector y(compiled(kPack), scanner(), {}, facts(openai_chat()));
+  auto plain = y.inspect_request(
+      {}, "/v1/chat/completions",
+      chat_body(R"([{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":)"
+                R"({"name":"lookup","arguments":"{\"a\":\"x\\ncard 4555 9797 y\"}"}}]}])"));
+  REQUIRE(plain.kind == RequestDecision::Kind::rewrite);
+  CHECK(plain.body.find("9797") == std::string::npos);
 }

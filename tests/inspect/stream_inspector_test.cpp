@@ -77,14 +77,14 @@ std::string sse_finish() {
          "\n\ndata: [DONE]\n\n";
 }
 
-// The content text of every OpenAI delta in an SSE byte stream, joined; sets `error` when an
-// error event is present.
-std::string joined_content(const std::string& sse, bool* error = nullptr) {
+// Calls fn(choice) for every choice of every OpenAI event in an SSE byte stream; sets `error`
+// when an error event is present.
+template <class Fn>
+void for_each_choice(const std::string& sse, bool* error, Fn&& fn) {
   SseParser p;
   std::vector<SseEvent> events;
   REQUIRE(p.feed(sse, events).ok());
   REQUIRE(p.finish(events).ok());
-  std::string out;
   simdjson::dom::parser parser;
   for (const SseEvent& e : events) {
     if (!e.has_data || e.data == "[DONE]") continue;
@@ -96,11 +96,17 @@ std::string joined_content(const std::string& sse, bool* error = nullptr) {
     }
     simdjson::dom::array choices;
     if (doc["choices"].get(choices)) continue;
-    for (simdjson::dom::element c : choices) {
-      std::string_view s;
-      if (!c["delta"]["content"].get(s)) out.append(s);
-    }
+    for (simdjson::dom::element c : choices) fn(c);
   }
+}
+
+// The content text of every OpenAI delta in an SSE byte stream, joined.
+std::string joined_content(const std::string& sse, bool* error = nullptr) {
+  std::string out;
+  for_each_choice(sse, error, [&](simdjson::dom::element c) {
+    std::string_view s;
+    if (!c["delta"]["content"].get(s)) out.append(s);
+  });
   return out;
 }
 
@@ -1213,32 +1219,17 @@ TEST_CASE("hidden character in the delta that also ends the choice (finish_reaso
 }
 
 namespace {
+// The arguments of every OpenAI tool-call delta in an SSE byte stream, joined.
 std::string r10_args_joined(const std::string& sse, bool* error = nullptr) {
-  SseParser p;
-  std::vector<SseEvent> events;
-  REQUIRE(p.feed(sse, events).ok());
-  REQUIRE(p.finish(events).ok());
   std::string out;
-  simdjson::dom::parser parser;
-  for (const SseEvent& e : events) {
-    if (!e.has_data || e.data == "[DONE]") continue;
-    simdjson::dom::element doc;
-    REQUIRE_FALSE(parser.parse(e.data).get(doc));
-    if (doc["error"].error() == simdjson::SUCCESS) {
-      if (error) *error = true;
-      continue;
+  for_each_choice(sse, error, [&](simdjson::dom::element c) {
+    simdjson::dom::array calls;
+    if (c["delta"]["tool_calls"].get(calls)) return;
+    for (simdjson::dom::element call : calls) {
+      std::string_view s;
+      if (!call["function"]["arguments"].get(s)) out.append(s);
     }
-    simdjson::dom::array choices;
-    if (doc["choices"].get(choices)) continue;
-    for (simdjson::dom::element c : choices) {
-      simdjson::dom::array calls;
-      if (c["delta"]["tool_calls"].get(calls)) continue;
-      for (simdjson::dom::element call : calls) {
-        std::string_view s;
-        if (!call["function"]["arguments"].get(s)) out.append(s);
-      }
-    }
-  }
+  });
   return out;
 }
 }  // namespace

@@ -37,10 +37,10 @@ struct Digits {
   std::size_t n = 0;
 };
 
-// Bytes that may set the groups of an IBAN or a card number apart: space, tab, line break,
+// Bytes that may set the groups of an IBAN, a card or an SSN apart: space, tab, line break,
 // hyphen, dot, slash, and the UTF-8 bytes of the no-break spaces U+00A0 (C2 A0), U+2009
-// (E2 80 89) and U+202F (E2 80 AF). The pattern decides where they may stand; here they are
-// skipped.
+// (E2 80 89) and U+202F (E2 80 AF) and of the en and em dashes (E2 80 93, E2 80 94). The
+// pattern decides where they may stand; here they are skipped.
 bool group_separator(char ch) {
   switch (static_cast<unsigned char>(ch)) {
     case ' ':
@@ -55,6 +55,8 @@ bool group_separator(char ch) {
     case 0xE2:
     case 0x80:
     case 0x89:
+    case 0x93:
+    case 0x94:
     case 0xAF:
       return true;
     default:
@@ -62,8 +64,8 @@ bool group_separator(char ch) {
   }
 }
 
-// The digits of a card number, its group separators skipped.
-bool collect_card_digits(std::string_view s, Digits& out) {
+// The digits of a grouped number (card, SSN), its group separators skipped.
+bool collect_grouped_digits(std::string_view s, Digits& out) {
   out.n = 0;
   for (char c : s) {
     if (group_separator(c)) continue;
@@ -834,7 +836,7 @@ bool luhn_valid(std::string_view s) {
 
 bool credit_card_valid(std::string_view s) {
   Digits d;
-  if (!collect_card_digits(s, d) || d.n < 12 || d.n > 19 || all_same(d) || !luhn_digits(d)) {
+  if (!collect_grouped_digits(s, d) || d.n < 12 || d.n > 19 || all_same(d) || !luhn_digits(d)) {
     return false;
   }
   const std::size_t n = d.n;
@@ -888,7 +890,7 @@ bool iban_valid(std::string_view s) {
 
 bool us_ssn_valid(std::string_view s) {
   Digits d;
-  if (!collect_digits(s, d) || d.n != 9 || all_same(d)) return false;
+  if (!collect_grouped_digits(s, d) || d.n != 9 || all_same(d)) return false;
   int area = num(d, 0, 3), group = num(d, 3, 2), serial = num(d, 5, 4);
   if (area == 0 || area == 666 || area >= 900 || group == 0 || serial == 0) return false;
   std::string_view all(d.d, 9);

@@ -1,7 +1,11 @@
 #include "daemon/inspect/exchange.hpp"
 
+#include <simdjson.h>
+
 #include <algorithm>
 #include <cctype>
+#include <optional>
+#include <set>
 #include <tuple>
 
 #include "daemon/inspect/body_rewrite.hpp"
@@ -12,6 +16,20 @@
 namespace edgeward::inspect {
 
 namespace {
+
+// The redacted text of piece `p`, or nullopt when `p` holds JSON text (tool-call arguments)
+// that parsed before and would not after: a match that takes in a quote or an escape's
+// backslash cuts through the tool's JSON, which a redaction must not break.
+std::optional<std::string> redacted_text(const TextPiece& p,
+                                         const std::vector<rules::Finding>& findings) {
+  std::string out = rules::redact(p.text, findings);
+  if (!p.json_text) return out;
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element ignored;
+  if (parser.parse(p.text.data(), p.text.size()).get(ignored)) return out;  // not JSON before
+  if (parser.parse(out).get(ignored)) return std::nullopt;
+  return out;
+}
 
 // Places the findings of a decoded piece (TextPiece::decoded_from) on the piece it decodes, by
 // the decoder's map (the bytes of the escapes included): a finding the source holds too (same
@@ -37,7 +55,7 @@ void place_decoded_findings(const ExtractedBody& extracted, std::vector<LocatedT
     }
   }
   std::sort(sources.begin(), sources.end());
-  std::vector<Span> moved;  // placed on their source by this pass
+  std::set<Span> moved;  // placed on their source by this pass
   std::size_t mapped = TextPiece::kNotDecoded;
   rules::FoldedText map;
   std::erase_if(found, [&](LocatedT& l) {
@@ -51,15 +69,14 @@ void place_decoded_findings(const ExtractedBody& extracted, std::vector<LocatedT
     const Span at{source, l.finding.rule_index,
                   map.begin[static_cast<std::size_t>(l.finding.start)],
                   map.end[static_cast<std::size_t>(l.finding.end - 1)]};
-    if (std::binary_search(sources.begin(), sources.end(), at) ||
-        std::find(moved.begin(), moved.end(), at) != moved.end()) {
+    if (std::binary_search(sources.begin(), sources.end(), at) || moved.count(at) != 0) {
       return true;  // the source's own finding
     }
     if (pieces[source].span_kind != SpanKind::kJsonString) return false;
     l.piece = source;
     l.finding.start = std::get<2>(at);
     l.finding.end = std::get<3>(at);
-    moved.push_back(at);
+    moved.insert(at);
     return false;
   });
 }
@@ -598,7 +615,15 @@ RequestDecision ExchangeInspector::decide_request(const ExtractedBody& extracted
   for (std::size_t i = 0; i < per_piece.size(); ++i) {
     if (per_piece[i].empty()) continue;
     const TextPiece& p = extracted.pieces[i];
-    replacements.push_back({p.span_begin, p.span_end, rules::redact(p.text, per_piece[i])});
+    auto text = redacted_text(p, per_piece[i]);
+    if (!text) {
+      const rules::Finding& f = per_piece[i].front();
+      events_.set_action(f.rule_index, store::Action::kBlock);
+      d.kind = RequestDecision::Kind::answer;
+      d.answer = block_answer(f, events_.uid_of(f.rule_index));
+      return d;
+    }
+    replacements.push_back({p.span_begin, p.span_end, std::move(*text)});
   }
   auto rewritten = rewrite_json_strings(body, std::move(replacements));
   if (!rewritten.ok()) {
@@ -706,7 +731,9 @@ ResponseDecision ExchangeInspector::inspect_response(std::string_view body, std:
   for (std::size_t i = 0; i < per_piece.size(); ++i) {
     if (per_piece[i].empty()) continue;
     const TextPiece& p = extracted.pieces[i];
-    replacements.push_back({p.span_begin, p.span_end, rules::redact(p.text, per_piece[i])});
+    auto text = redacted_text(p, per_piece[i]);
+    if (!text) return answer_block(per_piece[i].front());
+    replacements.push_back({p.span_begin, p.span_end, std::move(*text)});
   }
   auto rewritten = rewrite_json_strings(body, std::move(replacements));
   if (!rewritten.ok()) return answer_block(found[*decision.deciding].finding);

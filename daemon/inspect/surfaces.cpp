@@ -36,6 +36,7 @@ void TextPiece::assign_from(const TextPiece& other, std::string&& owned) {
   span_begin = other.span_begin;
   span_end = other.span_end;
   decoded_from = other.decoded_from;
+  json_text = other.json_text;
   // A short owned string moves by copying its bytes (SSO): the view must follow the bytes.
   owned_ = std::move(owned);
   text = view_of_owned ? std::string_view(owned_) : other.text;
@@ -233,6 +234,7 @@ class Walker {
       if (v.get_array().get(a) || a.raw_json().get(raw)) return false;
     } else if (t == sj::json_type::string) {
       if (!string_piece(v, in, layer, conversational)) return false;
+      out_.pieces.back().json_text = true;
       add_decoded(out_.pieces.size() - 1);
       return true;
     } else {

@@ -63,6 +63,9 @@ struct TextPiece {
   // the piece it decodes, whose own findings it repeats where no escape stood in the match.
   static constexpr std::size_t kNotDecoded = static_cast<std::size_t>(-1);
   std::size_t decoded_from = kNotDecoded;
+  // A string whose value is JSON text (tool-call arguments): the tool parses it, so a redaction
+  // there must leave it parsing (exchange.cpp blocks instead when it would not).
+  bool json_text = false;
   // The text scanned: unescaped string value, raw JSON, or raw bytes. Either a view into the
   // text the piece was extracted from (see the Rules) or into the piece's own copy (own()).
   std::string_view text;

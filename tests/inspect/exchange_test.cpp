@@ -827,3 +827,79 @@ rules:
   REQUIRE(plain.kind == RequestDecision::Kind::rewrite);
   CHECK(plain.body.find("9797") == std::string::npos);
 }
+
+namespace {
+
+// The first tool call's arguments in a chat request body (`response`: a buffered answer).
+std::string first_arguments(const std::string& body, bool response) {
+  simdjson::dom::parser p;
+  simdjson::dom::element e;
+  REQUIRE_FALSE(p.parse(body).get(e));
+  std::string_view a;
+  auto err = response
+                 ? e["choices"].at(0)["message"]["tool_calls"].at(0)["function"]["arguments"].get(a)
+                 : e["messages"].at(0)["tool_calls"].at(0)["function"]["arguments"].get(a);
+  REQUIRE_FALSE(err);
+  return std::string(a);
+}
+
+}  // namespace
+
+TEST_CASE("a redaction that would break a tool call's JSON arguments blocks instead") {
+  // The password rules take in the value's quotes: redacting inside the arguments string cut
+  // the tool's JSON (a review's finding). Written plainly or with an escape, request or answer.
+  for (const std::string& args :
+       {std::string(R"({\"password\":\"Tr0ub4dor&3\"})"),
+        std::string(R"({\"note\":\"my password is\\u0020Tr0ub4dor&3\"})"),
+        std::string(R"({\"cmd\":\"\\try Hunter2!xq as the password\"})")}) {
+    INFO(args);
+    ExchangeInspector x(default_rules(), scanner(), {}, facts(openai_chat()));
+    auto d = x.inspect_request(
+        {}, "/v1/chat/completions",
+        chat_body(R"([{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":)"
+                  R"({"name":"lookup","arguments":")" +
+                  args + R"("}}]}])"));
+    if (d.kind == RequestDecision::Kind::rewrite) {
+      CHECK(valid_json(first_arguments(d.body, false)));
+    } else {
+      REQUIRE(d.kind == RequestDecision::Kind::answer);
+      CHECK(d.answer.reason_code == "DLP.SECRET.PASSWORD_ASSIGNMENT");
+    }
+    ExchangeInspector y(default_rules(), scanner(), {}, facts(openai_chat()));
+    REQUIRE(y.inspect_request({}, "/v1/chat/completions", "{}").kind ==
+            RequestDecision::Kind::allow);
+    auto r = y.inspect_response(
+        R"({"choices":[{"index":0,"message":{"role":"assistant","tool_calls":[{"id":"c",)"
+        R"("type":"function","function":{"name":"lookup","arguments":")" +
+        args + R"("}}]}}]})");
+    if (r.kind == ResponseDecision::Kind::rewrite) {
+      CHECK(valid_json(first_arguments(r.body, true)));
+    } else {
+      CHECK(r.kind == ResponseDecision::Kind::answer);
+    }
+  }
+  // A redaction inside one string value keeps the arguments valid and is made.
+  ExchangeInspector z(test_rules(), scanner(), {}, facts(openai_chat()));
+  auto ok = z.inspect_request(
+      {}, "/v1/chat/completions",
+      chat_body(
+          R"([{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":)"
+          R"({"name":"lookup","arguments":"{\"k\":\"x \\u0073k-test-abcdefabcdef y\"}"}}]}])"));
+  REQUIRE(ok.kind == RequestDecision::Kind::rewrite);
+  CHECK(first_arguments(ok.body, false) == R"({"k":"x [REDACTED:DLP.SECRET.OPENAI_API_KEY] y"})");
+}
+
+TEST_CASE("thousands of escaped secrets in one tool call are all redacted") {
+  // 20,000 matches only the decoded text holds, each moved onto the arguments string: looked up
+  // in a set (a linear lookup made this quadratic: 9 s for 160,000, a review's finding).
+  std::string args;
+  for (int i = 0; i < 20000; ++i) args += R"(\\u0073k-test-abcdefabcdef )";
+  ExchangeInspector x(test_rules(), scanner(), {}, facts(openai_chat()));
+  auto d = x.inspect_request(
+      {}, "/v1/chat/completions",
+      chat_body(R"([{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":)"
+                R"({"name":"lookup","arguments":"{\"k\":\")" +
+                args + R"(\"}"}}]}])"));
+  REQUIRE(d.kind == RequestDecision::Kind::rewrite);
+  CHECK(d.body.find("abcdefabcdef") == std::string::npos);
+}

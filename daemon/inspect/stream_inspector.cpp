@@ -320,6 +320,27 @@ bool StreamInspector::handle_continued(Channel& ch, std::vector<rules::Finding>&
   // Remembered for a channel that may continue this one; old entries fall out of any tail.
   for (const rules::Finding& f : found) ch.handled.push_back({f.rule_index, f.start, f.end});
   if (ch.handled.size() > 256) ch.handled.erase(ch.handled.begin(), ch.handled.end() - 128);
+  if (ch.layer == Layer::kToolCall) {
+    // A tool call's arguments are JSON text the tool parses: a redaction that takes in a quote
+    // (the password rules read `"password":"…"` whole) or starts inside an escape would cut
+    // it, so such a match ends the stream as a block does (as a request or a buffered answer
+    // is blocked then).
+    for (rules::Finding& f : found) {
+      if (f.action != rules::Action::redact || f.start < ch.released || f.end > ch.seen) continue;
+      const auto from = static_cast<std::size_t>(f.start - ch.released);
+      const std::string_view span(ch.pending.data() + from,
+                                  static_cast<std::size_t>(f.end - f.start));
+      // Backslashes right before the match, in the held text and then in the released tail.
+      std::size_t slashes = 0;
+      while (slashes < from && ch.pending[from - 1 - slashes] == '\\') ++slashes;
+      if (slashes == from) {
+        for (std::size_t k = ch.tail.size(); k > 0 && ch.tail[k - 1] == '\\'; --k) ++slashes;
+      }
+      if (span.find('"') != std::string_view::npos || slashes % 2 == 1) {
+        f.action = rules::Action::block;
+      }
+    }
+  }
   return handle(found, ch.matched_in, ch.layer, &ch.redactions, ch.released, out);
 }
 

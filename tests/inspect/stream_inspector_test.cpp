@@ -1545,3 +1545,20 @@ TEST_CASE("property: redactable key spelled with escapes in streamed args: block
   CHECK(leaked == 0);
   CHECK(blocked == 0);
 }
+
+TEST_CASE("a streamed redaction that would cut a tool call's JSON arguments ends the stream") {
+  // The password rule reads `"password":"…"` whole: redacted in place, the arguments the tool
+  // parses would lose their quotes. Block instead, as requests and buffered answers do.
+  auto r = run_stream(default_rules(), openai_chat(), StreamFormat::kSse,
+                      {arguments_chunk(R"({"password":"Tr0)", true),
+                       arguments_chunk(R"(ub4dor&3","user":"x"})"), sse_finish()});
+  CHECK(r.ended);
+  CHECK(r.out.find("ub4dor") == std::string::npos);
+  CHECK(r.out.find("blocked by edgeward: DLP.SECRET.PASSWORD_ASSIGNMENT") != std::string::npos);
+  // The same rule in the answer's text redacts as before.
+  auto text = run_stream(default_rules(), openai_chat(), StreamFormat::kSse,
+                         {sse_chunk("the password is Tr0ub4dor&3 ok"), sse_finish()});
+  CHECK_FALSE(text.ended);
+  CHECK(joined_content(text.out).find("[REDACTED:DLP.SECRET.PASSWORD_ASSIGNMENT]") !=
+        std::string::npos);
+}

@@ -22,8 +22,9 @@
 // Everything else is copied byte for byte, invalid UTF-8 included.
 //
 // A second scan is asked for (has_hidden_characters) only by a character folded to an ASCII
-// digit or letter, or by a dropped character next to a byte that can belong to a token: the variation
-// selector of an emoji, the joiners of an emoji sequence or a flag's tags are ordinary text.
+// digit or letter, or by a dropped character next to a byte that can belong to a token. The
+// variation selector of an emoji, the joiners of an emoji sequence, a flag's tags and marks
+// between words are ordinary text.
 
 #include <cstdint>
 #include <string>

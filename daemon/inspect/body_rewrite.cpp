@@ -84,14 +84,9 @@ class MemberNuller {
     sj::json_type t;
     if (v.type().get(t)) return false;
     std::string_view raw;
-    bool array = false;
-    if (t == sj::json_type::object) {
-      sj::object o;
-      if (v.get_object().get(o) || o.raw_json().get(raw)) return false;
-    } else if (t == sj::json_type::array) {
-      sj::array a;
-      if (v.get_array().get(a) || a.raw_json().get(raw)) return false;
-      array = true;
+    const bool array = t == sj::json_type::array;
+    if (array || t == sj::json_type::object) {
+      if (!container_raw_json(v, t, raw)) return false;
     } else {
       raw = v.raw_json_token();
       // A scalar's token runs on to the next token: trim the whitespace after it (a string's
@@ -118,15 +113,39 @@ class MemberNuller {
   std::vector<Cut> cuts_;
 };
 
+// True when `key` stands in `json` between two quotes.
+bool holds_quoted(std::string_view json, std::string_view key) {
+  for (std::size_t at = json.find(key); at != std::string_view::npos; at = json.find(key, at + 1)) {
+    if (at > 0 && json[at - 1] == '"' && at + key.size() < json.size() &&
+        json[at + key.size()] == '"') {
+      return true;
+    }
+  }
+  return false;
+}
+
+// True when `json` holds a `\u00XY` escape that could spell a byte of `key` (an ASCII key):
+// not the escapes of non-ASCII text (`\u00e9`, `\u4e2d`), which many servers write for every
+// such character.
+bool may_spell(std::string_view json, std::string_view key) {
+  for (std::size_t at = json.find("\\u00"); at != std::string_view::npos;
+       at = json.find("\\u00", at + 1)) {
+    if (at + 5 >= json.size()) return true;  // cut short: cannot rule it out
+    const char c = json[at + 4];
+    for (char k : key) {
+      const char hi = "0123456789abcdef"[(static_cast<unsigned char>(k) >> 4) & 0xF];
+      if (c == hi || (hi >= 'a' && c == hi - 'a' + 'A')) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 NullMembers null_members(std::string_view json, std::string_view key, std::string& out) {
-  // Quoted, as it stands in the text unless spelled with \u escapes: most payloads have no
-  // such member and are not parsed.
-  std::string quoted = "\"" + std::string(key) + "\"";
-  if (json.find(quoted) == std::string_view::npos && json.find("\\u") == std::string_view::npos) {
-    return NullMembers::kNone;
-  }
+  // Most payloads hold neither the key in quotes nor an escape that could spell one of its
+  // bytes, and are not parsed (no allocation either: this runs on every streamed event).
+  if (!holds_quoted(json, key) && !may_spell(json, key)) return NullMembers::kNone;
   thread_local sj::parser parser;
   simdjson::padded_string padded(json);
   sj::document doc;
@@ -135,8 +154,7 @@ NullMembers null_members(std::string_view json, std::string_view key, std::strin
   if (parser.iterate(padded).get(doc) || doc.get_value().get(root) || !walker.walk(root, 0)) {
     // Spelled with escapes only if it is there at all: a text without the plain key that does
     // not parse is no concern of this function.
-    return json.find(quoted) == std::string_view::npos ? NullMembers::kNone
-                                                       : NullMembers::kUnreadable;
+    return NullMembers::kUnreadable;
   }
   if (walker.cuts().empty()) return NullMembers::kNone;
   out.clear();

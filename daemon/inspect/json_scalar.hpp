@@ -1,12 +1,14 @@
 #pragma once
-// Consuming a JSON scalar with simdjson On-Demand, shared by the request/response extraction
-// (surfaces.cpp) and the generic stream walk (stream_events.cpp).
+// Consuming a JSON scalar (or a container's raw text) with simdjson On-Demand, shared by the
+// request/response extraction (surfaces.cpp) and the generic stream walk (stream_events.cpp).
 //
 // On-Demand validates a value only when it is read: a number, boolean or null that nobody
 // reads could be malformed and the document would still be "parsed". Walks that skip scalars
 // read them here so that a malformed one makes the walk fail (and the body scanned raw).
 
 #include <simdjson.h>
+
+#include <string_view>
 
 namespace edgeward::inspect {
 
@@ -30,6 +32,22 @@ inline bool consume_json_scalar(simdjson::ondemand::value& v, simdjson::ondemand
     default:
       return false;
   }
+}
+
+// The raw JSON text of the object or array `v` of type `t` (from its opening to its closing
+// bracket), the value consumed; false when it is malformed or `t` is not a container.
+inline bool container_raw_json(simdjson::ondemand::value& v, simdjson::ondemand::json_type t,
+                               std::string_view& raw) {
+  namespace sj = simdjson::ondemand;
+  if (t == sj::json_type::object) {
+    sj::object o;
+    return !v.get_object().get(o) && !o.raw_json().get(raw);
+  }
+  if (t == sj::json_type::array) {
+    sj::array a;
+    return !v.get_array().get(a) && !a.raw_json().get(raw);
+  }
+  return false;
 }
 
 }  // namespace edgeward::inspect

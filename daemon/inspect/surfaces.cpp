@@ -226,12 +226,8 @@ class Walker {
     sj::json_type t;
     if (v.type().get(t)) return false;
     std::string_view raw;
-    if (t == sj::json_type::object) {
-      sj::object o;
-      if (v.get_object().get(o) || o.raw_json().get(raw)) return false;
-    } else if (t == sj::json_type::array) {
-      sj::array a;
-      if (v.get_array().get(a) || a.raw_json().get(raw)) return false;
+    if (t == sj::json_type::object || t == sj::json_type::array) {
+      if (!container_raw_json(v, t, raw)) return false;
     } else if (t == sj::json_type::string) {
       if (!string_piece(v, in, layer, conversational)) return false;
       out_.pieces.back().json_text = true;

@@ -66,3 +66,17 @@ TEST_CASE("null_members leaves a tool's own parameter named logprobs alone") {
         R"({"message":{"tool_calls":[{"function":{"name":"f","arguments":{"logprobs":5}}}]},)"
         R"("logprobs":null})");
 }
+
+TEST_CASE("null_members does not parse a payload whose escapes only spell non-ASCII text") {
+  // Servers that escape every non-ASCII character (`\u00e9`, `\u4e2d`) write them in most
+  // events: those are not read twice. A broken payload of that kind is left to its own parser.
+  std::string out;
+  CHECK(edgeward::inspect::null_members(R"({"t":"caf\u00e9 \u4e2d)", "logprobs", out) ==
+        NullMembers::kNone);
+  // An escape that can spell a letter of the key is read, and a broken one is said so.
+  CHECK(edgeward::inspect::null_members(R"({"log\u0070robs":{"x":)", "logprobs", out) ==
+        NullMembers::kUnreadable);
+  CHECK(edgeward::inspect::null_members(R"({"t":"caf\u00e9","log\u0070robs":1})", "logprobs",
+                                        out) == NullMembers::kReplaced);
+  CHECK(out == R"({"t":"caf\u00e9","log\u0070robs":null})");
+}

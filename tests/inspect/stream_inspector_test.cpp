@@ -1377,7 +1377,7 @@ TEST_CASE("anthropic input_json_delta continuation (content block interleave)") 
   CHECK(r.out.find(key.substr(10)) == std::string::npos);
 }
 
-TEST_CASE("logprobs survive when the payload nests deeper than 128") {
+TEST_CASE("logprobs nested deeper than 128 levels end the stream as unparseable") {
   std::string deep;
   for (int i = 0; i < 130; ++i) deep += "[";
   for (int i = 0; i < 130; ++i) deep += "]";
@@ -1390,6 +1390,10 @@ TEST_CASE("logprobs survive when the payload nests deeper than 128") {
   auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse, {ev1, sse_finish()});
   INFO(r.out);
   CHECK(r.out.find("SECRETTOKEN") == std::string::npos);
+  // Logprobs that cannot be withheld end the stream as unparseable.
+  CHECK(r.ended);
+  CHECK(r.out.find("blocked by edgeward: POLICY.CUSTOM (rule unparseable stream)") !=
+        std::string::npos);
 }
 
 TEST_CASE("logprobs re-render keeps id and event lines") {

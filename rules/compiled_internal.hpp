@@ -51,6 +51,20 @@ inline constexpr std::array<GateClass, 1> kGates = {{
 inline constexpr int kGateCount = static_cast<int>(kGates.size());
 static_assert(kGates.size() <= kMaxSliceSpecs, "one gate_slices pass covers every gate");
 
+// The context gate. A rule whose context words are required (ContextSpec::required) reports
+// nothing unless one of its words lies within `within` bytes before or after the match, and
+// every occurrence of a word holds, case-insensitively, each run of the word without a space.
+// So the block databases look for one such piece per word (as literals in the database's main
+// block database, ids from kContextLiteralId), and the rule's patterns are compiled into the
+// database's context-gated database, scanned only on the slices of the text around the pieces
+// found: a slice reaches `within` plus the widest match plus one byte past each piece, so it
+// holds every match whose context that piece could satisfy, with the byte before and after it
+// for `\b`. Matches the slices miss have no context word in reach: accept_candidate would
+// refuse them. A pattern that reads outside its match or is wider than kMaxGatedWidth is not
+// gated, nor a rule with a context word made of everyday words (compiler.cpp, kCommonWords):
+// its slices would cover most text. Stream mode scans every pattern over every byte.
+inline constexpr unsigned kContextLiteralId = 0x40000000u;
+
 // One compiled pattern; its index in CompiledRulesData::entries is its Hyperscan id.
 struct PatternEntry {
   std::uint32_t rule = 0;
@@ -83,6 +97,10 @@ struct PatternEntry {
   int gate = -1;
   std::uint32_t gate_run = 0;
   std::uint32_t gate_width = 0;
+  // Behind the context gate (then gate is -1): how far a slice reaches on each side of a piece
+  // of one of its rule's context words.
+  bool context_gated = false;
+  std::uint32_t context_reach = 0;
 };
 
 // The bytes span recovery treats as part of a token / URL (scanner.cpp, recover_spans).
@@ -190,13 +208,25 @@ struct GatedDatabase {
   HsDatabase block;
 };
 
+// A database's entries behind the context gate, compiled for block mode on their own, and the
+// pieces of their rules' context words that `block` of the database looks for (literal k has
+// the Hyperscan id kContextLiteralId + k).
+struct ContextGate {
+  std::vector<std::uint32_t> entries;  // ascending
+  std::vector<std::string> literals;   // lowercase, no spaces, distinct
+  std::vector<std::uint32_t> reach;    // per literal: the widest context_reach of its entries
+  HsDatabase block;
+};
+
 struct Database {
   std::vector<std::uint32_t> entries;  // pattern entry ids, ascending
   ShortTextFilter short_text;
-  // Block mode: `block` holds the entries behind no gate (null when every entry is gated), and
-  // gated[g] those behind gate g (null when none). Stream mode: `stream` holds every entry.
+  // Block mode: `block` holds the entries behind no gate and the context literals (null when
+  // there are neither), gated[g] those behind gate g (null when none), context.block those
+  // behind the context gate. Stream mode: `stream` holds every entry.
   HsDatabase block;
   std::array<GatedDatabase, kGateCount> gated;
+  ContextGate context;
   HsDatabase stream;             // only when a response-scope slot uses this database (primary
                                  // or extra)
   std::uint32_t max_width = 0;   // longest match of any entry
@@ -204,12 +234,13 @@ struct Database {
 };
 
 // Every Hyperscan database of `db`, in the order the cache stores them (compiler.cpp): block,
-// stream, then the gated ones by gate; null where there is none.
-inline std::array<const hs_database_t*, 2 + kGateCount> hs_databases(const Database& db) {
-  std::array<const hs_database_t*, 2 + kGateCount> out{db.block.get(), db.stream.get()};
+// stream, the gated ones by gate, then the context-gated one; null where there is none.
+inline std::array<const hs_database_t*, 3 + kGateCount> hs_databases(const Database& db) {
+  std::array<const hs_database_t*, 3 + kGateCount> out{db.block.get(), db.stream.get()};
   for (int g = 0; g < kGateCount; ++g) {
     out[static_cast<std::size_t>(2 + g)] = db.gated[static_cast<std::size_t>(g)].block.get();
   }
+  out[2 + kGateCount] = db.context.block.get();
   return out;
 }
 

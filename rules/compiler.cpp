@@ -25,7 +25,8 @@ std::atomic<std::uint64_t> g_generation{1};
 // 02: wide repeats of token/url patterns compiled unbounded (relax_wide_repeats).
 // 03: a slot's set may be a shared database plus an extra one (layout).
 // 04: gated block databases (compiled_internal.hpp, kGates) after each database's stream one.
-constexpr std::string_view kCacheMagic = "EWHSDB04";
+// 05: the context-gated block database last, context literals in the block one.
+constexpr std::string_view kCacheMagic = "EWHSDB05";
 
 // Wider patterns are not gated: their slices would cover most of any text that has a run.
 constexpr std::uint32_t kMaxGatedWidth = 1024;
@@ -130,8 +131,9 @@ void set_span_alphabet(PatternEntry& e) {
 // short-text filter may assume about any match Hyperscan reports. A pattern the analysis cannot
 // read allows every byte everywhere. Puts the entry behind the first gate (kGates) whose range
 // every match holds a long enough run of, when the expression reads nothing outside its match
-// and `compiled_width` (its widest match as compiled) is small enough.
-void set_match_prefix(PatternEntry& e, std::uint32_t compiled_width) {
+// and `compiled_width` (its widest match as compiled) is small enough. Returns whether the entry
+// could be scanned on slices at all (the same conditions without the run).
+bool set_match_prefix(PatternEntry& e, std::uint32_t compiled_width) {
   std::array<ByteSet, kGates.size()> ranges;
   for (std::size_t g = 0; g < kGates.size(); ++g) {
     for (unsigned b = kGates[g].lo; b <= kGates[g].hi; ++b) ranges[g].set(b);
@@ -142,17 +144,118 @@ void set_match_prefix(PatternEntry& e, std::uint32_t compiled_width) {
   e.match_at = a.at;
   if (!a.understood) {
     for (ByteSet& s : e.match_at) s.set();
-    return;
+    return false;
   }
-  if (a.reads_outside || compiled_width > kMaxGatedWidth) return;
+  if (a.reads_outside || compiled_width > kMaxGatedWidth) return false;
   for (std::size_t g = 0; g < kGates.size(); ++g) {
     if (a.run[g] >= kGates[g].min_run) {
       e.gate = static_cast<int>(g);
       e.gate_run = a.run[g];
       e.gate_width = compiled_width;
-      return;
+      break;
     }
   }
+  return true;
+}
+
+// Everyday English words: a context word spelled with them is found in most paragraphs, so its
+// rule gains nothing from waiting for it (role play's "you are", a log-in's "user"). Kept short
+// and lowercase; a rule of rare words (passport, swift, iban) is what the gate is for.
+constexpr std::string_view kCommonWords[] = {
+    "a",        "about",  "access", "account",  "after",     "all",       "also",      "an",
+    "and",      "answer", "any",    "anything", "are",       "as",        "at",        "back",
+    "be",       "been",   "but",    "by",       "can",       "character", "code",      "come",
+    "could",    "data",   "date",   "day",      "developer", "did",       "do",        "even",
+    "file",     "first",  "for",    "from",     "get",       "give",      "go",        "good",
+    "had",      "has",    "have",   "he",       "help",      "her",       "here",      "him",
+    "his",      "host",   "how",    "i",        "if",        "in",        "into",      "is",
+    "it",       "its",    "just",   "key",      "know",      "like",      "line",      "log",
+    "look",     "make",   "me",     "mode",     "more",      "most",      "my",        "name",
+    "network",  "new",    "no",     "normal",   "not",       "now",       "number",    "of",
+    "on",       "one",    "only",   "or",       "other",     "our",       "out",       "over",
+    "page",     "people", "play",   "read",     "respond",   "response",  "responses", "say",
+    "security", "see",    "send",   "service",  "she",       "sign",      "so",        "social",
+    "some",     "take",   "text",   "than",     "that",      "the",       "their",     "them",
+    "then",     "there",  "these",  "they",     "think",     "this",      "time",      "to",
+    "tokens",   "two",    "up",     "us",       "use",       "user",      "very",      "want",
+    "way",      "we",     "well",   "what",     "when",      "which",     "who",       "will",
+    "with",     "work",   "would",  "write",    "year",      "you",       "your"};
+
+bool is_common_word(std::string_view w) {
+  for (std::string_view c : kCommonWords) {
+    if (w == c) return true;
+  }
+  return false;
+}
+
+// The piece of a context word the context gate looks for: every occurrence of the word holds
+// each of its runs without a space (a space in a word matches any run of whitespace), and the
+// longest one that is not an everyday word is the rarest to find. Lowercase; empty when every
+// run is an everyday word (or the word is only spaces).
+std::string context_piece(std::string_view word) {
+  std::string best;
+  while (!word.empty()) {
+    const std::size_t sp = word.find(' ');
+    std::string part(word.substr(0, sp));
+    for (char& c : part) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (part.size() > best.size() && !is_common_word(part)) best = std::move(part);
+    if (sp == std::string_view::npos) break;
+    word.remove_prefix(sp + 1);
+  }
+  return best;
+}
+
+// A piece shorter than this would slow the main database more than the gate saves: Hyperscan's
+// literal matcher drops to a stride of one byte for literals of one or two bytes.
+constexpr std::size_t kMinContextPiece = 3;
+
+// Whether the patterns of `r` may wait behind the context gate (compiled_internal.hpp): its
+// context words are required and each has a piece that is not an everyday word.
+bool context_gateable(const Rule& r) {
+  if (!r.detect.context || !r.detect.context->required || r.detect.context->words.empty()) {
+    return false;
+  }
+  for (const std::string& w : r.detect.context->words) {
+    if (context_piece(w).size() < kMinContextPiece) return false;
+  }
+  return true;
+}
+
+// Whether `expression` spells a piece of one of the context words of `r` itself (a service
+// account file's `"service_account"`): such a pattern already waits for the rare word, and
+// putting it behind the gate would only add literals to the main database.
+bool spells_context_word(std::string_view expression, const Rule& r) {
+  std::string lower(expression);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const std::string& w : r.detect.context->words) {
+    if (lower.find(context_piece(w)) != std::string::npos) return true;
+  }
+  return false;
+}
+
+bool is_word_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
+
+// A Hyperscan expression for `piece`, every byte but letters and digits escaped. An edge that is
+// a word byte gets a `\b`: in an occurrence of the word that edge is the word's own (which must
+// be a word boundary) or lies next to whitespace.
+std::string literal_expression(std::string_view piece) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  if (!piece.empty() && is_word_char(piece.front())) out += "\\b";
+  for (char c : piece) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u)) {
+      out += c;
+    } else {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    }
+  }
+  if (!piece.empty() && is_word_char(piece.back())) out += "\\b";
+  return out;
 }
 
 // The widest match of `expression` as Hyperscan reads it (UINT_MAX: unbounded or unreadable).
@@ -322,7 +425,12 @@ Result<std::unique_ptr<CompiledRulesData>> layout(Pack pack, const CompileOption
           compiled_width = expression_width(e.expression, e.flags);
         }
       }
-      set_match_prefix(e, compiled_width);
+      if (set_match_prefix(e, compiled_width) && context_gateable(r) &&
+          e.max_width <= kMaxGatedWidth && !spells_context_word(e.expression, r)) {
+        e.gate = -1;
+        e.context_gated = true;
+        e.context_reach = r.detect.context->within + std::max(compiled_width, e.max_width) + 1;
+      }
       d->rule_max_width[i] = std::max(d->rule_max_width[i], e.max_width);
       d->rule_entries[i].push_back(static_cast<std::uint32_t>(d->entries.size()));
       d->entries.push_back(e);
@@ -358,6 +466,21 @@ Result<std::unique_ptr<CompiledRulesData>> layout(Pack pack, const CompileOption
         const PatternEntry& e = d->entries[id];
         db.max_width = std::max(db.max_width, e.max_width);
         db.max_within = std::max(db.max_within, d->rule_within[e.rule]);
+        if (e.context_gated) {
+          db.context.entries.push_back(id);
+          for (const std::string& w : rules[e.rule].detect.context->words) {
+            const std::string piece = context_piece(w);
+            auto at = std::find(db.context.literals.begin(), db.context.literals.end(), piece);
+            if (at == db.context.literals.end()) {
+              db.context.literals.push_back(piece);
+              db.context.reach.push_back(e.context_reach);
+            } else {
+              auto& reach = db.context.reach[static_cast<std::size_t>(
+                  std::distance(db.context.literals.begin(), at))];
+              reach = std::max(reach, e.context_reach);
+            }
+          }
+        }
         if (e.gate < 0) continue;
         GatedDatabase& g = db.gated[static_cast<std::size_t>(e.gate)];
         g.min_run = g.entries.empty() ? e.gate_run : std::min(g.min_run, e.gate_run);
@@ -429,30 +552,42 @@ bool wants_stream(const CompiledRulesData& d, std::size_t i) {
 }
 
 // The entries of database `db` that `kind` compiles: every one (stream), those behind no gate
-// (block), or those behind gate kind - kGated.
+// (block, with the context literals), those behind gate kind - kGated, or those behind the
+// context gate.
 constexpr int kBlock = 0;
 constexpr int kStream = 1;
 constexpr int kGated = 2;
-constexpr int kKinds = kGated + kGateCount;
+constexpr int kContextGated = kGated + kGateCount;
+constexpr int kKinds = kContextGated + 1;
 
 std::vector<std::uint32_t> kind_entries(const CompiledRulesData& d, const Database& db, int kind) {
   if (kind == kStream) return db.entries;
+  if (kind == kContextGated) return db.context.entries;
   if (kind >= kGated) return db.gated[static_cast<std::size_t>(kind - kGated)].entries;
   std::vector<std::uint32_t> out;
   for (std::uint32_t id : db.entries) {
-    if (d.entries[id].gate < 0) out.push_back(id);
+    if (d.entries[id].gate < 0 && !d.entries[id].context_gated) out.push_back(id);
   }
   return out;
+}
+
+// Whether database `i` has a Hyperscan database of `kind`.
+bool kind_wanted(const CompiledRulesData& d, std::size_t i, int kind) {
+  if (kind == kStream && !wants_stream(d, i)) return false;
+  if (kind == kBlock && !d.dbs[i].context.literals.empty()) return true;
+  return !kind_entries(d, d.dbs[i], kind).empty();
 }
 
 HsDatabase& kind_database(Database& db, int kind) {
   if (kind == kBlock) return db.block;
   if (kind == kStream) return db.stream;
+  if (kind == kContextGated) return db.context.block;
   return db.gated[static_cast<std::size_t>(kind - kGated)].block;
 }
 
+// `literals`: context pieces compiled along (ids from kContextLiteralId), caseless.
 Result<HsDatabase> compile_db(const CompiledRulesData& d, const std::vector<std::uint32_t>& entries,
-                              unsigned mode) {
+                              unsigned mode, const std::vector<std::string>& literals = {}) {
   std::vector<const char*> exprs;
   std::vector<unsigned> flags;
   std::vector<unsigned> ids;
@@ -464,6 +599,14 @@ Result<HsDatabase> compile_db(const CompiledRulesData& d, const std::vector<std:
     ids.push_back(id);
     som = som || (e.flags & HS_FLAG_SOM_LEFTMOST) != 0;
   }
+  std::vector<std::string> literal_exprs;
+  literal_exprs.reserve(literals.size());
+  for (std::size_t k = 0; k < literals.size(); ++k) {
+    literal_exprs.push_back(literal_expression(literals[k]));
+    flags.push_back(HS_FLAG_CASELESS);
+    ids.push_back(kContextLiteralId + static_cast<unsigned>(k));
+  }
+  for (const std::string& x : literal_exprs) exprs.push_back(x.c_str());
   // Stream mode keeps start-of-match state only for patterns that track it: the horizon (matches
   // are at most 4 KiB, so the small one is exact) is asked for only then.
   if ((mode & HS_MODE_STREAM) && som) mode |= HS_MODE_SOM_HORIZON_SMALL;
@@ -604,9 +747,8 @@ Result<std::shared_ptr<const CompiledRules>> compile_rules(Pack pack,
   std::vector<Task> tasks;
   for (std::size_t i = 0; i < data.dbs.size(); ++i) {
     for (int kind = 0; kind < kKinds; ++kind) {
-      if (kind == kStream && !wants_stream(data, i)) continue;
+      if (!kind_wanted(data, i, kind)) continue;
       Task task{i, kind, kind_entries(data, data.dbs[i], kind), 0, std::nullopt};
-      if (task.entries.empty()) continue;
       // A database's compile time grows with its patterns' total length.
       for (std::uint32_t id : task.entries) task.cost += data.entries[id].expression.size() + 16;
       tasks.push_back(std::move(task));
@@ -620,8 +762,9 @@ Result<std::shared_ptr<const CompiledRules>> compile_rules(Pack pack,
   auto work = [&] {
     for (std::size_t t = next++; t < tasks.size(); t = next++) {
       Task& task = tasks[t];
-      task.result =
-          compile_db(data, task.entries, task.kind == kStream ? HS_MODE_STREAM : HS_MODE_BLOCK);
+      task.result = compile_db(
+          data, task.entries, task.kind == kStream ? HS_MODE_STREAM : HS_MODE_BLOCK,
+          task.kind == kBlock ? data.dbs[task.db].context.literals : std::vector<std::string>{});
     }
   };
   const std::size_t threads =
@@ -662,8 +805,7 @@ Result<std::shared_ptr<const CompiledRules>> load_compiled_rules(Pack pack,
       if (!read_u64(in, len) || len > in.size()) {
         return make_error("rules.cache_corrupt", "cached databases are truncated");
       }
-      const bool expected = (kind != kStream || wants_stream(data, i)) &&
-                            !kind_entries(data, data.dbs[i], kind).empty();
+      const bool expected = kind_wanted(data, i, kind);
       if ((len != 0) != expected) {
         return make_error("rules.cache_mismatch", "cached database layout differs from the pack's");
       }

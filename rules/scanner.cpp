@@ -24,6 +24,23 @@ int on_match(unsigned int id, unsigned long long from, unsigned long long to, un
   return 0;
 }
 
+// The match callback of a block database holding context literals (compiled_internal.hpp,
+// ContextGate): patterns to `raw`, pieces of context words to `hits`.
+struct BlockContext {
+  std::vector<RawMatch>* raw;
+  std::vector<std::pair<std::uint64_t, std::uint32_t>>* hits;
+};
+int on_block_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int,
+                   void* ctx) {
+  auto* c = static_cast<BlockContext*>(ctx);
+  if (id >= kContextLiteralId) {
+    c->hits->emplace_back(to, id - kContextLiteralId);
+  } else {
+    c->raw->push_back(RawMatch{id, from, to, to});
+  }
+  return 0;
+}
+
 // The same for a scan of the text from `offset` on (a gate's slice, or a later start). With
 // `from_start_only`, only the matches that begin at `offset` are kept: their leftmost start is
 // the first byte scanned.
@@ -35,6 +52,7 @@ struct OffsetContext {
 int on_offset_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int,
                     void* ctx) {
   auto* c = static_cast<OffsetContext*>(ctx);
+  if (id >= kContextLiteralId) return 0;  // a context piece: only whole-text scans use them
   if (!c->from_start_only || from == 0) {
     c->raw->push_back(RawMatch{id, from + c->offset, to + c->offset, to + c->offset});
   }
@@ -45,45 +63,47 @@ bool is_word_byte(unsigned char c) {
   return std::isalnum(c) || c == '_';
 }
 
-// Whether `word` (lowercase; a single space matches any run of whitespace) is in `hay` as a
-// whole word starting at `i`, case-insensitively. Outside `hay` counts as a word boundary.
-bool word_at(std::string_view hay, std::size_t i, std::string_view word) {
+// Whether `word` (lowercase; a single space matches any run of whitespace) is in `text` as a
+// whole word starting at `i` and ending at or before `hi`, case-insensitively. Word boundaries
+// are read in the whole text ("xpassport" is not the word passport, wherever a window begins);
+// outside the text counts as a boundary.
+bool word_at(std::string_view text, std::size_t i, std::size_t hi, std::string_view word) {
   if (word.empty()) return false;  // the pack loader refuses empty words; never read word[0]
-  if (i > 0 && is_word_byte(static_cast<unsigned char>(hay[i - 1])) &&
+  if (i > 0 && is_word_byte(static_cast<unsigned char>(text[i - 1])) &&
       is_word_byte(static_cast<unsigned char>(word[0]))) {
     return false;
   }
   std::size_t h = i, w = 0;
-  while (w < word.size() && h < hay.size()) {
-    unsigned char hc = static_cast<unsigned char>(hay[h]);
+  while (w < word.size() && h < hi) {
+    unsigned char hc = static_cast<unsigned char>(text[h]);
     if (!word_byte_matches(hc, word[w])) break;
     if (word[w] == ' ') {
-      while (h < hay.size() && std::isspace(static_cast<unsigned char>(hay[h]))) ++h;
+      while (h < hi && std::isspace(static_cast<unsigned char>(text[h]))) ++h;
     } else {
       ++h;
     }
     ++w;
   }
   if (w != word.size()) return false;
-  return !(h < hay.size() && is_word_byte(static_cast<unsigned char>(hay[h])) &&
+  return !(h < text.size() && is_word_byte(static_cast<unsigned char>(text[h])) &&
            is_word_byte(static_cast<unsigned char>(word.back())));
 }
 
-// Whether any of `words` is in `hay` (word_at). With an index, each byte of `hay` tries only
-// the words that can start there.
-bool contains_any(std::string_view hay, const std::vector<std::string>& words,
-                  const WordIndex& index) {
+// Whether any of `words` lies whole in text[lo, hi) (word_at). With an index, each byte tries
+// only the words that can start there.
+bool contains_any(std::string_view text, std::size_t lo, std::size_t hi,
+                  const std::vector<std::string>& words, const WordIndex& index) {
   if (!index.usable) {
     for (const auto& w : words) {
-      for (std::size_t i = 0; i < hay.size(); ++i) {
-        if (word_at(hay, i, w)) return true;
+      for (std::size_t i = lo; i < hi; ++i) {
+        if (word_at(text, i, hi, w)) return true;
       }
     }
     return false;
   }
-  for (std::size_t i = 0; i < hay.size(); ++i) {
-    for (std::uint64_t m = index.first[static_cast<unsigned char>(hay[i])]; m; m &= m - 1) {
-      if (word_at(hay, i, words[static_cast<std::size_t>(std::countr_zero(m))])) return true;
+  for (std::size_t i = lo; i < hi; ++i) {
+    for (std::uint64_t m = index.first[static_cast<unsigned char>(text[i])]; m; m &= m - 1) {
+      if (word_at(text, i, hi, words[static_cast<std::size_t>(std::countr_zero(m))])) return true;
     }
   }
   return false;
@@ -91,10 +111,9 @@ bool contains_any(std::string_view hay, const std::vector<std::string>& words,
 
 bool near(std::string_view text, std::size_t start, std::size_t end, std::uint32_t within,
           const std::vector<std::string>& words, const WordIndex& index) {
-  std::size_t b = start > within ? start - within : 0;
-  std::string_view before = text.substr(b, start - b);
-  std::string_view after = text.substr(end, std::min<std::size_t>(within, text.size() - end));
-  return contains_any(before, words, index) || contains_any(after, words, index);
+  const std::size_t b = start > within ? start - within : 0;
+  const std::size_t a = end + std::min<std::size_t>(within, text.size() - end);
+  return contains_any(text, b, start, words, index) || contains_any(text, end, a, words, index);
 }
 
 // Compares a match with an allow-list entry (normalized: no whitespace, upper-cased) without
@@ -450,6 +469,8 @@ Scanner::Scanner(Scanner&& o) noexcept
       prepared_generation_(o.prepared_generation_),
       raw_(std::move(o.raw_)),
       slices_(std::move(o.slices_)),
+      context_hits_(std::move(o.context_hits_)),
+      context_slices_(std::move(o.context_slices_)),
       folded_(std::move(o.folded_)),
       folded_findings_(std::move(o.folded_findings_)) {
   o.scratch_ = nullptr;
@@ -463,6 +484,8 @@ Scanner& Scanner::operator=(Scanner&& o) noexcept {
     prepared_generation_ = o.prepared_generation_;
     raw_ = std::move(o.raw_);
     slices_ = std::move(o.slices_);
+    context_hits_ = std::move(o.context_hits_);
+    context_slices_ = std::move(o.context_slices_);
     folded_ = std::move(o.folded_);
     folded_findings_ = std::move(o.folded_findings_);
     o.scratch_ = nullptr;
@@ -545,14 +568,17 @@ Status Scanner::scan_block(const CompiledRules& rules, const std::array<int, kMa
     if (text.size() <= kShortText && db.short_text.usable && !db.short_text.may_match(text)) {
       continue;
     }
+    context_hits_.clear();
     if (db.block) {
+      BlockContext ctx{&raw_, &context_hits_};
       hs_error_t rc = hs_scan(db.block.get(), text.data(), static_cast<unsigned>(text.size()), 0,
-                              scratch_, on_match, &raw_);
+                              scratch_, on_block_match, &ctx);
       if (rc != HS_SUCCESS) {
         return make_error("rules.scan_failed", "hs_scan failed with code " + std::to_string(rc));
       }
     }
     if (auto s = scan_gated(db, text); !s.ok()) return s;
+    if (auto s = scan_context(db, text); !s.ok()) return s;
   }
   if (raw_.empty()) return ok_status();
   recover_spans(d, raw_, text, 0);
@@ -577,10 +603,11 @@ Status Scanner::scan_from(const CompiledRulesData& d, const std::array<int, kMax
   const auto len = static_cast<unsigned>(limit - start);
   for (int k = 0; k < n; ++k) {
     const Database& db = d.dbs[static_cast<std::size_t>(dbs[static_cast<std::size_t>(k)])];
-    std::array<const hs_database_t*, 1 + kGateCount> block{db.block.get()};
+    std::array<const hs_database_t*, 2 + kGateCount> block{db.block.get()};
     for (int g = 0; g < kGateCount; ++g) {
       block[static_cast<std::size_t>(1 + g)] = db.gated[static_cast<std::size_t>(g)].block.get();
     }
+    block[1 + kGateCount] = db.context.block.get();
     for (const hs_database_t* h : block) {
       if (!h) continue;
       hs_error_t rc = hs_scan(h, data, len, 0, scratch_, on_offset_match, &ctx);
@@ -618,6 +645,44 @@ Status Scanner::scan_gated(const Database& db, std::string_view text) {
       if (rc != HS_SUCCESS) {
         return make_error("rules.scan_failed", "hs_scan failed with code " + std::to_string(rc));
       }
+    }
+  }
+  return ok_status();
+}
+
+Status Scanner::scan_context(const Database& db, std::string_view text) {
+  if (!db.context.block || context_hits_.empty()) return ok_status();
+  context_slices_.clear();
+  for (const auto& [end, k] : context_hits_) {
+    const std::uint64_t reach = db.context.reach[k];
+    const std::uint64_t start = end - db.context.literals[k].size();
+    context_slices_.push_back(
+        TextSlice{static_cast<std::size_t>(start > reach ? start - reach : 0),
+                  static_cast<std::size_t>(std::min<std::uint64_t>(text.size(), end + reach))});
+  }
+  // Hyperscan reports in end order per engine, not across engines, and reaches differ.
+  std::sort(context_slices_.begin(), context_slices_.end(),
+            [](const TextSlice& a, const TextSlice& b) { return a.begin < b.begin; });
+  std::size_t kept = 0;
+  for (const TextSlice& sl : context_slices_) {
+    if (kept > 0 && sl.begin <= context_slices_[kept - 1].end + kSliceMergeGap) {
+      context_slices_[kept - 1].end = std::max(context_slices_[kept - 1].end, sl.end);
+    } else {
+      context_slices_[kept++] = sl;
+    }
+  }
+  context_slices_.resize(kept);
+  std::size_t covered = 0;
+  for (const TextSlice& sl : context_slices_) covered += sl.end - sl.begin;
+  if (covered > text.size() / 2 + text.size() / 4)
+    context_slices_.assign(1, TextSlice{0, text.size()});
+  for (const TextSlice& sl : context_slices_) {
+    OffsetContext ctx{&raw_, sl.begin, false};
+    hs_error_t rc =
+        hs_scan(db.context.block.get(), text.data() + sl.begin,
+                static_cast<unsigned>(sl.end - sl.begin), 0, scratch_, on_offset_match, &ctx);
+    if (rc != HS_SUCCESS) {
+      return make_error("rules.scan_failed", "hs_scan failed with code " + std::to_string(rc));
     }
   }
   return ok_status();

@@ -136,6 +136,9 @@ class Scanner {
   // Scans the gated databases of `db` on their slices of `text` (compiled_internal.hpp, kGates),
   // appending to raw_ with offsets in `text`.
   Status scan_gated(const Database& db, std::string_view text);
+  // Scans the context-gated database of `db` on the slices of `text` around the context pieces
+  // its block scan found (context_hits_; compiled_internal.hpp, ContextGate), appending to raw_.
+  Status scan_context(const Database& db, std::string_view text);
   // Scans the block databases of `dbs` (the first n; gated ones whole) on text[start, limit)
   // (absolute offsets; `text` starts at `base`), appending the matches that begin at `start`.
   Status scan_from(const CompiledRulesData& d, const std::array<int, 2>& dbs, int n,
@@ -151,6 +154,10 @@ class Scanner {
   std::vector<RawMatch> raw_;  // reused across calls: steady state allocates nothing
   // Likewise: per gate, the slices its gated database scans.
   std::array<std::vector<TextSlice>, kMaxSliceSpecs> slices_;
+  // Likewise: the context pieces a block scan found (end offset, literal index) and the slices
+  // the context-gated database scans.
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> context_hits_;
+  std::vector<TextSlice> context_slices_;
   FoldedText folded_;                     // the second look at a text with hidden characters
   std::vector<Finding> folded_findings_;  //   and what it found, in folded offsets
 };

@@ -1,7 +1,8 @@
 // bench_scan: how fast the embedded default pack scans, next to memchr over the same buffer.
 //
 //   build-*/bench/scan/bench_scan [--mib N] [--seconds S] [--pack FILE] [--surface NAME]
-//                                 [--per-rule | --leave-one-out] [--documents FILE...]
+//                                 [--per-rule | --leave-one-out] [--on prose|documents]
+//                                 [--documents FILE...]
 //
 // --surface scans the inputs as another surface of the request (and the response, for the
 // stream figure) than the body: `tools` is the body's rules plus the tool-only ones.
@@ -176,6 +177,7 @@ int main(int argc, char** argv) {
   const std::size_t bytes = mib << 20;
   bool per_rule = false;
   bool leave_one_out = false;
+  bool on_documents = false;  // --per-rule / --leave-one-out on the documents instead of prose
   std::string pack_file;
   Surface surface = Surface::body;
   for (int i = 1; i < argc; ++i) {
@@ -198,6 +200,8 @@ int main(int argc, char** argv) {
     per_rule |= std::strcmp(argv[i], "--per-rule") == 0;
     leave_one_out |= std::strcmp(argv[i], "--leave-one-out") == 0;
     if (std::strcmp(argv[i], "--pack") == 0 && i + 1 < argc) pack_file = argv[i + 1];
+    if (std::strcmp(argv[i], "--on") == 0 && i + 1 < argc)
+      on_documents = !std::strcmp(argv[i + 1], "documents");
   }
   std::vector<std::string> document_files;
   std::string documents_label = "documents (license texts)";
@@ -232,7 +236,8 @@ int main(int argc, char** argv) {
     // (Hyperscan's engines interact, so a rule cheap alone can slow the set down).
     auto pack = parse_pack(pack_text, "<pack>");
     if (!pack.ok()) return 2;
-    std::string text = prose(bytes, 0);
+    std::string text = on_documents ? documents(document_files, bytes) : prose(bytes, 0);
+    if (text.empty()) return 2;
     Scanner scanner;
     std::vector<Finding> out;
     for (std::size_t skip = 0; skip <= pack->rules.size(); ++skip) {
@@ -255,7 +260,8 @@ int main(int argc, char** argv) {
     // Each pattern rule compiled alone: which rules cost compile time and scan speed.
     auto pack = parse_pack(pack_text, "<pack>");
     if (!pack.ok()) return 2;
-    std::string text = prose(bytes, 0);
+    std::string text = on_documents ? documents(document_files, bytes) : prose(bytes, 0);
+    if (text.empty()) return 2;
     Scanner scanner;
     std::vector<Finding> out;
     for (const auto& r : pack->rules) {

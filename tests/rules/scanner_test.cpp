@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <random>
+#include <span>
 #include <string>
 #include <thread>
 
@@ -86,6 +87,44 @@ bool same(const std::vector<Finding>& a, const std::vector<Finding>& b) {
   return true;
 }
 
+// Random texts of `words` and runs of capitals and digits (a digit one time in
+// `digit_one_in`), up to 4 KiB: block mode, where gates scan some patterns only on slices of
+// the text, must find exactly what stream mode (every pattern over every byte) finds. Returns
+// how many findings there were, so a caller can check the texts were not all empty of them.
+std::size_t block_equals_stream(const std::shared_ptr<const CompiledRules>& rules,
+                                std::span<const char* const> words, unsigned seed, int rounds,
+                                unsigned digit_one_in) {
+  std::mt19937 rng(seed);
+  std::size_t findings = 0;
+  Scanner scanner;
+  for (int round = 0; round < rounds; ++round) {
+    std::string text;
+    const std::size_t n = round % 8 == 0 ? 2000 + rng() % 2000 : 20 + rng() % 400;
+    while (text.size() < n) {
+      if (rng() % 3 == 0) {
+        const std::size_t len = 1 + rng() % 16;
+        for (std::size_t i = 0; i < len; ++i) {
+          text +=
+              static_cast<char>(rng() % digit_one_in == 0 ? '0' + rng() % 10 : 'A' + rng() % 26);
+        }
+      } else {
+        text += words[rng() % words.size()];
+      }
+      text += rng() % 4 == 0 ? "" : " ";
+    }
+    auto block = scan(*rules, text, Layer::pre_template, Scope::response);
+    std::sort(block.begin(), block.end(), [](const Finding& a, const Finding& b) {
+      return std::tie(a.priority, a.start, a.rule_index) <
+             std::tie(b.priority, b.start, b.rule_index);
+    });
+    auto whole = stream_scan(scanner, rules, text, {});
+    INFO("round " << round << ": " << text);
+    REQUIRE(same(block, whole));
+    findings += block.size();
+  }
+  return findings;
+}
+
 }  // namespace
 
 TEST_CASE("finds a valid IBAN with its span and nothing for a bad check digit") {
@@ -126,10 +165,25 @@ TEST_CASE("required context words gate a finding, exclude words veto it") {
   CHECK(found[0].context_matched);
 }
 
+TEST_CASE("a context word glued to a word across the window's edge is not that word") {
+  // The window reaches 20 bytes back from the number. "aba" starting right at its edge counts,
+  // "xaba" does not, wherever the window happens to begin (it used to count as a word there).
+  auto rules = compile(
+      "  - id: 00000000-0000-4000-8000-000000000002\n    name: routing\n"
+      "    reason_code: DLP.PII.US_BANK_ROUTING\n"
+      "    detect:\n      patterns: ['\\b[0-9]{9}\\b']\n      validator: aba_routing\n"
+      "      context: {words: [aba], within: 20, required: true}\n");
+  const std::string pad(17, ' ');
+  CHECK(scan(*rules, " aba" + pad + "021000021").size() == 1);
+  CHECK(scan(*rules, "xaba" + pad + "021000021").empty());
+  CHECK(scan(*rules, "021000021" + pad + "abax").empty());
+  CHECK(scan(*rules, "021000021" + pad + "aba").size() == 1);
+}
+
 TEST_CASE("context words match alike whether the list is indexed or searched word by word") {
   // Up to 64 words are indexed by the byte each can start at; longer lists are searched one
   // word at a time. Both must read the window the same way: case, whitespace runs inside a
-  // phrase, word boundaries, and the window's edges (which count as boundaries).
+  // phrase, word boundaries, and the window's edges.
   auto rule = [](const std::string& id, const std::string& words) {
     return "  - id: 00000000-0000-4000-8000-0000000000" + id +
            "\n    name: routing\n    reason_code: DLP.PII.US_BANK_ROUTING\n"
@@ -609,10 +663,11 @@ TEST_CASE("the default pack's tools surface shares the body's database") {
   REQUIRE(compiled.ok());
   const CompiledRules& rules = **compiled;
   // Headers/URL, body, and the tool-only rules: three pattern sets, each in block and stream
-  // mode, and a gated block database of the patterns behind the capitals gate (private key
-  // blocks; in the body's set also BICs) for the first two. A fourth set (the tools surface as
-  // a whole) would double the compile time.
-  CHECK(rules.database_count() == 8);
+  // mode, a gated block database of the patterns behind the capitals gate (private key blocks)
+  // for the first two, and one of the patterns behind the context gate (passport, BIC, date of
+  // birth, routing number) for the body's. A fourth set (the tools surface as a whole) would
+  // double the compile time.
+  CHECK(rules.database_count() == 9);
   CHECK(rules.max_match_length(Scope::request, Surface::tools) >=
         rules.max_match_length(Scope::request, Surface::body));
   std::string text;
@@ -658,46 +713,122 @@ TEST_CASE("a pattern behind the capitals gate finds in block mode what the whole
       "    scope: [response]\n"
       "    detect:\n"
       "      patterns: ['\\b[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?(?:\\b)']\n"
-      "      context: { words: [bank, swift code], within: 40, required: true }\n"
+      "      context: { words: [bank, swift code], within: 40 }\n"
       "  - id: 00000000-0000-4000-8000-000000000012\n    name: IBAN\n"
       "    reason_code: DLP.PII.IBAN\n    action: redact\n    priority: 100\n"
       "    scope: [response]\n"
       "    detect:\n      patterns: ['\\b[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]){11,30}\\b']\n"
       "      validator: iban\n");
   // One database: the IBAN's block database, the BIC's gated one, and the stream one of both.
+  // (Its context words are not required: with required rare words it would wait behind the
+  // context gate instead.)
   REQUIRE(rules->database_count() == 3);
-  std::mt19937 rng(77);
+  // Runs of capitals and digits: BICs, parts of one, longer words in capitals.
   const char* words[] = {
       "the", "bank", "swift code", "pay", "to", "and", "DE89 3704 0044 0532 0130 00",
       "\n",  "  ",   "x",          "Ltd."};
-  std::size_t findings = 0;
-  Scanner scanner;
-  for (int round = 0; round < 400; ++round) {
-    std::string text;
-    const std::size_t n = round % 8 == 0 ? 2000 + rng() % 2000 : 20 + rng() % 400;
-    while (text.size() < n) {
-      if (rng() % 3 == 0) {
-        // A run of capitals and digits: a BIC, part of one, or a longer word in capitals.
-        const std::size_t len = 1 + rng() % 16;
-        for (std::size_t i = 0; i < len; ++i) {
-          text += static_cast<char>(rng() % 5 == 0 ? '0' + rng() % 10 : 'A' + rng() % 26);
-        }
-      } else {
-        text += words[rng() % (sizeof(words) / sizeof(words[0]))];
-      }
-      text += rng() % 4 == 0 ? "" : " ";
-    }
-    auto block = scan(*rules, text, Layer::pre_template, Scope::response);
-    std::sort(block.begin(), block.end(), [](const Finding& a, const Finding& b) {
-      return std::tie(a.priority, a.start, a.rule_index) <
-             std::tie(b.priority, b.start, b.rule_index);
-    });
-    auto whole = stream_scan(scanner, rules, text, {});
-    INFO("round " << round << ": " << text);
-    REQUIRE(same(block, whole));
-    findings += block.size();
-  }
-  CHECK(findings > 200);
+  CHECK(block_equals_stream(rules, words, 77, 400, 5) > 200);
+}
+
+TEST_CASE("patterns behind the context gate find in block mode what the whole text has") {
+  // Rules whose context words are required and rare wait for them: block mode scans their
+  // patterns only around the words (compiled_internal.hpp, ContextGate); stream mode scans every
+  // pattern over the whole text. They must agree wherever the words, their case, the glued
+  // look-alikes and the window edges fall.
+  auto rules = compile(
+      "  - id: 00000000-0000-4000-8000-000000000041\n    name: passport\n"
+      "    reason_code: DLP.PII.PASSPORT\n    action: redact\n    priority: 100\n"
+      "    scope: [request, response]\n"
+      "    detect:\n"
+      "      patterns: ['\\b[A-Z]{1,2}[0-9]{6,8}\\b', '\\b[0-9]{9}\\b']\n"
+      "      context: { words: [passport, passport no, d.o.b], within: 40, required: true }\n"
+      "  - id: 00000000-0000-4000-8000-000000000042\n    name: routing\n"
+      "    reason_code: DLP.PII.US_BANK_ROUTING\n    action: redact\n    priority: 110\n"
+      "    scope: [request, response]\n"
+      "    detect:\n      patterns: ['\\b[0-9]{9}\\b']\n      validator: aba_routing\n"
+      "      context: { words: [aba, transit number, wire], within: 20, required: true }\n"
+      "  - id: 00000000-0000-4000-8000-000000000043\n    name: BIC\n"
+      "    reason_code: DLP.PII.SWIFT_BIC\n    action: monitor\n    priority: 150\n"
+      "    scope: [request, response]\n"
+      "    detect:\n"
+      "      patterns: ['\\b[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?(?:\\b)']\n"
+      "      context: { words: [bank, swift code], within: 40, required: true }\n");
+  // Request scope: one block database (the context words' pieces), the context-gated one.
+  // Response scope adds the stream database, which scans every pattern.
+  REQUIRE(rules->database_count() == 3);
+  // Runs of capitals and digits: passport numbers, BICs, parts of them, words in capitals.
+  const char* words[] = {"the",
+                         "passport",
+                         "Passport no.",
+                         "PASSPORT",
+                         "xpassport",
+                         "passports",
+                         "aba",
+                         "abax",
+                         "ABA",
+                         "transit\n number",
+                         "wire",
+                         "d.o.b",
+                         "bank",
+                         "swift\t code",
+                         "code",
+                         "and",
+                         "\n",
+                         "  ",
+                         "x",
+                         "021000021",
+                         "123456789",
+                         "DEUTDEFF500"};
+  CHECK(block_equals_stream(rules, words, 91, 600, 2) > 300);
+}
+
+TEST_CASE("only rules that wait for rare required words go behind the context gate") {
+  const std::string head =
+      "  - id: 00000000-0000-4000-8000-000000000044\n    name: passport\n"
+      "    reason_code: DLP.PII.PASSPORT\n"
+      "    detect:\n      patterns: ['\\b[A-Z]{1,2}[0-9]{6,8}\\b']\n";
+  // Every rule here scans requests and responses: a block and a stream database. Rare words
+  // add the gated block database of the pattern (the block one then holds the words' pieces).
+  CHECK(compile(head + "      context: {words: [passport], within: 40, required: true}\n")
+            ->database_count() == 3);
+  // Not required, an everyday word, a word of one letter, or no context: not gated.
+  CHECK(compile(head + "      context: {words: [passport], within: 40}\n")->database_count() == 2);
+  CHECK(compile(head + "      context: {words: [passport, you are], within: 40, required: true}\n")
+            ->database_count() == 2);
+  CHECK(compile(head + "      context: {words: [passport, 'p n'], within: 40, required: true}\n")
+            ->database_count() == 2);
+  CHECK(compile(head)->database_count() == 2);
+  // A pattern that spells its own context word already waits for it.
+  CHECK(compile("  - id: 00000000-0000-4000-8000-000000000045\n    name: key file\n"
+                "    reason_code: DLP.SECRET.GCP_SERVICE_ACCOUNT\n"
+                "    detect:\n      patterns: ['\"private_key_id\":\\s?\"[0-9a-f]{40}\"']\n"
+                "      context: {words: [private_key_id], within: 40, required: true}\n")
+            ->database_count() == 2);
+}
+
+TEST_CASE("the context-gated database loads back from the serialized bytes and scans the same") {
+  auto rules = compile(
+      "  - id: 00000000-0000-4000-8000-000000000046\n    name: passport\n"
+      "    reason_code: DLP.PII.PASSPORT\n"
+      "    detect:\n      patterns: ['\\b[A-Z]{1,2}[0-9]{6,8}\\b']\n"
+      "      context: {words: [passport], within: 40, required: true}\n" +
+      kIban);
+  // Block (the IBAN and the word), context-gated (the passport), stream (both).
+  REQUIRE(rules->database_count() == 3);
+  auto bytes = rules->serialize();
+  REQUIRE(bytes.ok());
+  auto loaded = load_compiled_rules(rules->pack(), *bytes);
+  REQUIRE(loaded.ok());
+  CHECK((*loaded)->database_count() == 3);
+  const std::string text = "passport C01X00T47 or X1234567; pay DE89 3704 0044 0532 0130 00";
+  auto found = scan(**loaded, text);
+  REQUIRE(found.size() == 2);
+  CHECK(same(found, scan(*rules, text)));
+  auto passport = std::find_if(found.begin(), found.end(), [](const Finding& f) {
+    return f.reason_code == "DLP.PII.PASSPORT";
+  });
+  REQUIRE(passport != found.end());
+  CHECK(text.substr(passport->start, passport->end - passport->start) == "X1234567");
 }
 
 TEST_CASE("a match hidden behind an earlier start of the same end is found, block and stream") {

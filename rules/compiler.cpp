@@ -425,15 +425,34 @@ Result<std::unique_ptr<CompiledRulesData>> layout(Pack pack, const CompileOption
           compiled_width = expression_width(e.expression, e.flags);
         }
       }
-      if (set_match_prefix(e, compiled_width) && context_gateable(r) &&
-          e.max_width <= kMaxGatedWidth && !spells_context_word(e.expression, r)) {
-        e.gate = -1;
-        e.context_gated = true;
-        e.context_reach = r.detect.context->within + std::max(compiled_width, e.max_width) + 1;
+      if (set_match_prefix(e, compiled_width) && e.max_width <= kMaxGatedWidth &&
+          !(r.detect.context && spells_context_word(e.expression, r))) {
+        // May wait behind the context gate; whether it does is the rule's decision (below).
+        e.context_reach = r.detect.context
+                              ? r.detect.context->within + std::max(compiled_width, e.max_width) + 1
+                              : 0;
       }
       d->rule_max_width[i] = std::max(d->rule_max_width[i], e.max_width);
       d->rule_entries[i].push_back(static_cast<std::uint32_t>(d->entries.size()));
       d->entries.push_back(e);
+    }
+    // The context gate pays for rules with a pattern that can start at a capital: those send
+    // Hyperscan into its automata at every capital of ordinary text. Patterns of digits alone
+    // (a routing number) skip fast over text without digits, and their words would only add
+    // literals to the main database (measured: docs/development.md).
+    if (!context_gateable(r)) continue;
+    bool capital_start = false;
+    for (std::uint32_t id : d->rule_entries[i]) {
+      for (unsigned b = 'A'; b <= 'Z'; ++b) {
+        capital_start = capital_start || d->entries[id].match_at[0].test(b);
+      }
+    }
+    if (!capital_start) continue;
+    for (std::uint32_t id : d->rule_entries[i]) {
+      PatternEntry& e = d->entries[id];
+      if (e.context_reach == 0) continue;
+      e.gate = -1;
+      e.context_gated = true;
     }
   }
   std::stable_sort(

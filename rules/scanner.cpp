@@ -26,15 +26,25 @@ int on_match(unsigned int id, unsigned long long from, unsigned long long to, un
 
 // The match callback of a block database holding context literals (compiled_internal.hpp,
 // ContextGate): patterns to `raw`, pieces of context words to `hits`.
+// Past this many pieces in one text the context-gated database scans the whole text (their
+// slices would cover most of it anyway): a body of "passport passport …" must not cost memory
+// in proportion to its size.
+constexpr std::size_t kMaxContextHits = 1024;
+
 struct BlockContext {
   std::vector<RawMatch>* raw;
   std::vector<std::pair<std::uint64_t, std::uint32_t>>* hits;
+  bool* hits_overflow;
 };
 int on_block_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int,
                    void* ctx) {
   auto* c = static_cast<BlockContext*>(ctx);
   if (id >= kContextLiteralId) {
-    c->hits->emplace_back(to, id - kContextLiteralId);
+    if (c->hits->size() < kMaxContextHits) {
+      c->hits->emplace_back(to, id - kContextLiteralId);
+    } else {
+      *c->hits_overflow = true;
+    }
   } else {
     c->raw->push_back(RawMatch{id, from, to, to});
   }
@@ -569,8 +579,9 @@ Status Scanner::scan_block(const CompiledRules& rules, const std::array<int, kMa
       continue;
     }
     context_hits_.clear();
+    context_overflow_ = false;
     if (db.block) {
-      BlockContext ctx{&raw_, &context_hits_};
+      BlockContext ctx{&raw_, &context_hits_, &context_overflow_};
       hs_error_t rc = hs_scan(db.block.get(), text.data(), static_cast<unsigned>(text.size()), 0,
                               scratch_, on_block_match, &ctx);
       if (rc != HS_SUCCESS) {
@@ -672,6 +683,7 @@ Status Scanner::scan_context(const Database& db, std::string_view text) {
     }
   }
   context_slices_.resize(kept);
+  if (context_overflow_) context_slices_.assign(1, TextSlice{0, text.size()});
   std::size_t covered = 0;
   for (const TextSlice& sl : context_slices_) covered += sl.end - sl.begin;
   if (covered > text.size() / 2 + text.size() / 4)

@@ -157,6 +157,7 @@ class Scanner {
   // Likewise: the context pieces a block scan found (end offset, literal index) and the slices
   // the context-gated database scans.
   std::vector<std::pair<std::uint64_t, std::uint32_t>> context_hits_;
+  bool context_overflow_ = false;  // more pieces than kept: the gated database scans it all
   std::vector<TextSlice> context_slices_;
   FoldedText folded_;                     // the second look at a text with hidden characters
   std::vector<Finding> folded_findings_;  //   and what it found, in folded offsets

@@ -813,6 +813,24 @@ TEST_CASE("only rules that wait for rare required words go behind the context ga
             ->database_count() == 2);
 }
 
+TEST_CASE("a text with more context words than the gate keeps is scanned whole") {
+  // Past 1,024 pieces the gate stops recording them (memory must not grow with a hostile
+  // body) and scans the whole text: the number after the 1,101st word is still found.
+  auto rules = compile(
+      "  - id: 00000000-0000-4000-8000-000000000048\n    name: passport\n"
+      "    reason_code: DLP.PII.PASSPORT\n"
+      "    detect:\n      patterns: ['\\b[A-Z]{1,2}[0-9]{6,8}\\b']\n"
+      "      context: {words: [passport], within: 40, required: true}\n");
+  REQUIRE(rules->database_count() == 3);
+  std::string text;
+  for (int i = 0; i < 1100; ++i) text += "passport ";
+  for (int i = 0; i < 3000; ++i) text += "filler ";  // the kept slices cover a third of it
+  text += "passport X1234567";
+  auto found = scan(*rules, text);
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].start == text.size() - 8);
+}
+
 TEST_CASE("the context-gated database loads back from the serialized bytes and scans the same") {
   auto rules = compile(
       "  - id: 00000000-0000-4000-8000-000000000046\n    name: passport\n"

@@ -554,6 +554,18 @@ Result<std::unique_ptr<CompiledRulesData>> layout(Pack pack, const CompileOption
   }
   std::string digest_input = pack_to_json(d->pack);
   digest_input += options.mode == EnforcementMode::monitor ? "|monitor" : "|enforce";
+  // Which entry sits in which database, and the context literals by id, are decided here from
+  // the pack and this build's heuristics (kGates, kCommonWords, …): a cached database laid out
+  // by another build would map ids to the wrong entries or literals, so they are in the digest.
+  for (const PatternEntry& e : d->entries) {
+    digest_input += "|" + std::to_string(e.gate) + (e.context_gated ? "c" : "") +
+                    std::to_string(e.context_gated ? e.context_reach : 0);
+  }
+  for (const Database& db : d->dbs) {
+    for (std::size_t k = 0; k < db.context.literals.size(); ++k) {
+      digest_input += "|" + db.context.literals[k] + ":" + std::to_string(db.context.reach[k]);
+    }
+  }
   crypto_hash_sha256(d->digest.data(), reinterpret_cast<const unsigned char*>(digest_input.data()),
                      digest_input.size());
   return d;
@@ -636,6 +648,10 @@ Result<HsDatabase> compile_db(const CompiledRulesData& d, const std::vector<std:
     std::string where;
     if (err && err->expression >= 0 && static_cast<std::size_t>(err->expression) < entries.size()) {
       where = pattern_path(d, d.entries[entries[static_cast<std::size_t>(err->expression)]]) + ": ";
+    } else if (err && err->expression >= 0 &&
+               static_cast<std::size_t>(err->expression) < entries.size() + literals.size()) {
+      where = "context word piece '" +
+              literals[static_cast<std::size_t>(err->expression) - entries.size()] + "': ";
     }
     std::string msg = err && err->message ? err->message : "compile failed";
     if (err) hs_free_compile_error(err);

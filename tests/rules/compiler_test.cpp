@@ -43,19 +43,26 @@ struct ScratchFree {
   void operator()(hs_scratch_t* s) const { hs_free_scratch(s); }
 };
 
-// Hyperscan's own answer: does the database report any match in `text`?
+// Hyperscan's own answer: does any block database of `db` (gated ones scanned whole) report a
+// pattern match in `text`? The context words' pieces in the main one are not patterns.
 bool hyperscan_matches(const CompiledRulesData& d, const Database& db, std::string_view text) {
   hs_scratch_t* raw = nullptr;
   REQUIRE(hs_clone_scratch(d.prototype.get(), &raw) == HS_SUCCESS);
   std::unique_ptr<hs_scratch_t, ScratchFree> scratch(raw);
   bool found = false;
-  auto on_match = [](unsigned, unsigned long long, unsigned long long, unsigned, void* ctx) {
+  auto on_match = [](unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx) {
+    if (id >= kContextLiteralId) return 0;
     *static_cast<bool*>(ctx) = true;
     return 1;  // one is enough
   };
-  const hs_error_t rc = hs_scan(db.block.get(), text.data(), static_cast<unsigned>(text.size()), 0,
-                                scratch.get(), on_match, &found);
-  REQUIRE((rc == HS_SUCCESS || rc == HS_SCAN_TERMINATED));
+  std::vector<const hs_database_t*> block{db.block.get(), db.context.block.get()};
+  for (const GatedDatabase& g : db.gated) block.push_back(g.block.get());
+  for (const hs_database_t* h : block) {
+    if (!h || found) continue;
+    const hs_error_t rc = hs_scan(h, text.data(), static_cast<unsigned>(text.size()), 0,
+                                  scratch.get(), on_match, &found);
+    REQUIRE((rc == HS_SUCCESS || rc == HS_SCAN_TERMINATED));
+  }
   return found;
 }
 

@@ -134,6 +134,24 @@ StreamRun run_stream(std::shared_ptr<const rules::CompiledRules> rules, Route ro
   return r;
 }
 
+// `text` cut into pieces of next_len() bytes each, every cut moved forward to a code point
+// boundary (a JSON string cannot carry half a character). Before `stop_at` is passed, no piece
+// reaches past it, so a caller can put an event of its own there.
+template <class NextLen>
+std::vector<std::string> code_point_pieces(std::string_view text, NextLen&& next_len,
+                                           std::size_t stop_at = std::string_view::npos) {
+  std::vector<std::string> pieces;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = std::min(text.size(), pos + next_len());
+    if (pos < stop_at && end > stop_at) end = stop_at;
+    while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
+    pieces.emplace_back(text.substr(pos, end - pos));
+    pos = end;
+  }
+  return pieces;
+}
+
 }  // namespace
 
 TEST_CASE("blocks an AWS key split across two SSE deltas and ends the stream with one error") {
@@ -558,16 +576,12 @@ void check_joined_equals_redact(std::uint32_t seed, bool hidden) {
     // Random deltas (on code point boundaries: a JSON string cannot carry half a character),
     // then random network chunking of the SSE bytes (anywhere).
     std::string sse;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-      std::size_t end = std::min(text.size(), pos + 1 + rng() % 24);
-      while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
-      sse += sse_chunk(text.substr(pos, end - pos));
-      pos = end;
+    for (const std::string& piece : code_point_pieces(text, [&] { return 1 + rng() % 24; })) {
+      sse += sse_chunk(piece);
     }
     sse += sse_finish();
     std::vector<std::string> chunks;
-    pos = 0;
+    std::size_t pos = 0;
     while (pos < sse.size()) {
       std::size_t n = 1 + rng() % 200;
       chunks.push_back(sse.substr(pos, n));
@@ -953,12 +967,8 @@ TEST_CASE("emoji joiners and selectors in a stream pass unchanged and find nothi
       "\U000E0074\U000E007F done";
   for (std::size_t step : {1u, 3u, 7u, 64u}) {
     std::vector<std::string> chunks;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-      std::size_t end = std::min(text.size(), pos + step);
-      while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
-      chunks.push_back(sse_chunk(text.substr(pos, end - pos)));
-      pos = end;
+    for (const std::string& piece : code_point_pieces(text, [&] { return step; })) {
+      chunks.push_back(sse_chunk(piece));
     }
     chunks.push_back(sse_finish());
     auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse, chunks);
@@ -1116,15 +1126,10 @@ TEST_CASE("property: AWS key spelled with escapes/fullwidth/surrogates in stream
     for (char c : key) text += r10_encode(c, rng);
     text += R"( end"})";
     std::vector<std::string> chunks;
-    std::size_t pos = 0;
     bool first = true;
-    while (pos < text.size()) {
-      std::size_t len = 1 + rng() % 24;
-      std::size_t end = std::min(text.size(), pos + len);
-      while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
-      chunks.push_back(arguments_chunk(text.substr(pos, end - pos), first));
+    for (const std::string& piece : code_point_pieces(text, [&] { return 1 + rng() % 24; })) {
+      chunks.push_back(arguments_chunk(piece, first));
       first = false;
-      pos = end;
     }
     chunks.push_back(sse_finish());
     auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse, chunks);
@@ -1156,13 +1161,8 @@ TEST_CASE("property: content deltas with hidden chars and long prefixes (beyond 
     // no hidden char after the last byte (a block scan would not fold there)
     text += " end";
     std::vector<std::string> chunks;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-      std::size_t len = 1 + rng() % 16;
-      std::size_t end = std::min(text.size(), pos + len);
-      while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
-      chunks.push_back(sse_chunk(text.substr(pos, end - pos)));
-      pos = end;
+    for (const std::string& piece : code_point_pieces(text, [&] { return 1 + rng() % 16; })) {
+      chunks.push_back(sse_chunk(piece));
     }
     chunks.push_back(sse_finish());
     auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse, chunks);
@@ -1446,17 +1446,11 @@ TEST_CASE("property: hidden chars + a flush at a random point inside the key") {
     while ((static_cast<unsigned char>(text[flush_at]) & 0xC0) == 0x80) ++flush_at;
     std::vector<std::string> chunks;
     std::size_t pos = 0;
-    bool flushed = false;
-    while (pos < text.size()) {
-      std::size_t end = std::min(text.size(), pos + 1 + rng() % 16);
-      if (!flushed && end > flush_at) end = flush_at;
-      while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
-      chunks.push_back(sse_chunk(text.substr(pos, end - pos)));
-      pos = end;
-      if (!flushed && pos == flush_at) {
-        chunks.push_back(flush_ev);
-        flushed = true;
-      }
+    for (const std::string& piece : code_point_pieces(
+             text, [&] { return 1 + rng() % 16; }, flush_at)) {
+      chunks.push_back(sse_chunk(piece));
+      pos += piece.size();
+      if (pos == flush_at) chunks.push_back(flush_ev);
     }
     chunks.push_back(sse_finish());
     auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse, chunks);
@@ -1485,13 +1479,11 @@ TEST_CASE("property: escaped key in tool args + a content delta (flush) at a ran
     std::vector<std::string> chunks;
     std::size_t pos = 0;
     bool first = true, flushed = false;
-    while (pos < text.size()) {
-      std::size_t end = std::min(text.size(), pos + 1 + rng() % 16);
-      if (!flushed && end > flush_at) end = flush_at;
-      while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
-      chunks.push_back(arguments_chunk(text.substr(pos, end - pos), first));
+    for (const std::string& piece : code_point_pieces(
+             text, [&] { return 1 + rng() % 16; }, flush_at)) {
+      chunks.push_back(arguments_chunk(piece, first));
       first = false;
-      pos = end;
+      pos += piece.size();
       if (!flushed && pos >= flush_at) {
         chunks.push_back(sse_chunk(" "));
         flushed = true;

@@ -4,6 +4,7 @@
 #include <immintrin.h>
 #endif
 
+#include <array>
 #include <cstdint>
 #include <iterator>
 #include <limits>
@@ -15,14 +16,27 @@ namespace {
 // What the character at text[i] folds to. `length` 0: it is not one to fold.
 struct Fold {
   std::size_t length = 0;
-  int ascii = -1;  // -1: dropped
+  int ascii = -1;          // -1: dropped
+  bool lookalike = false;  // a letter of another script drawn like `ascii` (confusable_of)
 };
 
 // Lead bytes of the characters below: every other byte starts nothing to fold.
-bool may_lead(unsigned char c) {
+constexpr bool lead_byte(unsigned char c) {
   switch (c) {
     case 0xC2:
+    case 0xC7:
+    case 0xC9:
+    case 0xCC:
     case 0xCD:
+    case 0xCE:
+    case 0xCF:
+    case 0xD0:
+    case 0xD1:
+    case 0xD2:
+    case 0xD3:
+    case 0xD4:
+    case 0xD5:
+    case 0xD6:
     case 0xD8:
     case 0xD9:
     case 0xDB:
@@ -38,6 +52,16 @@ bool may_lead(unsigned char c) {
     default:
       return false;
   }
+}
+
+constexpr auto kLeadBytes = [] {
+  std::array<bool, 256> t{};
+  for (unsigned c = 0; c < 256; ++c) t[c] = lead_byte(static_cast<unsigned char>(c));
+  return t;
+}();
+
+bool may_lead(unsigned char c) {
+  return kLeadBytes[c];
 }
 
 // The code point at t[i] and its length; length 0 for a byte that starts no valid sequence.
@@ -66,15 +90,17 @@ CodePoint decode_at(std::string_view t, std::size_t i) {
   return {};
 }
 
-// Characters that render as nothing (format characters and fillers).
+// Characters that render as nothing (format characters and fillers), and the combining marks
+// U+0300..U+036F: drawn on the letter before them, they leave it what a reader takes it for
+// ("i" with a diaeresis or a strike-through still reads "i"), yet split the pattern's word.
 bool invisible(std::uint32_t cp) {
-  return cp == 0xAD || cp == 0x34F || cp == 0x61C || cp == 0x115F || cp == 0x1160 || cp == 0x17B4 ||
-         cp == 0x17B5 || (cp >= 0x180B && cp <= 0x180F) || (cp >= 0x200B && cp <= 0x200F) ||
-         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2060 && cp <= 0x206F) || cp == 0x3164 ||
-         (cp >= 0xFE00 && cp <= 0xFE0F) || cp == 0xFEFF || cp == 0xFFA0 ||
-         (cp >= 0xFFF9 && cp <= 0xFFFB) || (cp >= 0x1BCA0 && cp <= 0x1BCA3) ||
-         (cp >= 0x1D173 && cp <= 0x1D17A) || (cp >= 0xE0000 && cp <= 0xE007F) ||
-         (cp >= 0xE0100 && cp <= 0xE01EF);
+  return cp == 0xAD || (cp >= 0x300 && cp <= 0x36F) || cp == 0x61C || cp == 0x115F ||
+         cp == 0x1160 || cp == 0x17B4 || cp == 0x17B5 || (cp >= 0x180B && cp <= 0x180F) ||
+         (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
+         (cp >= 0x2060 && cp <= 0x206F) || cp == 0x3164 || (cp >= 0xFE00 && cp <= 0xFE0F) ||
+         cp == 0xFEFF || cp == 0xFFA0 || (cp >= 0xFFF9 && cp <= 0xFFFB) ||
+         (cp >= 0x1BCA0 && cp <= 0x1BCA3) || (cp >= 0x1D173 && cp <= 0x1D17A) ||
+         (cp >= 0xE0000 && cp <= 0xE007F) || (cp >= 0xE0100 && cp <= 0xE01EF);
 }
 
 // The first code point of each run of ten decimal digits (Unicode Nd) that people type numbers
@@ -105,7 +131,41 @@ int ascii_of(std::uint32_t cp) {
     if (cp >= 0x24B6 && cp <= 0x24CF) return static_cast<int>('A' + (cp - 0x24B6));
     if (cp >= 0x24D0 && cp <= 0x24E9) return static_cast<int>('a' + (cp - 0x24D0));
     if (cp == 0x24EA) return '0';
-    return -1;
+    // The Kelvin sign and the Roman numerals of one letter (what NFKC gives).
+    switch (cp) {
+      case 0x212A:
+        return 'K';
+      case 0x2160:
+        return 'I';
+      case 0x2164:
+        return 'V';
+      case 0x2169:
+        return 'X';
+      case 0x216C:
+        return 'L';
+      case 0x216D:
+        return 'C';
+      case 0x216E:
+        return 'D';
+      case 0x216F:
+        return 'M';
+      case 0x2170:
+        return 'i';
+      case 0x2174:
+        return 'v';
+      case 0x2179:
+        return 'x';
+      case 0x217C:
+        return 'l';
+      case 0x217D:
+        return 'c';
+      case 0x217E:
+        return 'd';
+      case 0x217F:
+        return 'm';
+      default:
+        return -1;
+    }
   }
   if (cp == 0x3000) return ' ';
   if (cp >= 0xFF01 && cp <= 0xFF5E) return static_cast<int>(cp - 0xFF01 + 0x21);  // fullwidth
@@ -118,14 +178,177 @@ int ascii_of(std::uint32_t cp) {
   return -1;
 }
 
+// The ASCII letter that a letter of another script is drawn like (Unicode's confusables, the
+// pairs a reader cannot tell apart in common fonts), or -1. Unlike the forms above these are
+// letters of living alphabets: Cyrillic "а", "о", "с" fill every Russian sentence. So they ask
+// for a second scan only where a Latin word is being spelled with them (`hides`).
+int confusable_of(std::uint32_t cp) {
+  switch (cp) {
+    case 0x01C0:  // Latin letter dental click
+      return 'l';
+    case 0x0251:  // Latin alpha
+      return 'a';
+    case 0x0261:  // Latin script g
+      return 'g';
+    // Greek
+    case 0x0391:
+      return 'A';
+    case 0x0392:
+      return 'B';
+    case 0x0395:
+      return 'E';
+    case 0x0396:
+      return 'Z';
+    case 0x0397:
+      return 'H';
+    case 0x0399:
+      return 'I';
+    case 0x039A:
+      return 'K';
+    case 0x039C:
+      return 'M';
+    case 0x039D:
+      return 'N';
+    case 0x039F:
+      return 'O';
+    case 0x03A1:
+      return 'P';
+    case 0x03A4:
+      return 'T';
+    case 0x03A5:
+      return 'Y';
+    case 0x03A7:
+      return 'X';
+    case 0x03BD:
+      return 'v';
+    case 0x03BF:
+      return 'o';
+    case 0x03F2:
+      return 'c';
+    case 0x03F3:
+      return 'j';
+    case 0x03F9:
+      return 'C';
+    // Cyrillic
+    case 0x0405:
+      return 'S';
+    case 0x0406:
+    case 0x04C0:
+      return 'I';
+    case 0x0408:
+      return 'J';
+    case 0x0410:
+      return 'A';
+    case 0x0412:
+      return 'B';
+    case 0x0415:
+      return 'E';
+    case 0x041A:
+      return 'K';
+    case 0x041C:
+      return 'M';
+    case 0x041D:
+      return 'H';
+    case 0x041E:
+      return 'O';
+    case 0x0420:
+      return 'P';
+    case 0x0421:
+      return 'C';
+    case 0x0422:
+      return 'T';
+    case 0x0425:
+      return 'X';
+    case 0x0430:
+      return 'a';
+    case 0x0435:
+      return 'e';
+    case 0x043E:
+      return 'o';
+    case 0x0440:
+      return 'p';
+    case 0x0441:
+      return 'c';
+    case 0x0443:
+    case 0x04AF:
+      return 'y';
+    case 0x0445:
+      return 'x';
+    case 0x0455:
+      return 's';
+    case 0x0456:
+      return 'i';
+    case 0x0458:
+      return 'j';
+    case 0x04AE:
+      return 'Y';
+    case 0x04BB:
+      return 'h';
+    case 0x04CF:
+      return 'l';
+    case 0x0501:
+      return 'd';
+    case 0x051A:
+      return 'Q';
+    case 0x051B:
+      return 'q';
+    case 0x051C:
+      return 'W';
+    case 0x051D:
+      return 'w';
+    // Armenian
+    case 0x0566:
+      return 'q';
+    case 0x0570:
+      return 'h';
+    case 0x0578:
+      return 'n';
+    case 0x057D:
+      return 'u';
+    case 0x0581:
+      return 'g';
+    case 0x0585:
+      return 'o';
+    default:
+      return -1;
+  }
+}
+
 // Whether a character starting with these two bytes can be one of the above: most letters of
 // the scripts sharing those lead bytes (Arabic, Devanagari, kana, emoji) are not decoded.
-bool may_fold(unsigned lead, unsigned second) {
+constexpr bool may_fold(unsigned lead, unsigned second) {
   switch (lead) {
     case 0xC2:
       return second == 0xAD || second == 0xB2 || second == 0xB3 || second == 0xB9;
+    case 0xC7:
+      return second == 0x80;
+    case 0xC9:
+      return second == 0x91 || second == 0xA1;
+    case 0xCC:
+      return true;  // combining marks U+0300..U+033F
     case 0xCD:
-      return second == 0x8F;
+      return second <= 0xAF;
+    case 0xCE:
+      return (second >= 0x91 && second <= 0xA7) || second == 0xBD || second == 0xBF;
+    case 0xCF:
+      return second == 0xB2 || second == 0xB3 || second == 0xB9;
+    case 0xD0:
+      return second == 0x85 || second == 0x86 || second == 0x88 ||
+             (second >= 0x90 && second <= 0xA5) || second == 0xB0 || second == 0xB5 ||
+             second == 0xBE;
+    case 0xD1:
+      return second == 0x80 || second == 0x81 || second == 0x83 || second == 0x85 ||
+             second == 0x95 || second == 0x96 || second == 0x98;
+    case 0xD2:
+      return second == 0xAE || second == 0xAF || second == 0xBB;
+    case 0xD3:
+      return second == 0x80 || second == 0x8F;
+    case 0xD4:
+      return second == 0x81 || (second >= 0x9A && second <= 0x9D);
+    case 0xD5:
+      return second == 0xA6 || second == 0xB0 || second == 0xB8 || second == 0xBD;
+    case 0xD6:
+      return second == 0x81 || second == 0x85;
     case 0xD8:
       return second == 0x9C;
     case 0xD9:
@@ -140,8 +363,8 @@ bool may_fold(unsigned lead, unsigned second) {
       return second == 0x81 || second == 0x82 || second == 0x85 || second == 0x9E ||
              second == 0x9F || second == 0xA0;
     case 0xE2:
-      return second == 0x80 || second == 0x81 || second == 0x82 ||
-             (second >= 0x91 && second <= 0x93);
+      return second == 0x80 || second == 0x81 || second == 0x82 || second == 0x84 ||
+             second == 0x85 || (second >= 0x91 && second <= 0x93);
     case 0xE3:
       return second == 0x80 || second == 0x85;
     case 0xEF:
@@ -155,14 +378,33 @@ bool may_fold(unsigned lead, unsigned second) {
   }
 }
 
+// may_fold() as a table: per lead byte, a bit per second byte 0x80..0xBF.
+constexpr auto kFoldSeconds = [] {
+  std::array<std::uint64_t, 256> t{};
+  for (unsigned lead = 0xC0; lead < 256; ++lead) {
+    for (unsigned second = 0x80; second < 0xC0; ++second) {
+      if (may_fold(lead, second)) t[lead] |= std::uint64_t{1} << (second - 0x80);
+    }
+  }
+  return t;
+}();
+
+bool may_fold_fast(unsigned char lead, unsigned char second) {
+  return second >= 0x80 && second < 0xC0 && ((kFoldSeconds[lead] >> (second - 0x80)) & 1) != 0;
+}
+
 Fold fold_at(std::string_view t, std::size_t i) {
   if (i + 1 >= t.size() ||
-      !may_fold(static_cast<unsigned char>(t[i]), static_cast<unsigned char>(t[i + 1]))) {
+      !may_fold_fast(static_cast<unsigned char>(t[i]), static_cast<unsigned char>(t[i + 1]))) {
     return {};
   }
   const CodePoint c = decode_at(t, i);
   if (c.length == 0) return {};
   if (invisible(c.cp)) return {c.length, -1};
+  if (c.cp < 0x600) {  // the look-alikes; no form of ascii_of() is below U+0660 but ¹²³
+    const int l = confusable_of(c.cp);
+    if (l >= 0) return {c.length, l, true};
+  }
   const int a = ascii_of(c.cp);
   if (a >= 0) return {c.length, a};
   return {};
@@ -178,6 +420,40 @@ bool token_byte(unsigned c) {
          c == ':' || c == '@';
 }
 
+bool ascii_byte(unsigned char c) {
+  return c < 0x80;
+}
+
+// Whether the look-alike letter at t[i] (all of them are 2 bytes long) helps spell a Latin
+// word: it touches an ASCII letter or digit ("ignоre", "DЕ89…", "AKIА…"), or it begins or ends
+// a word of two or more look-alikes next to an ASCII word ("ignore аӏӏ previous", "аӏӏ
+// previous"). A look-alike inside a Cyrillic, Greek or Armenian word, or a word of them among
+// words of that script ("Не", "Все" at the start of a Russian sentence), is ordinary text:
+// Russian prose asks for no second scan. The walks run only from a word's first letter with an
+// ASCII word before it, or from its last with one after it (has_hidden_characters' filter).
+bool spells_latin(std::string_view t, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(t[k]); };
+  const auto lookalike_at = [&](std::size_t k) {
+    return k + 1 < t.size() && may_lead(byte(k)) && fold_at(t, k).lookalike;
+  };
+  const std::size_t n = t.size();
+  if (i > 0 && alnum(byte(i - 1))) return true;
+  if (i + 2 < n && alnum(byte(i + 2))) return true;
+  // The word's first letter, an ASCII word before it: the word must end at ASCII.
+  if (i >= 2 && ascii_byte(byte(i - 1)) && alnum(byte(i - 2))) {
+    std::size_t k = i + 2;
+    while (lookalike_at(k)) k += 2;
+    if (k > i + 2 && (k == n || ascii_byte(byte(k)))) return true;
+  }
+  // The word's last letter, an ASCII word after it: the word must start after ASCII.
+  if (i + 3 < n && ascii_byte(byte(i + 2)) && alnum(byte(i + 3))) {
+    std::size_t k = i;
+    while (k >= 2 && lookalike_at(k - 2)) k -= 2;
+    if (k < i && (k == 0 || ascii_byte(byte(k - 1)))) return true;
+  }
+  return false;
+}
+
 // A character that can hide a match: one read as an ASCII digit or letter, or a dropped
 // character next to a byte that could belong to a token ("AKIA<U+200B>4XCI", "SSN:
 // <U+2060>536228745"). Dropped characters between other characters are ordinary text: the
@@ -187,6 +463,7 @@ bool token_byte(unsigned c) {
 bool hides(std::string_view t, std::size_t i) {
   const Fold f = fold_at(t, i);
   if (f.length == 0) return false;
+  if (f.lookalike) return spells_latin(t, i);
   if (f.ascii >= 0) return alnum(static_cast<unsigned>(f.ascii));
   if (i > 0 && token_byte(static_cast<unsigned char>(t[i - 1]))) return true;
   std::size_t next = i + f.length;
@@ -225,6 +502,90 @@ __attribute__((target("avx2"))) std::size_t ascii_prefix_avx2(const unsigned cha
 }
 #endif
 
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) inline __m256i load32(const unsigned char* at) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(at));
+}
+
+// Bytes of x within [lo, hi], both ASCII (signed compares: bytes >= 0x80 are negative).
+__attribute__((target("avx2"))) inline __m256i in32(__m256i x, char lo, char hi) {
+  return _mm256_and_si256(_mm256_cmpgt_epi8(x, _mm256_set1_epi8(static_cast<char>(lo - 1))),
+                          _mm256_cmpgt_epi8(_mm256_set1_epi8(static_cast<char>(hi + 1)), x));
+}
+
+__attribute__((target("avx2"))) inline __m256i alnum32(__m256i x) {
+  return _mm256_or_si256(in32(x, '0', '9'),
+                         in32(_mm256_or_si256(x, _mm256_set1_epi8(0x20)), 'a', 'z'));
+}
+
+// has_hidden_characters' pass over 32 bytes at a time from `i` (>= 2) while 35 bytes remain:
+// the lead bytes of may_lead() are classed by two nibble lookups, and a look-alike's lead byte
+// is looked at only with an ASCII letter or digit next to it, or one past an ASCII byte on
+// either side (the cases spells_latin can accept). Returns where it stopped; `found` when a
+// character hides.
+__attribute__((target("avx2"))) std::size_t hidden_blocks_avx2(std::string_view text, std::size_t i,
+                                                               bool& found) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  // Classes by high nibble (C, D, E, F) and low nibble: 1, 4, 16, 32 are the lead bytes that
+  // always get a look (C2 CC CD, D8 D9 DB DF, E0-E3 EF, F0 F3); 2 and 8 the look-alikes' (C7
+  // C9 CE CF, D0-D6).
+  const __m256i high = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 | 2, 4 | 8, 16, 32, 0,
+                                        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 | 2, 4 | 8, 16, 32);
+  const __m256i low = _mm256_setr_epi8(56, 24, 25, 56, 8, 8, 8, 2, 4, 6, 0, 4, 1, 1, 2, 22, 56, 24,
+                                       25, 56, 8, 8, 8, 2, 4, 6, 0, 4, 1, 1, 2, 22);
+  const __m256i always = _mm256_set1_epi8(1 | 4 | 16 | 32);
+  const __m256i lookalike = _mm256_set1_epi8(2 | 8);
+  const __m256i nibble = _mm256_set1_epi8(0x0F);
+  const __m256i zero = _mm256_setzero_si256();
+  const __m256i minus_one = _mm256_set1_epi8(-1);
+  for (; i + 35 <= n; i += 32) {
+    const __m256i v = load32(p + i);
+    if (_mm256_movemask_epi8(v) == 0) continue;  // ASCII
+    const __m256i cls = _mm256_and_si256(
+        _mm256_shuffle_epi8(high, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble)),
+        _mm256_shuffle_epi8(low, _mm256_and_si256(v, nibble)));
+    auto bits = ~static_cast<std::uint32_t>(
+        _mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(cls, always), zero)));
+    const auto marked = ~static_cast<std::uint32_t>(
+        _mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(cls, lookalike), zero)));
+    if (marked != 0) {
+      const __m256i before = load32(p + i - 1);
+      const __m256i after = load32(p + i + 2);
+      const __m256i near = _mm256_or_si256(
+          _mm256_or_si256(alnum32(before), alnum32(after)),
+          _mm256_or_si256(
+              _mm256_and_si256(_mm256_cmpgt_epi8(before, minus_one), alnum32(load32(p + i - 2))),
+              _mm256_and_si256(_mm256_cmpgt_epi8(after, minus_one), alnum32(load32(p + i + 3)))));
+      bits |= marked & static_cast<std::uint32_t>(_mm256_movemask_epi8(near));
+    }
+    for (; bits != 0; bits &= bits - 1) {
+      if (hides(text, i + static_cast<std::size_t>(__builtin_ctz(bits)))) {
+        found = true;
+        return i;
+      }
+    }
+  }
+  return i;
+}
+#endif
+
+std::size_t hidden_blocks_none(std::string_view, std::size_t i, bool&) {
+  return i;
+}
+
+using HiddenBlocksFn = std::size_t (*)(std::string_view, std::size_t, bool&);
+
+HiddenBlocksFn pick_hidden_blocks() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2")) return hidden_blocks_avx2;
+#endif
+  return hidden_blocks_none;
+}
+
+const HiddenBlocksFn g_hidden_blocks = pick_hidden_blocks();
+
 using AsciiPrefixFn = std::size_t (*)(const unsigned char*, std::size_t);
 
 AsciiPrefixFn pick_ascii_prefix() {
@@ -244,20 +605,61 @@ bool has_hidden_characters(std::string_view text) {
   const std::size_t n = text.size();
   // Most texts are ASCII: skip them 128 bytes at a time (a fifth of the 16-byte pass's cost).
   std::size_t i = g_ascii_prefix(p, n);
+  for (; i < 2 && i < n; ++i) {
+    if (may_lead(p[i]) && hides(text, i)) return true;
+  }
+  bool found = false;
+  i = g_hidden_blocks(text, i, found);
+  if (found) return true;
 #if defined(__SSE2__)
   const auto lead_byte = [](unsigned char c) { return _mm_set1_epi8(static_cast<char>(c)); };
-  const __m128i leads[] = {lead_byte(0xC2), lead_byte(0xCD), lead_byte(0xD8), lead_byte(0xD9),
-                           lead_byte(0xDB), lead_byte(0xDF), lead_byte(0xE0), lead_byte(0xE1),
-                           lead_byte(0xE2), lead_byte(0xE3), lead_byte(0xEF), lead_byte(0xF0),
-                           lead_byte(0xF3)};
+  const __m128i leads[] = {lead_byte(0xC2), lead_byte(0xCC), lead_byte(0xCD), lead_byte(0xD8),
+                           lead_byte(0xD9), lead_byte(0xDB), lead_byte(0xDF), lead_byte(0xE0),
+                           lead_byte(0xE1), lead_byte(0xE2), lead_byte(0xE3), lead_byte(0xEF),
+                           lead_byte(0xF0), lead_byte(0xF3)};
+  const auto load = [&](std::size_t at) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + at));
+  };
+  // Signed byte compares: bytes >= 0x80 are negative, never in an ASCII range.
+  const auto in = [](__m128i x, char lo, char hi) {
+    return _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8(static_cast<char>(lo - 1))),
+                         _mm_cmpgt_epi8(_mm_set1_epi8(static_cast<char>(hi + 1)), x));
+  };
+  const auto alnum_mask = [&](__m128i x) {
+    return _mm_or_si128(in(x, '0', '9'), in(_mm_or_si128(x, _mm_set1_epi8(0x20)), 'a', 'z'));
+  };
+  const __m128i ascii_floor = _mm_set1_epi8(-1);
   for (; i + 16 <= n; i += 16) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const __m128i v = load(i);
     if (_mm_movemask_epi8(v) == 0) continue;  // ASCII
     __m128i lead = _mm_cmpeq_epi8(v, leads[0]);
     for (std::size_t k = 1; k < std::size(leads); ++k) {
       lead = _mm_or_si128(lead, _mm_cmpeq_epi8(v, leads[k]));
     }
-    for (auto bits = static_cast<unsigned>(_mm_movemask_epi8(lead)); bits != 0; bits &= bits - 1) {
+    auto bits = static_cast<unsigned>(_mm_movemask_epi8(lead));
+    // Lead bytes of the look-alike letters (0xC7, 0xC9, 0xCE..0xD6): only those next to an
+    // ASCII letter or digit, or one past an ASCII byte on either side, can spell a Latin word
+    // (spells_latin). The letters of a Russian sentence are passed over here.
+    const __m128i from_ce = _mm_sub_epi8(v, _mm_set1_epi8(static_cast<char>(0xCE)));
+    const __m128i lookalike =
+        _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(from_ce, _mm_set1_epi8(8)), from_ce),
+                     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(0xC7))),
+                                  _mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(0xC9)))));
+    if (const auto marked = static_cast<unsigned>(_mm_movemask_epi8(lookalike)); marked != 0) {
+      if (i >= 2 && i + 19 <= n) {
+        const __m128i before = load(i - 1);
+        const __m128i after = load(i + 2);
+        const __m128i near = _mm_or_si128(
+            _mm_or_si128(alnum_mask(before), alnum_mask(after)),
+            _mm_or_si128(
+                _mm_and_si128(_mm_cmpgt_epi8(before, ascii_floor), alnum_mask(load(i - 2))),
+                _mm_and_si128(_mm_cmpgt_epi8(after, ascii_floor), alnum_mask(load(i + 3)))));
+        bits |= marked & static_cast<unsigned>(_mm_movemask_epi8(near));
+      } else {
+        bits |= marked;  // the text's first or last bytes: hides() reads them one by one
+      }
+    }
+    for (; bits != 0; bits &= bits - 1) {
       if (hides(text, i + static_cast<std::size_t>(__builtin_ctz(bits)))) return true;
     }
   }
@@ -272,26 +674,40 @@ bool fold_hidden_characters(std::string_view text, FoldedText& out) {
   out.text.clear();
   out.begin.clear();
   out.end.clear();
-  if (text.size() >= std::numeric_limits<std::uint32_t>::max()) return false;
-  out.text.reserve(text.size());
-  out.begin.reserve(text.size());
-  out.end.reserve(text.size());
-  for (std::size_t i = 0; i < text.size();) {
-    const Fold f = may_lead(static_cast<unsigned char>(text[i])) ? fold_at(text, i) : Fold{};
+  const std::size_t n = text.size();
+  if (n >= std::numeric_limits<std::uint32_t>::max()) return false;
+  // Folding never lengthens the text: written in place, then cut to the length written.
+  out.text.resize(n);
+  out.begin.resize(n);
+  out.end.resize(n);
+  char* to = out.text.data();
+  std::uint32_t* begin = out.begin.data();
+  std::uint32_t* end = out.end.data();
+  std::size_t w = 0;
+  for (std::size_t i = 0; i < n;) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const bool foldable =
+        c >= 0xC0 && i + 1 < n && may_fold_fast(c, static_cast<unsigned char>(text[i + 1]));
+    const Fold f = foldable ? fold_at(text, i) : Fold{};
     if (f.length == 0) {
-      out.text.push_back(text[i]);
-      out.begin.push_back(static_cast<std::uint32_t>(i));
-      out.end.push_back(static_cast<std::uint32_t>(i + 1));
+      to[w] = text[i];
+      begin[w] = static_cast<std::uint32_t>(i);
+      end[w] = static_cast<std::uint32_t>(i + 1);
+      ++w;
       ++i;
       continue;
     }
     if (f.ascii >= 0) {
-      out.text.push_back(static_cast<char>(f.ascii));
-      out.begin.push_back(static_cast<std::uint32_t>(i));
-      out.end.push_back(static_cast<std::uint32_t>(i + f.length));
+      to[w] = static_cast<char>(f.ascii);
+      begin[w] = static_cast<std::uint32_t>(i);
+      end[w] = static_cast<std::uint32_t>(i + f.length);
+      ++w;
     }
     i += f.length;
   }
+  out.text.resize(w);
+  out.begin.resize(w);
+  out.end.resize(w);
   return true;
 }
 

@@ -18,13 +18,21 @@
 //    ideographic space to a space, the decimal digits of Arabic-Indic, Persian, NKo, the Indic
 //    scripts, Thai, Lao, Tibetan, Myanmar, Khmer and Mongolian, superscript and subscript
 //    digits, circled digits and letters, and the mathematical alphanumerics (bold, italic,
-//    script, fraktur, double-struck, sans-serif, monospace letters and digits).
+//    script, fraktur, double-struck, sans-serif, monospace letters and digits), the Kelvin sign
+//    and the one-letter Roman numerals;
+//  - dropped too: the combining marks U+0300..U+036F ("i" with a diaeresis or a strike-through
+//    still reads "i");
+//  - to the ASCII letter they are drawn like: Cyrillic, Greek and Armenian look-alikes (Cyrillic
+//    а е о р с у х і ј ѕ һ ӏ ԁ and the capitals А В Е К М Н О Р С Т Х, Greek capitals and ο ν,
+//    Armenian օ ս հ ո ց զ; the list is confusable_of() in text_fold.cpp).
 // Everything else is copied byte for byte, invalid UTF-8 included.
 //
-// A second scan is asked for (has_hidden_characters) only by a character folded to an ASCII
-// digit or letter, or by a dropped character next to a byte that can belong to a token. The
-// variation selector of an emoji, the joiners of an emoji sequence, a flag's tags and marks
-// between words are ordinary text.
+// A second scan is asked for (has_hidden_characters) by a character folded to an ASCII digit or
+// letter, by a dropped character next to a byte that can belong to a token, and by a look-alike
+// letter that helps spell a Latin word: next to an ASCII letter or digit ("ignоre", "AKIА…"), or
+// in a word of two or more look-alikes next to an ASCII word ("ignore аӏӏ previous"). The
+// variation selector of an emoji, the joiners of an emoji sequence, a flag's tags, marks between
+// words, and Russian, Greek or Armenian prose are ordinary text.
 
 #include <cstdint>
 #include <string>

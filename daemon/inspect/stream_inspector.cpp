@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstring>
 #include <optional>
 
@@ -420,14 +421,19 @@ bool StreamInspector::feed_folded(Channel& ch, std::string_view text, bool final
       probe.append(before.substr(before.size() - std::min<std::size_t>(before.size(), 8)));
       while (!probe.empty() && is_continuation(probe.front())) probe.erase(0, 1);
       probe.append(text);
-      // A delta that ends with a dropped character cannot wait for the byte after it: the raw
-      // stream has just let the token before it go (the character cut it), so fold from here.
+      // A delta that ends with a dropped character or a look-alike letter cannot wait for the
+      // byte after it: the raw stream has just let the token before it go (the character cut
+      // it), so fold from here. (A Russian answer folds from its first such delta: a stream's
+      // text comes at the model's pace, and a second stream of it costs little.)
       std::size_t last_cp = text.size();
       while (last_cp > 0 && is_continuation(text[last_cp - 1])) --last_cp;
       if (last_cp > 0) --last_cp;
-      const bool ends_hidden = last_cp < text.size() && non_ascii(text[last_cp]) &&
-                               rules::fold_hidden_characters(text.substr(last_cp), fold_scratch_) &&
-                               fold_scratch_.text.empty();
+      const bool ends_hidden =
+          last_cp < text.size() && non_ascii(text[last_cp]) &&
+          rules::fold_hidden_characters(text.substr(last_cp), fold_scratch_) &&
+          (fold_scratch_.text.empty() ||
+           (fold_scratch_.text.size() == 1 &&
+            std::isalnum(static_cast<unsigned char>(fold_scratch_.text[0])) != 0));
       start = ends_hidden || rules::has_hidden_characters(probe);
     }
     if (!start) return true;

@@ -521,13 +521,57 @@ const std::vector<std::string> kHidden = {"\u200b", "\u00ad", "\ufeff", "\u2060"
 // Random texts of words and secrets (with `hidden`: hidden characters inside the secrets),
 // streamed in random deltas and network chunks: the client's joined text must equal the block
 // scan's redaction of the whole text.
-void check_joined_equals_redact(std::uint32_t seed, bool hidden) {
+// How the secrets of a property run are disguised.
+enum class Disguise { kNone, kHidden, kLookalike };
+
+// The Cyrillic, Greek or Armenian letter drawn like an ASCII letter (text_fold.cpp), or "".
+std::string lookalike_of(char c) {
+  switch (c) {
+    case 'a':
+      return "\xD0\xB0";  // U+0430
+    case 'c':
+      return "\xD1\x81";  // U+0441
+    case 'd':
+      return "\xD4\x81";  // U+0501
+    case 'e':
+      return "\xD0\xB5";  // U+0435
+    case 'i':
+      return "\xD1\x96";  // U+0456
+    case 'l':
+      return "\xD3\x8F";  // U+04CF
+    case 'o':
+      return "\xCE\xBF";  // U+03BF
+    case 'p':
+      return "\xD1\x80";  // U+0440
+    case 's':
+      return "\xD1\x95";  // U+0455
+    case 'u':
+      return "\xD5\xBD";  // U+057D
+    case 'x':
+      return "\xD1\x85";  // U+0445
+    case 'y':
+      return "\xD1\x83";  // U+0443
+    default:
+      return "";
+  }
+}
+
+void check_joined_equals_redact(std::uint32_t seed, Disguise disguise) {
   auto rules = compiled(kRedactPack);
   std::mt19937 rng(seed);
   const char* sanitized = std::getenv("EDGEWARD_SANITIZED_RUN");
   const int iterations = sanitized != nullptr && std::string(sanitized) == "1" ? 300 : 2000;
-  const std::vector<std::string> words = {"the ", "quick ", "brown ", "fox ", "é ",    "日本 ",
-                                          "\n",   "\"q\" ", "test-",  "sk-",  "card ", "12 "};
+  std::vector<std::string> words = {"the ", "quick ", "brown ", "fox ", "é ",    "日本 ",
+                                    "\n",   "\"q\" ", "test-",  "sk-",  "card ", "12 "};
+  if (disguise == Disguise::kLookalike) {
+    // Russian words, a word of look-alikes alone ("аӏӏ") and one glued to ASCII.
+    for (const char* w :
+         {"Все ", "Не ", "слово ", "\xD0\xB0\xD3\x8F\xD3\x8F ", "t\xD0\xB5st-", "\xD1\x95k-"}) {
+      words.push_back(w);
+    }
+  }
+  const bool hidden = disguise == Disguise::kHidden;
+  int disguised_found = 0;  // findings whose span holds a hidden or look-alike character
   auto secret = [&](int kind) {
     const char* alnum = "abcdefghijklmnopqrstuvwxyz0123456789";
     std::string s;
@@ -553,6 +597,17 @@ void check_joined_equals_redact(std::uint32_t seed, bool hidden) {
         if (alnum(s[at - 1]) && alnum(s[at])) s.insert(at, kHidden[rng() % kHidden.size()]);
       }
     }
+    if (disguise == Disguise::kLookalike) {
+      // Any letter of the secret, its prefix included, 1 to 4 times.
+      const std::size_t n = 1 + rng() % 4;
+      for (std::size_t k = 0; k < n; ++k) {
+        const std::size_t at = rng() % s.size();
+        const unsigned char c = static_cast<unsigned char>(s[at]);
+        if (c >= 0x80) continue;
+        const std::string other = lookalike_of(static_cast<char>(c));
+        if (!other.empty()) s.replace(at, 1, other);
+      }
+    }
     return s;
   };
   for (int it = 0; it < iterations; ++it) {
@@ -572,6 +627,12 @@ void check_joined_equals_redact(std::uint32_t seed, bool hidden) {
                       rules::Layer::pre_template, text, findings)
                 .ok());
     std::string expected = rules::redact(text, findings);
+    for (const rules::Finding& f : findings) {
+      const auto span = std::string_view(text).substr(static_cast<std::size_t>(f.start),
+                                                      static_cast<std::size_t>(f.end - f.start));
+      disguised_found += std::any_of(span.begin(), span.end(),
+                                     [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+    }
 
     // Random deltas (on code point boundaries: a JSON string cannot carry half a character),
     // then random network chunking of the SSE bytes (anywhere).
@@ -592,16 +653,23 @@ void check_joined_equals_redact(std::uint32_t seed, bool hidden) {
     REQUIRE_FALSE(r.ended);
     REQUIRE(joined_content(r.out) == expected);
   }
+  // The disguised runs must exercise the folded scans, not just pass around them.
+  if (disguise != Disguise::kNone) CHECK(disguised_found > iterations);
 }
 
 }  // namespace
 
 TEST_CASE("property: the client's joined text equals redact(full text) for random chunkings") {
-  check_joined_equals_redact(20261123, false);
+  check_joined_equals_redact(20261123, Disguise::kNone);
 }
 
 TEST_CASE("property: secrets with hidden characters inside are redacted in streams as in blocks") {
-  check_joined_equals_redact(20261124, true);
+  check_joined_equals_redact(20261124, Disguise::kHidden);
+}
+
+TEST_CASE(
+    "property: secrets spelled with look-alike letters are redacted in streams as in blocks") {
+  check_joined_equals_redact(20261125, Disguise::kLookalike);
 }
 
 TEST_CASE("a text-less chunk between two halves of a secret does not cut the scan") {

@@ -514,6 +514,28 @@ std::vector<ExchangeInspector::Located> ExchangeInspector::scan_request(
       }
     }
   }
+  if (!extracted.glued.empty()) {
+    // Only what crosses from one text part into the next: the rest is the conversation's.
+    const std::size_t first = found.size();
+    scan_text(extracted.glued, MatchedIn::kBody, Layer::kPostTemplate, false, kGlued, scope, found);
+    const auto& segs = extracted.glued_segments;
+    // Whether the part the finding starts in ends inside the finding, glued to the next part.
+    auto crosses = [&](const Located& l) {
+      auto it = std::upper_bound(
+          segs.begin(), segs.end(), l.finding.start,
+          [](std::uint64_t off, const ConversationSegment& seg) { return off < seg.offset; });
+      if (it == segs.begin() || it == segs.end()) return false;
+      const ConversationSegment& seg = *(it - 1);
+      const std::uint64_t edge = seg.offset + extracted.pieces[seg.piece].text.size();
+      return edge == it->offset && l.finding.end > edge;
+    };
+    found.erase(std::remove_if(found.begin() + static_cast<std::ptrdiff_t>(first), found.end(),
+                               [&](const Located& l) {
+                                 return l.piece == kGlued && !l.finding.rule_id.empty() &&
+                                        !crosses(l);
+                               }),
+                found.end());
+  }
   TextPiece url = extract_url(target);
   scan_piece(url, kNoPiece, scope, found);
   // Header names and values, credentials aside, in one text: one scan instead of one per value.
@@ -554,8 +576,8 @@ RequestDecision ExchangeInspector::decide_request(const ExtractedBody& extracted
 
   std::stable_sort(found.begin(), found.end(), [](const Located& a, const Located& b) {
     // Post-template after the individual texts, so a rule's event names the specific layer.
-    bool ac = a.piece == kConversation;
-    bool bc = b.piece == kConversation;
+    bool ac = a.piece == kConversation || a.piece == kGlued;
+    bool bc = b.piece == kConversation || b.piece == kGlued;
     if (a.finding.priority != b.finding.priority) return a.finding.priority < b.finding.priority;
     return ac < bc;
   });
@@ -582,10 +604,11 @@ RequestDecision ExchangeInspector::decide_request(const ExtractedBody& extracted
   for (const Located& l : found) {
     if (l.finding.action != rules::Action::redact) continue;
     bool rewritable = false;
-    if (l.piece == kConversation) {
+    if (l.piece == kConversation || l.piece == kGlued) {
       // Map the span in the join back onto the pieces it covers.
       rewritable = true;
-      for (const ConversationSegment& seg : extracted.segments) {
+      for (const ConversationSegment& seg :
+           l.piece == kGlued ? extracted.glued_segments : extracted.segments) {
         const TextPiece& p = extracted.pieces[seg.piece];
         std::uint64_t b = seg.offset;
         std::uint64_t e = seg.offset + p.text.size();

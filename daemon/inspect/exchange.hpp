@@ -89,9 +89,11 @@ class ExchangeInspector {
   // layer scanned, non-pattern checks), then decide_request() (priority order, events,
   // answer or rewrite). Only valid with rules (has_rules()).
   // A finding and where it was found: a piece (index into ExtractedBody::pieces), the joined
-  // conversation (kConversation) or a text outside the body (kNoPiece: url, headers, policy).
+  // conversation (kConversation), the glued text parts (kGlued: a finding that crosses from
+  // one part into the next) or a text outside the body (kNoPiece: url, headers, policy).
   static constexpr std::size_t kConversation = static_cast<std::size_t>(-1);
   static constexpr std::size_t kNoPiece = static_cast<std::size_t>(-2);
+  static constexpr std::size_t kGlued = static_cast<std::size_t>(-3);
   struct Located {
     rules::Finding finding;
     std::size_t piece = kNoPiece;

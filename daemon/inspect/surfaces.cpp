@@ -772,6 +772,37 @@ class Walker {
     for (const Turn& t : turns_) {
       if (!t.leading) append_turn(t);
     }
+    for (const Turn& t : turns_) glue_parts(t);
+  }
+
+  // Appends each run of two or more consecutive text parts of `turn` to out_.glued.
+  void glue_parts(const Turn& turn) {
+    auto text_part = [&](std::size_t i) {
+      const TextPiece& p = out_.pieces[i];
+      return conversational_[i] && !p.raw && p.matched_in == MatchedIn::kBody &&
+             p.layer == Layer::kPreTemplate && p.span_kind == SpanKind::kJsonString;
+    };
+    const std::size_t last = std::min(turn.last, out_.pieces.size());
+    std::size_t i = turn.first;
+    while (i < last) {
+      if (!text_part(i)) {
+        ++i;
+        continue;
+      }
+      std::size_t end = i + 1;
+      while (end < last && (text_part(end) || !conversational_[end])) ++end;
+      std::size_t parts = 0;
+      for (std::size_t k = i; k < end; ++k) parts += text_part(k);
+      if (parts >= 2) {
+        for (std::size_t k = i; k < end; ++k) {
+          if (!text_part(k)) continue;
+          out_.glued_segments.push_back(ConversationSegment{k, out_.glued.size()});
+          out_.glued.append(out_.pieces[k].text);
+        }
+        out_.glued.push_back('\n');
+      }
+      i = end;
+    }
   }
 
   std::vector<Turn>& turns() { return turns_; }
@@ -1208,10 +1239,16 @@ void clear_for_reuse(ExtractedBody& b, std::size_t keep_bytes) {
   b.tools_called.clear();
   b.pieces.clear();
   b.segments.clear();
+  b.glued_segments.clear();
   if (b.conversation.capacity() > keep_bytes) {
     std::string().swap(b.conversation);
   } else {
     b.conversation.clear();
+  }
+  if (b.glued.capacity() > keep_bytes) {
+    std::string().swap(b.glued);
+  } else {
+    b.glued.clear();
   }
   if (b.pieces.capacity() * sizeof(TextPiece) > keep_bytes) std::vector<TextPiece>().swap(b.pieces);
 }

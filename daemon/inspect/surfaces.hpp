@@ -114,6 +114,14 @@ struct ExtractedBody {
   // empty for generic bodies and bodies without messages.
   std::string conversation;
   std::vector<ConversationSegment> segments;
+  // Runs of consecutive text parts of one message (OpenAI content parts, Anthropic text blocks)
+  // glued together, one run per line. The model reads a message's parts as one text, so a
+  // value split across two of them ("DE89 3704" + " 0044 0532 0130 00") is found here;
+  // exchange.cpp keeps only the findings that cross from one part into the next (the
+  // conversation, where each part is a line of its own, finds the rest: glued, "key AKIA…" +
+  // "summarize" would hide the key's end). Empty when no message has two text parts.
+  std::string glued;
+  std::vector<ConversationSegment> glued_segments;
 };
 
 // Request body of `route` (DESIGN §2 surfaces `body` and `tools`). `padding`: readable bytes

@@ -254,6 +254,35 @@ TEST_CASE("a secret in a part followed by another part of the same message is fo
   CHECK(r.decision.answer.reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
 }
 
+TEST_CASE("a secret split across text parts of one message is found where the parts meet") {
+  // OpenAI content parts: the redaction rewrites both halves, the body stays valid JSON.
+  auto redacted = run_request(
+      openai_chat(),
+      chat_body(R"([{"role":"user","content":[{"type":"text","text":"pay sk-test-abc"},)"
+                R"({"type":"text","text":"defabcdef now"}]}])"));
+  REQUIRE(redacted.decision.kind == RequestDecision::Kind::rewrite);
+  CHECK(redacted.decision.body.find("sk-test") == std::string::npos);
+  CHECK(redacted.decision.body.find("defabcdef") == std::string::npos);
+  CHECK(redacted.decision.body.find(" now") != std::string::npos);
+  CHECK(valid_json(redacted.decision.body));
+  CHECK(only_event(redacted).layer == store::Layer::kPostTemplate);
+  // Anthropic text blocks, a key cut in three.
+  auto blocked =
+      run_request(anthropic_messages(),
+                  R"({"model":"claude","max_tokens":100,"messages":[{"role":"user","content":[)"
+                  R"({"type":"text","text":"key AKIA"},{"type":"text","text":"QWERTYUIOP"},)"
+                  R"({"type":"text","text":"ASDFGH"}]}]})",
+                  false, {}, "/v1/messages");
+  REQUIRE(blocked.decision.kind == RequestDecision::Kind::answer);
+  CHECK(blocked.decision.answer.reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
+  // Findings inside one part are the conversation's: reported once, in the pre-template layer.
+  auto whole = run_request(openai_chat(),
+                           chat_body(R"([{"role":"user","content":[{"type":"text","text":"key )" +
+                                     std::string(kAwsKey) + R"("},{"type":"text","text":"x"}]}])"));
+  REQUIRE(whole.decision.kind == RequestDecision::Kind::answer);
+  CHECK(only_event(whole).layer == store::Layer::kPreTemplate);
+}
+
 TEST_CASE("a secret in an image URL or a metadata key is found") {
   auto url =
       run_request(openai_chat(),

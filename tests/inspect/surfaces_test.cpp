@@ -487,16 +487,35 @@ TEST_CASE("nesting up to the walker's depth parses and deeper is raw") {
 }
 
 TEST_CASE("each text part of a message is its own line of the conversation") {
-  // Parts are not run together: "key AKIA…" followed by a part "summarize" must not become
-  // "AKIA…summarize", where no word boundary ends the key (a review found that evasion in a
-  // trial of joining parts). A secret split across two parts is therefore not joined either
-  // (docs/dialects.md).
+  // Parts are not run together in the conversation: "key AKIA…" followed by a part "summarize"
+  // must not become "AKIA…summarize", where no word boundary ends the key (a review found that
+  // evasion in a trial of joining parts). A secret split across two parts is found in the
+  // glued text instead (docs/dialects.md).
   std::string body =
       R"({"messages":[{"role":"user","content":[{"type":"text","text":"key A"},)"
       R"({"type":"text","text":"summarize"}]},{"role":"assistant","content":"ok"}]})";
   auto b = extract_request(chat(), body);
   REQUIRE(b.parsed);
   CHECK(b.conversation == "user: key A\nuser: summarize\nassistant: ok\n");
+  // Glued apart, where only what crosses a part's edge counts (exchange.cpp).
+  CHECK(b.glued == "key Asummarize\n");
+  REQUIRE(b.glued_segments.size() == 2);
+  CHECK(b.glued_segments[1].offset == 5);
+  CHECK(b.pieces[b.glued_segments[1].piece].text == "summarize");
+}
+
+TEST_CASE("only messages with two or more text parts are glued") {
+  std::string body = R"({"messages":[{"role":"user","content":"one"},)"
+                     R"({"role":"user","content":[{"type":"text","text":"two"}]},)"
+                     R"({"role":"user","content":[{"type":"text","text":"a"},)"
+                     R"({"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}},)"
+                     R"({"type":"text","text":"b"}]}]})";
+  auto b = extract_request(chat(), body);
+  REQUIRE(b.parsed);
+  CHECK(b.glued.find("one") == std::string::npos);
+  CHECK(b.glued.find("two") == std::string::npos);
+  CHECK(b.glued.find('a') == 0);
+  CHECK(b.glued.back() == '\n');
 }
 
 TEST_CASE("URLs and file names of binary fields are text, data URIs and base64 are not") {

@@ -424,55 +424,125 @@ bool ascii_byte(unsigned char c) {
   return c < 0x80;
 }
 
-// Whether the look-alike letter at t[i] (all of them are 2 bytes long) helps spell a Latin
-// word: it touches an ASCII letter or digit ("ignоre", "DЕ89…", "AKIА…"), or it begins or ends
-// a word of two or more look-alikes next to an ASCII word ("ignore аӏӏ previous", "аӏӏ
-// previous"). A look-alike inside a Cyrillic, Greek or Armenian word, or a word of them among
-// words of that script ("Не", "Все" at the start of a Russian sentence), is ordinary text:
-// Russian prose asks for no second scan. The walks run only from a word's first letter with an
-// ASCII word before it, or from its last with one after it (has_hidden_characters' filter).
-bool spells_latin(std::string_view t, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(t[k]); };
-  const auto lookalike_at = [&](std::size_t k) {
-    return k + 1 < t.size() && may_lead(byte(k)) && fold_at(t, k).lookalike;
-  };
-  const std::size_t n = t.size();
-  if (i > 0 && alnum(byte(i - 1))) return true;
-  if (i + 2 < n && alnum(byte(i + 2))) return true;
-  // The word's first letter, an ASCII word before it: the word must end at ASCII.
-  if (i >= 2 && ascii_byte(byte(i - 1)) && alnum(byte(i - 2))) {
-    std::size_t k = i + 2;
-    while (lookalike_at(k)) k += 2;
-    if (k > i + 2 && (k == n || ascii_byte(byte(k)))) return true;
-  }
-  // The word's last letter, an ASCII word after it: the word must start after ASCII.
-  if (i + 3 < n && ascii_byte(byte(i + 2)) && alnum(byte(i + 3))) {
-    std::size_t k = i;
-    while (k >= 2 && lookalike_at(k - 2)) k -= 2;
-    if (k < i && (k == 0 || ascii_byte(byte(k - 1)))) return true;
+// Bytes of ASCII space or punctuation that may stand between a word of look-alikes and the
+// ASCII word next to it (`key: К…`, `"id": "К…`).
+constexpr std::size_t kWordGap = 4;
+
+// Whether an ASCII letter or digit comes within kWordGap ASCII non-alphanumeric bytes before
+// t[end] (reading back from end - 1) or from t[begin] on.
+bool ascii_word_before(std::string_view t, std::size_t end) {
+  for (std::size_t s = 0; s <= kWordGap && end > 0; ++s) {
+    const auto c = static_cast<unsigned char>(t[--end]);
+    if (alnum(c)) return true;
+    if (!ascii_byte(c)) return false;
   }
   return false;
 }
 
+bool ascii_word_after(std::string_view t, std::size_t begin) {
+  for (std::size_t s = 0; s <= kWordGap && begin < t.size(); ++s, ++begin) {
+    const auto c = static_cast<unsigned char>(t[begin]);
+    if (alnum(c)) return true;
+    if (!ascii_byte(c)) return false;
+  }
+  return false;
+}
+
+// A character that can stand inside a word of look-alikes: a look-alike or a dropped one.
+bool in_lookalike_word(const Fold& g) {
+  return g.length != 0 && (g.lookalike || g.ascii < 0);
+}
+
+// Whether the look-alike letter at t[i] (all of them are 2 bytes long) helps spell a Latin
+// word: it touches an ASCII letter or digit ("ignоre", "DЕ89…", "AKIА…"), or it begins or ends
+// a word of two or more look-alikes (dropped characters inside it aside) with an ASCII word a
+// few bytes before or after it ("ignore аӏӏ previous", "аӏӏ previous", "key: АКІА…"). A
+// look-alike inside a Cyrillic, Greek or Armenian word, or a word of them among words of that
+// script ("Не", "Все" at the start of a Russian sentence), is ordinary text: Russian prose
+// asks for no second scan. The walks run only from a word's first letter with an ASCII word
+// before it, or from its last with one after it (has_hidden_characters' filter).
+bool spells_latin(std::string_view t, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(t[k]); };
+  const auto fold_here = [&](std::size_t k) { return may_lead(byte(k)) ? fold_at(t, k) : Fold{}; };
+  const std::size_t n = t.size();
+  if (i > 0 && alnum(byte(i - 1))) return true;
+  if (i + 2 < n && alnum(byte(i + 2))) return true;
+  // The word's first letter, an ASCII word before it: the word must end at ASCII.
+  if (i > 0 && ascii_byte(byte(i - 1)) && ascii_word_before(t, i)) {
+    std::size_t letters = 0, k = i;
+    for (Fold g = fold_here(k); k < n && in_lookalike_word(g); g = k < n ? fold_here(k) : Fold{}) {
+      letters += g.lookalike;
+      k += g.length;
+    }
+    if (letters >= 2 && (k == n || ascii_byte(byte(k)))) return true;
+  }
+  // The word's last letter, an ASCII word after it: the word must start after ASCII.
+  if (i + 2 < n && ascii_byte(byte(i + 2)) && ascii_word_after(t, i + 2)) {
+    std::size_t letters = 1, k = i;
+    while (k > 0) {
+      std::size_t lead = k - 1;
+      while (lead > 0 && k - lead < 4 && (byte(lead) & 0xC0) == 0x80) --lead;
+      const Fold g = fold_here(lead);
+      if (!in_lookalike_word(g) || lead + g.length != k) break;
+      letters += g.lookalike;
+      k = lead;
+    }
+    if (letters >= 2 && (k == 0 || ascii_byte(byte(k - 1)))) return true;
+  }
+  return false;
+}
+
+// A no-break, thin or narrow no-break space at t[i] (how web pages and French typography set
+// apart the groups of an IBAN): its length, or 0.
+std::size_t group_space(std::string_view t, std::size_t i) {
+  const auto at = [&](std::size_t k) {
+    return k < t.size() ? static_cast<unsigned char>(t[k]) : 0u;
+  };
+  if (at(i) == 0xC2 && at(i + 1) == 0xA0) return 2;
+  if (at(i) == 0xE2 && at(i + 1) == 0x80 && (at(i + 2) == 0x89 || at(i + 2) == 0xAF)) return 3;
+  return 0;
+}
+
 // A character that can hide a match: one read as an ASCII digit or letter, or a dropped
 // character next to a byte that could belong to a token ("AKIA<U+200B>4XCI", "SSN:
-// <U+2060>536228745"). Dropped characters between other characters are ordinary text: the
-// variation selector of an emoji, the joiners of an emoji sequence, the tags of a flag, bidi
-// marks between right-to-left words. Fullwidth punctuation and the ideographic space alone are
-// ordinary CJK typography (`，`, `：`, `（`). A text holding only those is not scanned twice.
-bool hides(std::string_view t, std::size_t i) {
+// <U+2060>536228745") or next to a look-alike ("аӏӏ<U+200B>", a look-alike struck through),
+// or a group space between ASCII digits or letters and a look-alike ("GB82<U+00A0>ԜЕЅТ").
+// Dropped characters between other characters are ordinary text: the variation selector of an
+// emoji, the joiners of an emoji sequence, the tags of a flag, bidi marks between right-to-left
+// words. Fullwidth punctuation and the ideographic space alone are ordinary CJK typography
+// (`，`, `：`, `（`). A text holding only those is not scanned twice. When a dropped character
+// hides nothing, neither does any of the run of dropped characters it starts: `resume` is set
+// past the run, so a text of marks is read once.
+bool hides(std::string_view t, std::size_t i, std::size_t& resume) {
+  const auto lookalike_before = [&](std::size_t k) {
+    return k >= 2 && may_lead(static_cast<unsigned char>(t[k - 2])) && fold_at(t, k - 2).lookalike;
+  };
+  const auto lookalike_at = [&](std::size_t k) {
+    return k < t.size() && may_lead(static_cast<unsigned char>(t[k])) && fold_at(t, k).lookalike;
+  };
+  if (const std::size_t space = group_space(t, i); space != 0) {
+    const bool alnum_before = i > 0 && alnum(static_cast<unsigned char>(t[i - 1]));
+    const bool alnum_after =
+        i + space < t.size() && alnum(static_cast<unsigned char>(t[i + space]));
+    return (alnum_before && lookalike_at(i + space)) || (lookalike_before(i) && alnum_after);
+  }
   const Fold f = fold_at(t, i);
   if (f.length == 0) return false;
   if (f.lookalike) return spells_latin(t, i);
   if (f.ascii >= 0) return alnum(static_cast<unsigned>(f.ascii));
   if (i > 0 && token_byte(static_cast<unsigned char>(t[i - 1]))) return true;
+  if (lookalike_before(i)) return true;
   std::size_t next = i + f.length;
   while (next < t.size()) {
     const Fold g = fold_at(t, next);
     if (g.length == 0 || g.ascii >= 0) break;
     next += g.length;
   }
-  return next < t.size() && token_byte(static_cast<unsigned char>(t[next]));
+  if (next < t.size() && (token_byte(static_cast<unsigned char>(t[next])) || lookalike_at(next))) {
+    return true;
+  }
+  resume = next;
+  return false;
 }
 
 // The start of the first 128-byte block of p[0, n) that holds a byte >= 0x80, or the start of
@@ -518,13 +588,34 @@ __attribute__((target("avx2"))) inline __m256i alnum32(__m256i x) {
                          in32(_mm256_or_si256(x, _mm256_set1_epi8(0x20)), 'a', 'z'));
 }
 
-// has_hidden_characters' pass over 32 bytes at a time from `i` (>= 2) while 35 bytes remain:
+// Lanes of the 32 bytes at p whose look-alike could spell a Latin word (spells_latin): an ASCII
+// letter or digit right before or after it (the character is 2 bytes), or an ASCII word within
+// kWordGap bytes of ASCII space or punctuation before or after it. Reads p[-8] to p[55]: the
+// classes of those 64 bytes are two bit masks, shifted per neighbour.
+__attribute__((target("avx2"))) inline std::uint32_t near_latin32(const unsigned char* p) {
+  static_assert(kWordGap == 4);
+  const __m256i lo = load32(p - 8);
+  const __m256i hi = load32(p + 24);
+  const std::uint64_t alnums =
+      static_cast<std::uint32_t>(_mm256_movemask_epi8(alnum32(lo))) |
+      std::uint64_t{static_cast<std::uint32_t>(_mm256_movemask_epi8(alnum32(hi)))} << 32;
+  const std::uint64_t asciis =
+      ~(static_cast<std::uint32_t>(_mm256_movemask_epi8(lo)) |
+        std::uint64_t{static_cast<std::uint32_t>(_mm256_movemask_epi8(hi))} << 32);
+  const auto a = [&](int k) { return static_cast<std::uint32_t>(alnums >> (8 + k)); };
+  const auto s = [&](int k) { return static_cast<std::uint32_t>(asciis >> (8 + k)); };
+  const std::uint32_t before =
+      s(-1) & (a(-2) | (s(-2) & (a(-3) | (s(-3) & (a(-4) | (s(-4) & a(-5)))))));
+  const std::uint32_t after = s(2) & (a(3) | (s(3) & (a(4) | (s(4) & (a(5) | (s(5) & a(6)))))));
+  return a(-1) | a(2) | before | after;
+}
+
+// has_hidden_characters' pass over 32 bytes at a time from `i` (>= 8) while 56 bytes remain:
 // the lead bytes of may_lead() are classed by two nibble lookups, and a look-alike's lead byte
-// is looked at only with an ASCII letter or digit next to it, or one past an ASCII byte on
-// either side (the cases spells_latin can accept). Returns where it stopped; `found` when a
-// character hides.
+// is looked at only where near_latin32 says it could spell a Latin word. Returns where it
+// stopped; `found` when a character hides. `resume`: see hides().
 __attribute__((target("avx2"))) std::size_t hidden_blocks_avx2(std::string_view text, std::size_t i,
-                                                               bool& found) {
+                                                               std::size_t& resume, bool& found) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const std::size_t n = text.size();
   // Classes by high nibble (C, D, E, F) and low nibble: 1, 4, 16, 32 are the lead bytes that
@@ -538,8 +629,7 @@ __attribute__((target("avx2"))) std::size_t hidden_blocks_avx2(std::string_view 
   const __m256i lookalike = _mm256_set1_epi8(2 | 8);
   const __m256i nibble = _mm256_set1_epi8(0x0F);
   const __m256i zero = _mm256_setzero_si256();
-  const __m256i minus_one = _mm256_set1_epi8(-1);
-  for (; i + 35 <= n; i += 32) {
+  for (; i + 56 <= n; i += 32) {
     const __m256i v = load32(p + i);
     if (_mm256_movemask_epi8(v) == 0) continue;  // ASCII
     const __m256i cls = _mm256_and_si256(
@@ -549,18 +639,10 @@ __attribute__((target("avx2"))) std::size_t hidden_blocks_avx2(std::string_view 
         _mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(cls, always), zero)));
     const auto marked = ~static_cast<std::uint32_t>(
         _mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(cls, lookalike), zero)));
-    if (marked != 0) {
-      const __m256i before = load32(p + i - 1);
-      const __m256i after = load32(p + i + 2);
-      const __m256i near = _mm256_or_si256(
-          _mm256_or_si256(alnum32(before), alnum32(after)),
-          _mm256_or_si256(
-              _mm256_and_si256(_mm256_cmpgt_epi8(before, minus_one), alnum32(load32(p + i - 2))),
-              _mm256_and_si256(_mm256_cmpgt_epi8(after, minus_one), alnum32(load32(p + i + 3)))));
-      bits |= marked & static_cast<std::uint32_t>(_mm256_movemask_epi8(near));
-    }
+    if (marked != 0) bits |= marked & near_latin32(p + i);
     for (; bits != 0; bits &= bits - 1) {
-      if (hides(text, i + static_cast<std::size_t>(__builtin_ctz(bits)))) {
+      const std::size_t at = i + static_cast<std::size_t>(__builtin_ctz(bits));
+      if (at >= resume && hides(text, at, resume)) {
         found = true;
         return i;
       }
@@ -570,11 +652,11 @@ __attribute__((target("avx2"))) std::size_t hidden_blocks_avx2(std::string_view 
 }
 #endif
 
-std::size_t hidden_blocks_none(std::string_view, std::size_t i, bool&) {
+std::size_t hidden_blocks_none(std::string_view, std::size_t i, std::size_t&, bool&) {
   return i;
 }
 
-using HiddenBlocksFn = std::size_t (*)(std::string_view, std::size_t, bool&);
+using HiddenBlocksFn = std::size_t (*)(std::string_view, std::size_t, std::size_t&, bool&);
 
 HiddenBlocksFn pick_hidden_blocks() {
 #if defined(__x86_64__)
@@ -603,69 +685,37 @@ const AsciiPrefixFn g_ascii_prefix = pick_ascii_prefix();
 bool has_hidden_characters(std::string_view text) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const std::size_t n = text.size();
+  std::size_t resume = 0;  // positions before it are inside a run of dropped characters judged
+  const auto look = [&](std::size_t at) { return at >= resume && hides(text, at, resume); };
   // Most texts are ASCII: skip them 128 bytes at a time (a fifth of the 16-byte pass's cost).
   std::size_t i = g_ascii_prefix(p, n);
-  for (; i < 2 && i < n; ++i) {
-    if (may_lead(p[i]) && hides(text, i)) return true;
+  for (; i < 8 && i < n; ++i) {
+    if (may_lead(p[i]) && look(i)) return true;
   }
   bool found = false;
-  i = g_hidden_blocks(text, i, found);
+  i = g_hidden_blocks(text, i, resume, found);
   if (found) return true;
 #if defined(__SSE2__)
+  // What the 32-byte pass left (all of the text without AVX2): every lead byte is looked at.
   const auto lead_byte = [](unsigned char c) { return _mm_set1_epi8(static_cast<char>(c)); };
   const __m128i leads[] = {lead_byte(0xC2), lead_byte(0xCC), lead_byte(0xCD), lead_byte(0xD8),
                            lead_byte(0xD9), lead_byte(0xDB), lead_byte(0xDF), lead_byte(0xE0),
                            lead_byte(0xE1), lead_byte(0xE2), lead_byte(0xE3), lead_byte(0xEF),
-                           lead_byte(0xF0), lead_byte(0xF3)};
-  const auto load = [&](std::size_t at) {
-    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + at));
-  };
-  // Signed byte compares: bytes >= 0x80 are negative, never in an ASCII range.
-  const auto in = [](__m128i x, char lo, char hi) {
-    return _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8(static_cast<char>(lo - 1))),
-                         _mm_cmpgt_epi8(_mm_set1_epi8(static_cast<char>(hi + 1)), x));
-  };
-  const auto alnum_mask = [&](__m128i x) {
-    return _mm_or_si128(in(x, '0', '9'), in(_mm_or_si128(x, _mm_set1_epi8(0x20)), 'a', 'z'));
-  };
-  const __m128i ascii_floor = _mm_set1_epi8(-1);
+                           lead_byte(0xF0), lead_byte(0xF3), lead_byte(0xC7), lead_byte(0xC9)};
   for (; i + 16 <= n; i += 16) {
-    const __m128i v = load(i);
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
     if (_mm_movemask_epi8(v) == 0) continue;  // ASCII
-    __m128i lead = _mm_cmpeq_epi8(v, leads[0]);
-    for (std::size_t k = 1; k < std::size(leads); ++k) {
-      lead = _mm_or_si128(lead, _mm_cmpeq_epi8(v, leads[k]));
-    }
-    auto bits = static_cast<unsigned>(_mm_movemask_epi8(lead));
-    // Lead bytes of the look-alike letters (0xC7, 0xC9, 0xCE..0xD6): only those next to an
-    // ASCII letter or digit, or one past an ASCII byte on either side, can spell a Latin word
-    // (spells_latin). The letters of a Russian sentence are passed over here.
+    // 0xCE..0xD6: the look-alikes' other lead bytes.
     const __m128i from_ce = _mm_sub_epi8(v, _mm_set1_epi8(static_cast<char>(0xCE)));
-    const __m128i lookalike =
-        _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(from_ce, _mm_set1_epi8(8)), from_ce),
-                     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(0xC7))),
-                                  _mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(0xC9)))));
-    if (const auto marked = static_cast<unsigned>(_mm_movemask_epi8(lookalike)); marked != 0) {
-      if (i >= 2 && i + 19 <= n) {
-        const __m128i before = load(i - 1);
-        const __m128i after = load(i + 2);
-        const __m128i near = _mm_or_si128(
-            _mm_or_si128(alnum_mask(before), alnum_mask(after)),
-            _mm_or_si128(
-                _mm_and_si128(_mm_cmpgt_epi8(before, ascii_floor), alnum_mask(load(i - 2))),
-                _mm_and_si128(_mm_cmpgt_epi8(after, ascii_floor), alnum_mask(load(i + 3)))));
-        bits |= marked & static_cast<unsigned>(_mm_movemask_epi8(near));
-      } else {
-        bits |= marked;  // the text's first or last bytes: hides() reads them one by one
-      }
-    }
-    for (; bits != 0; bits &= bits - 1) {
-      if (hides(text, i + static_cast<std::size_t>(__builtin_ctz(bits)))) return true;
+    __m128i lead = _mm_cmpeq_epi8(_mm_min_epu8(from_ce, _mm_set1_epi8(8)), from_ce);
+    for (const __m128i& l : leads) lead = _mm_or_si128(lead, _mm_cmpeq_epi8(v, l));
+    for (auto bits = static_cast<unsigned>(_mm_movemask_epi8(lead)); bits != 0; bits &= bits - 1) {
+      if (look(i + static_cast<std::size_t>(__builtin_ctz(bits)))) return true;
     }
   }
 #endif
   for (; i < n; ++i) {
-    if (may_lead(p[i]) && hides(text, i)) return true;
+    if (may_lead(p[i]) && look(i)) return true;
   }
   return false;
 }

@@ -28,9 +28,11 @@
 // Everything else is copied byte for byte, invalid UTF-8 included.
 //
 // A second scan is asked for (has_hidden_characters) by a character folded to an ASCII digit or
-// letter, by a dropped character next to a byte that can belong to a token, and by a look-alike
+// letter, by a dropped character next to a byte that can belong to a token or next to a
+// look-alike, by a no-break or thin space between ASCII and a look-alike, and by a look-alike
 // letter that helps spell a Latin word: next to an ASCII letter or digit ("ignоre", "AKIА…"), or
-// in a word of two or more look-alikes next to an ASCII word ("ignore аӏӏ previous"). The
+// in a word of two or more look-alikes a few bytes from an ASCII word ("ignore аӏӏ previous",
+// "key: АКІА…"). The
 // variation selector of an emoji, the joiners of an emoji sequence, a flag's tags, marks between
 // words, and Russian, Greek or Armenian prose are ordinary text.
 

@@ -409,28 +409,50 @@ bool StreamInspector::feed_folded(Channel& ch, std::string_view text, bool final
     std::string_view before(ch.pending.data(), ch.pending.size() - text.size());
     bool start = ch.tail_hides || (json && std::memchr(text.data(), '\\', text.size()) != nullptr);
     auto non_ascii = [](char c) { return static_cast<unsigned char>(c) >= 0x80; };
-    const char last = !before.empty() ? before.back() : !ch.tail.empty() ? ch.tail.back() : 0;
-    if (!start && (non_ascii(last) || std::any_of(text.begin(), text.end(), non_ascii))) {
+    // The recent bytes before this delta: a word of look-alikes is judged by the ASCII word
+    // after it (text_fold.hpp), which may come in this delta, all ASCII. They reach back to an
+    // ASCII byte (so the probe does not start inside a word the block scan sees whole), at
+    // most kProbeReach bytes.
+    constexpr std::size_t kProbeReach = 64;
+    std::string probe;
+    {
+      std::string_view recent = before;
+      if (recent.size() < kProbeReach) {
+        probe.assign(std::string_view(ch.tail).substr(
+            ch.tail.size() - std::min(ch.tail.size(), kProbeReach - recent.size())));
+      } else {
+        recent = recent.substr(recent.size() - kProbeReach);
+      }
+      probe.append(recent);
+      std::size_t from = probe.size() > 16 ? probe.size() - 16 : 0;
+      while (from > 0 && non_ascii(probe[from - 1])) --from;
+      probe.erase(0, from);
+      while (!probe.empty() && is_continuation(probe.front())) probe.erase(0, 1);
+    }
+    if (!start && (std::any_of(probe.begin(), probe.end(), non_ascii) ||
+                   std::any_of(text.begin(), text.end(), non_ascii))) {
       // The block scan's test (text_fold.hpp), with the bytes before this delta in front: a
       // hidden character that ended the previous delta is judged by the token byte after it.
-      std::string probe;
-      if (before.size() < 8) {
-        probe.assign(std::string_view(ch.tail).substr(ch.tail.size() -
-                                                      std::min(ch.tail.size(), 8 - before.size())));
-      }
-      probe.append(before.substr(before.size() - std::min<std::size_t>(before.size(), 8)));
-      while (!probe.empty() && is_continuation(probe.front())) probe.erase(0, 1);
       probe.append(text);
-      // A delta that ends with a dropped character or a look-alike letter cannot wait for the
-      // byte after it: the raw stream has just let the token before it go (the character cut
-      // it), so fold from here. (A Russian answer folds from its first such delta: a stream's
-      // text comes at the model's pace, and a second stream of it costs little.)
+      // A delta that ends with a dropped character or a look-alike letter, or with one and a
+      // few bytes of ASCII space or punctuation, cannot wait for what comes after: the raw
+      // stream has just let the token before it go (the character cut it; a word of
+      // look-alikes is judged by the ASCII word after it), so fold from here. (A Russian answer
+      // folds from its first such delta: a stream's text comes at the model's pace, and a
+      // second stream of it costs little.)
       std::size_t last_cp = text.size();
+      for (std::size_t gap = 0; gap < 4 && last_cp > 0; ++gap) {
+        const auto c = static_cast<unsigned char>(text[last_cp - 1]);
+        if (c >= 0x80 || std::isalnum(c) != 0) break;
+        --last_cp;
+      }
       while (last_cp > 0 && is_continuation(text[last_cp - 1])) --last_cp;
       if (last_cp > 0) --last_cp;
+      std::size_t cp_end = last_cp + 1;
+      while (cp_end < text.size() && is_continuation(text[cp_end])) ++cp_end;
       const bool ends_hidden =
           last_cp < text.size() && non_ascii(text[last_cp]) &&
-          rules::fold_hidden_characters(text.substr(last_cp), fold_scratch_) &&
+          rules::fold_hidden_characters(text.substr(last_cp, cp_end - last_cp), fold_scratch_) &&
           (fold_scratch_.text.empty() ||
            (fold_scratch_.text.size() == 1 &&
             std::isalnum(static_cast<unsigned char>(fold_scratch_.text[0])) != 0));
@@ -475,6 +497,20 @@ bool StreamInspector::feed_folded(Channel& ch, std::string_view text, bool final
   }
   std::vector<rules::Finding> found = std::move(scratch_);
   scratch_.clear();
+  // What the channel's own stream judged: matches wholly in the primed text whose bytes it read
+  // as they are. One that only the folding shows (a word of look-alikes judged by the ASCII
+  // word after it, in this delta) is new: acted on, or the stream ends if it already left.
+  std::erase_if(found, [&](const rules::Finding& f) {
+    if (f.start < fd.base || f.end > fd.base + fd.raw_end.size() || f.end <= f.start) return false;
+    const auto first = static_cast<std::size_t>(f.start - fd.base);
+    const auto last = static_cast<std::size_t>(f.end - fd.base);
+    if (fd.raw_end[last - 1] > fd.since) return false;
+    for (std::size_t k = first; k < last; ++k) {
+      const bool one_byte = fd.raw_end[k] - fd.raw_begin[k] == 1;
+      if (!one_byte || (k > first && fd.raw_begin[k] != fd.raw_end[k - 1])) return false;
+    }
+    return true;
+  });
   for (rules::Finding& f : found) {
     const std::uint64_t end_byte = f.end > 0 ? f.end - 1 : 0;
     const std::uint64_t raw_end = end_byte >= fd.base && end_byte < fd.base + fd.raw_end.size()
@@ -483,9 +519,6 @@ bool StreamInspector::feed_folded(Channel& ch, std::string_view text, bool final
     f.start = raw_of(fd.raw_begin, fd.base, f.start, ch.seen);
     f.end = raw_end;
   }
-  // What the channel's own stream judged: matches wholly in the primed text, and the same
-  // match (rule and span) it reported.
-  std::erase_if(found, [&](const rules::Finding& f) { return f.end <= fd.since; });
   if (!handle_continued(ch, found, out)) return false;
   // Later findings start at or after these: the map before them is not needed again.
   const std::uint64_t keep = std::min(fd.stream.stable_offset(), fd.stream.pending_start());

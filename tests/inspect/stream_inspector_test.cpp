@@ -1006,6 +1006,26 @@ TEST_CASE("the mid-stream failure event takes the Anthropic and the Ollama shape
         "{\"error\":\"upstream o failed: y\",\"code\":\"upstream.reset\"}\n");
 }
 
+TEST_CASE("a key of look-alikes judged by the word after it does not leave at any split") {
+  // АКІАНХМЕЈТԚΖԜРΝВЅСҮО: a word of look-alikes after a Russian word is Latin only because an
+  // ASCII word follows it, maybe in the next delta (a review's leak: the raw stream let it go).
+  const std::string key =
+      "\xD0\x90\xD0\x9A\xD0\x86\xD0\x90\xD0\x9D\xD0\xA5\xD0\x9C\xD0\x95\xD0\x88\xD0\xA2\xD4\x9A"
+      "\xCE\x96\xD4\x9C\xD0\xA0\xCE\x9D\xD0\x92\xD0\x85\xD0\xA1\xD2\xAE\xD0\x9E";
+  for (const std::string& text : {"ключ " + key + " was in the log", "key: " + key + " was in"}) {
+    for (std::size_t cut = 1; cut < text.size(); ++cut) {
+      if ((static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) continue;
+      INFO(text << " cut " << cut);
+      auto r =
+          run_stream(test_rules(), openai_chat(), StreamFormat::kSse,
+                     {sse_chunk(text.substr(0, cut)), sse_chunk(text.substr(cut)), sse_finish()});
+      CHECK(r.ended);
+      CHECK(r.out.find(key.substr(8)) == std::string::npos);
+      CHECK(r.out.find("blocked by edgeward: DLP.SECRET.AWS_ACCESS_KEY") != std::string::npos);
+    }
+  }
+}
+
 TEST_CASE("a key with hidden characters inside is found in streamed deltas at every split") {
   // "AKIA<U+200B>QWERTY<U+2060>UIOPASDFGH": what a web page's copy or a model told to hide a
   // key writes. Every split of the text into two deltas, on code point boundaries.

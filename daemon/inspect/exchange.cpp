@@ -519,15 +519,25 @@ std::vector<ExchangeInspector::Located> ExchangeInspector::scan_request(
     const std::size_t first = found.size();
     scan_text(extracted.glued, MatchedIn::kBody, Layer::kPostTemplate, false, kGlued, scope, found);
     const auto& segs = extracted.glued_segments;
-    // Whether the part the finding starts in ends inside the finding, glued to the next part.
+    auto seg_end = [&](std::size_t k) {
+      return segs[k].offset + extracted.pieces[segs[k].piece].text.size();
+    };
+    // Where the run of glued parts each part is in ends: a finding must not reach past it into
+    // the next message's run (they are apart by a newline that some patterns read through).
+    thread_local std::vector<std::uint64_t> run_end;
+    run_end.assign(segs.size(), 0);
+    for (std::size_t k = segs.size(); k-- > 0;) {
+      const bool glued_to_next = k + 1 < segs.size() && seg_end(k) == segs[k + 1].offset;
+      run_end[k] = glued_to_next ? run_end[k + 1] : seg_end(k);
+    }
+    // Whether the finding runs from the part it starts in into the next, within their run.
     auto crosses = [&](const Located& l) {
       auto it = std::upper_bound(
           segs.begin(), segs.end(), l.finding.start,
           [](std::uint64_t off, const ConversationSegment& seg) { return off < seg.offset; });
-      if (it == segs.begin() || it == segs.end()) return false;
-      const ConversationSegment& seg = *(it - 1);
-      const std::uint64_t edge = seg.offset + extracted.pieces[seg.piece].text.size();
-      return edge == it->offset && l.finding.end > edge;
+      if (it == segs.begin()) return false;
+      const auto k = static_cast<std::size_t>(it - segs.begin() - 1);
+      return l.finding.end > seg_end(k) && l.finding.end <= run_end[k];
     };
     found.erase(std::remove_if(found.begin() + static_cast<std::ptrdiff_t>(first), found.end(),
                                [&](const Located& l) {
@@ -535,6 +545,7 @@ std::vector<ExchangeInspector::Located> ExchangeInspector::scan_request(
                                         !crosses(l);
                                }),
                 found.end());
+    if (run_end.capacity() > kKeptIndexEntries) run_end = {};
   }
   TextPiece url = extract_url(target);
   scan_piece(url, kNoPiece, scope, found);
@@ -605,10 +616,17 @@ RequestDecision ExchangeInspector::decide_request(const ExtractedBody& extracted
     if (l.finding.action != rules::Action::redact) continue;
     bool rewritable = false;
     if (l.piece == kConversation || l.piece == kGlued) {
-      // Map the span in the join back onto the pieces it covers.
+      // Map the span in the join back onto the pieces it covers: from the last one starting at
+      // or before it, until one starts past it (segments are in offset order; a body of many
+      // parts and many findings must not cost their product).
       rewritable = true;
-      for (const ConversationSegment& seg :
-           l.piece == kGlued ? extracted.glued_segments : extracted.segments) {
+      const auto& segs = l.piece == kGlued ? extracted.glued_segments : extracted.segments;
+      auto from = std::upper_bound(
+          segs.begin(), segs.end(), l.finding.start,
+          [](std::uint64_t off, const ConversationSegment& seg) { return off < seg.offset; });
+      if (from != segs.begin()) --from;
+      for (auto it = from; it != segs.end() && it->offset < l.finding.end; ++it) {
+        const ConversationSegment& seg = *it;
         const TextPiece& p = extracted.pieces[seg.piece];
         std::uint64_t b = seg.offset;
         std::uint64_t e = seg.offset + p.text.size();

@@ -50,6 +50,9 @@ struct Turn {
   std::size_t first = 0;  // piece range of the turn
   std::size_t last = 0;
   bool leading = false;  // a top-level system/instructions field: the template puts it first
+  // The pieces are the parts of one message the model reads as one text (content parts, text
+  // blocks), not a batch of separate inputs (completions prompts, embedding inputs).
+  bool parts = false;
 };
 
 // Nesting the walker follows. Deeper bodies are not a dialect's shape (a request nests messages,
@@ -483,7 +486,7 @@ class Walker {
     if (tool_result || tool_call) retag(first, last, MatchedIn::kTools, Layer::kToolCall);
     if (has_role) role_inout = role;
     if (top_level) {
-      turns_.push_back(Turn{role.empty() ? std::string("user") : role, first, last, false});
+      turns_.push_back(Turn{role.empty() ? std::string("user") : role, first, last, false, true});
     }
     return true;
   }
@@ -670,12 +673,13 @@ class Walker {
   }
 
   // A top-level text field (completions `prompt`, Anthropic `system`, Responses `input`…): a
-  // string, an array of strings/blocks, or anything else (walked generically).
-  bool top_text(sj::value& v, std::string_view role, bool leading) {
+  // string, an array of strings/blocks, or anything else (walked generically). `parts`: an
+  // array holds the blocks of one text (Anthropic `system`), not separate inputs.
+  bool top_text(sj::value& v, std::string_view role, bool leading, bool parts = false) {
     std::size_t first = out_.pieces.size();
     std::string r(role);
     if (!content(v, r)) return false;
-    turns_.push_back(Turn{std::string(role), first, out_.pieces.size(), leading});
+    turns_.push_back(Turn{std::string(role), first, out_.pieces.size(), leading, parts});
     return true;
   }
 
@@ -746,8 +750,9 @@ class Walker {
     }
   }
 
-  // Joins the turns into the post-template conversation, leading (system) turns first.
-  void build_conversation() {
+  // Joins the turns into the post-template conversation, leading (system) turns first, and
+  // (`glue`) the parts of each message into out_.glued.
+  void build_conversation(bool glue) {
     // One allocation: the join is as long as the texts plus a role and two separators each.
     std::size_t size = 0;
     for (const Turn& t : turns_) {
@@ -772,7 +777,10 @@ class Walker {
     for (const Turn& t : turns_) {
       if (!t.leading) append_turn(t);
     }
-    for (const Turn& t : turns_) glue_parts(t);
+    if (!glue) return;
+    for (const Turn& t : turns_) {
+      if (t.parts) glue_parts(t);
+    }
   }
 
   // Appends each run of two or more consecutive text parts of `turn` to out_.glued.
@@ -1026,7 +1034,7 @@ bool request_field(Walker& w, ExtractedBody& out, Endpoint ep, std::string_view 
       break;
     case Endpoint::kMessages:
       if (key == "messages") return w.messages(val);
-      if (key == "system") return w.top_text(val, "system", true);
+      if (key == "system") return w.top_text(val, "system", true, true);
       break;
     case Endpoint::kCompletions:
       if (key == "prompt") return w.top_text(val, "user", false);
@@ -1039,7 +1047,7 @@ bool request_field(Walker& w, ExtractedBody& out, Endpoint ep, std::string_view 
       if (key == "images") return w.skip_value(val);
       break;
     case Endpoint::kResponses:
-      if (key == "instructions") return w.top_text(val, "system", true);
+      if (key == "instructions") return w.top_text(val, "system", true, true);
       if (key == "input") return w.responses_input(val);
       break;
     case Endpoint::kEmbeddings:
@@ -1179,7 +1187,8 @@ void extract(Route route, std::string_view body, std::size_t padding, Side side,
     return raw_fallback(route, body, out);
   }
   out.parsed = true;
-  w.build_conversation();
+  // Requests only: a response's parts are the model's own text, scanned part by part.
+  w.build_conversation(side == Side::kRequest);
   w.keys_piece();
 }
 
@@ -1240,6 +1249,12 @@ void clear_for_reuse(ExtractedBody& b, std::size_t keep_bytes) {
   b.pieces.clear();
   b.segments.clear();
   b.glued_segments.clear();
+  if (b.segments.capacity() * sizeof(ConversationSegment) > keep_bytes) {
+    std::vector<ConversationSegment>().swap(b.segments);
+  }
+  if (b.glued_segments.capacity() * sizeof(ConversationSegment) > keep_bytes) {
+    std::vector<ConversationSegment>().swap(b.glued_segments);
+  }
   if (b.conversation.capacity() > keep_bytes) {
     std::string().swap(b.conversation);
   } else {

@@ -283,6 +283,41 @@ TEST_CASE("a secret split across text parts of one message is found where the pa
   CHECK(only_event(whole).layer == store::Layer::kPreTemplate);
 }
 
+TEST_CASE("glued parts do not run into the next message or join separate inputs") {
+  // A card cut by a tab across two parts, its last group in the next message: the newline
+  // between the two messages' runs is not part of either (a review's case).
+  ExchangeInspector x(default_rules(), scanner(), {}, facts(openai_chat()));
+  auto d = x.inspect_request(
+      {}, "/v1/chat/completions",
+      chat_body(R"([{"role":"user","content":[{"type":"text","text":"Sums: 4555\t9797"},)"
+                R"({"type":"text","text":"\t1147"}]},)"
+                R"({"role":"assistant","content":[{"type":"text","text":"1041 items"},)"
+                R"({"type":"text","text":"ok"}]}])"));
+  CHECK(d.kind == RequestDecision::Kind::allow);
+  // Completions prompts and embedding inputs are separate texts, not parts of one.
+  auto prompts = run_request(Route{Dialect::kOpenAI, Endpoint::kCompletions},
+                             R"({"model":"m","prompt":["pay sk-test-abc","defabcdef now"]})", false,
+                             {}, "/v1/completions");
+  CHECK(prompts.decision.kind == RequestDecision::Kind::allow);
+  ExchangeInspector y(default_rules(), scanner(), {},
+                      facts(Route{Dialect::kOpenAI, Endpoint::kEmbeddings}, "/v1/embeddings"));
+  CHECK(y.inspect_request({}, "/v1/embeddings", R"({"model":"m","input":["4555979711","471041"]})")
+            .kind == RequestDecision::Kind::allow);
+}
+
+TEST_CASE("many parts with a secret across every edge are all redacted") {
+  // 40,000 parts, 20,000 keys each cut in two: the mapping back onto the parts is a search per
+  // finding, not a walk over every part (a review measured 12 s for 128k such parts).
+  std::string parts;
+  for (int k = 0; k < 20000; ++k) parts += R"("sk-test-abcdef","abcdef",)";
+  parts.pop_back();
+  auto r = run_request(openai_chat(), chat_body(R"([{"role":"user","content":[)" + parts + "]}]"));
+  REQUIRE(r.decision.kind == RequestDecision::Kind::rewrite);
+  CHECK(r.decision.body.find("sk-test") == std::string::npos);
+  CHECK(r.decision.body.find("abcdef") == std::string::npos);
+  CHECK(valid_json(r.decision.body));
+}
+
 TEST_CASE("a secret in an image URL or a metadata key is found") {
   auto url =
       run_request(openai_chat(),

@@ -425,8 +425,8 @@ bool ascii_byte(unsigned char c) {
 }
 
 // Bytes of ASCII space or punctuation that may stand between a word of look-alikes and the
-// ASCII word next to it (`key: К…`, `"id": "К…`).
-constexpr std::size_t kWordGap = 4;
+// ASCII word next to it (`key: К…`, `"id" : "К…`, pretty-printed JSON's `":\n    "К…`).
+constexpr std::size_t kWordGap = 8;
 
 // Whether an ASCII letter or digit comes within kWordGap ASCII non-alphanumeric bytes before
 // t[end] (reading back from end - 1) or from t[begin] on.
@@ -590,27 +590,34 @@ __attribute__((target("avx2"))) inline __m256i alnum32(__m256i x) {
 
 // Lanes of the 32 bytes at p whose look-alike could spell a Latin word (spells_latin): an ASCII
 // letter or digit right before or after it (the character is 2 bytes), or an ASCII word within
-// kWordGap bytes of ASCII space or punctuation before or after it. Reads p[-8] to p[55]: the
+// kWordGap bytes of ASCII space or punctuation before or after it. Reads p[-16] to p[47]: the
 // classes of those 64 bytes are two bit masks, shifted per neighbour.
 __attribute__((target("avx2"))) inline std::uint32_t near_latin32(const unsigned char* p) {
-  static_assert(kWordGap == 4);
-  const __m256i lo = load32(p - 8);
-  const __m256i hi = load32(p + 24);
+  constexpr int kFrom = 16;  // p[-kFrom] is bit 0 of the masks
+  static_assert(kWordGap + 1 <= kFrom && kWordGap + 2 + 31 < 64 - kFrom);
+  const __m256i lo = load32(p - kFrom);
+  const __m256i hi = load32(p - kFrom + 32);
   const std::uint64_t alnums =
       static_cast<std::uint32_t>(_mm256_movemask_epi8(alnum32(lo))) |
       std::uint64_t{static_cast<std::uint32_t>(_mm256_movemask_epi8(alnum32(hi)))} << 32;
   const std::uint64_t asciis =
       ~(static_cast<std::uint32_t>(_mm256_movemask_epi8(lo)) |
         std::uint64_t{static_cast<std::uint32_t>(_mm256_movemask_epi8(hi))} << 32);
-  const auto a = [&](int k) { return static_cast<std::uint32_t>(alnums >> (8 + k)); };
-  const auto s = [&](int k) { return static_cast<std::uint32_t>(asciis >> (8 + k)); };
-  const std::uint32_t before =
-      s(-1) & (a(-2) | (s(-2) & (a(-3) | (s(-3) & (a(-4) | (s(-4) & a(-5)))))));
-  const std::uint32_t after = s(2) & (a(3) | (s(3) & (a(4) | (s(4) & (a(5) | (s(5) & a(6)))))));
+  const auto a = [&](int k) { return static_cast<std::uint32_t>(alnums >> (kFrom + k)); };
+  const auto s = [&](int k) { return static_cast<std::uint32_t>(asciis >> (kFrom + k)); };
+  constexpr int gap = static_cast<int>(kWordGap);
+  // ascii_word_before(t, i): a separator at i - 1, then a letter or digit by i - 1 - gap.
+  std::uint32_t word = a(-1 - gap);
+  for (int k = -gap; k <= -2; ++k) word = a(k) | (s(k) & word);
+  const std::uint32_t before = s(-1) & word;
+  // ascii_word_after(t, i + 2): a separator at i + 2, then a letter or digit by i + 2 + gap.
+  word = a(2 + gap);
+  for (int k = 1 + gap; k >= 3; --k) word = a(k) | (s(k) & word);
+  const std::uint32_t after = s(2) & word;
   return a(-1) | a(2) | before | after;
 }
 
-// has_hidden_characters' pass over 32 bytes at a time from `i` (>= 8) while 56 bytes remain:
+// has_hidden_characters' pass over 32 bytes at a time from `i` (>= 16) while 48 bytes remain:
 // the lead bytes of may_lead() are classed by two nibble lookups, and a look-alike's lead byte
 // is looked at only where near_latin32 says it could spell a Latin word. Returns where it
 // stopped; `found` when a character hides. `resume`: see hides().
@@ -629,7 +636,7 @@ __attribute__((target("avx2"))) std::size_t hidden_blocks_avx2(std::string_view 
   const __m256i lookalike = _mm256_set1_epi8(2 | 8);
   const __m256i nibble = _mm256_set1_epi8(0x0F);
   const __m256i zero = _mm256_setzero_si256();
-  for (; i + 56 <= n; i += 32) {
+  for (; i + 48 <= n; i += 32) {
     const __m256i v = load32(p + i);
     if (_mm256_movemask_epi8(v) == 0) continue;  // ASCII
     const __m256i cls = _mm256_and_si256(
@@ -689,7 +696,7 @@ bool has_hidden_characters(std::string_view text) {
   const auto look = [&](std::size_t at) { return at >= resume && hides(text, at, resume); };
   // Most texts are ASCII: skip them 128 bytes at a time (a fifth of the 16-byte pass's cost).
   std::size_t i = g_ascii_prefix(p, n);
-  for (; i < 8 && i < n; ++i) {
+  for (; i < 16 && i < n; ++i) {
     if (may_lead(p[i]) && look(i)) return true;
   }
   bool found = false;

@@ -434,14 +434,14 @@ bool StreamInspector::feed_folded(Channel& ch, std::string_view text, bool final
       // The block scan's test (text_fold.hpp), with the bytes before this delta in front: a
       // hidden character that ended the previous delta is judged by the token byte after it.
       probe.append(text);
-      // A delta that ends with a dropped character or a look-alike letter, or with one and a
-      // few bytes of ASCII space or punctuation, cannot wait for what comes after: the raw
-      // stream has just let the token before it go (the character cut it; a word of
-      // look-alikes is judged by the ASCII word after it), so fold from here. (A Russian answer
-      // folds from its first such delta: a stream's text comes at the model's pace, and a
+      // A delta that ends with a dropped character or a look-alike letter, or with one and up
+      // to eight bytes of ASCII space or punctuation (text_fold.cpp's kWordGap), cannot wait for
+      // what comes after: the raw stream has just let the token before it go (the character cut it;
+      // a word of look-alikes is judged by the ASCII word after it), so fold from here. (A Russian
+      // answer folds from its first such delta: a stream's text comes at the model's pace, and a
       // second stream of it costs little.)
       std::size_t last_cp = text.size();
-      for (std::size_t gap = 0; gap < 4 && last_cp > 0; ++gap) {
+      for (std::size_t gap = 0; gap < 8 && last_cp > 0; ++gap) {
         const auto c = static_cast<unsigned char>(text[last_cp - 1]);
         if (c >= 0x80 || std::isalnum(c) != 0) break;
         --last_cp;

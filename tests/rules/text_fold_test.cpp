@@ -545,7 +545,9 @@ TEST_CASE("a key of look-alikes only is found after its name and a separator") {
   for (const std::string& text :
        {"aws_access_key_id = " + kLookalikeKey,
         "{\"aws_access_key_id\": \"" + kLookalikeKey + "\"}", "key: " + kLookalikeKey + "\n",
-        "key=" + kLookalikeKey, "the key " + kLookalikeKey + " was"}) {
+        "key=" + kLookalikeKey, "the key " + kLookalikeKey + " was",
+        "{\"key\" : \"" + kLookalikeKey + "\"}", "{\"key\":\n    \"" + kLookalikeKey + "\"\n}",
+        "key =   " + kLookalikeKey + "\n"}) {
     INFO(text);
     CHECK(has_code(scan(text), "DLP.SECRET.AWS_ACCESS_KEY"));
   }

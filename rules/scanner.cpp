@@ -24,13 +24,13 @@ int on_match(unsigned int id, unsigned long long from, unsigned long long to, un
   return 0;
 }
 
-// The match callback of a block database holding context literals (compiled_internal.hpp,
-// ContextGate): patterns to `raw`, pieces of context words to `hits`.
 // Past this many pieces in one text the context-gated database scans the whole text (their
 // slices would cover most of it anyway): a body of "passport passport …" must not cost memory
 // in proportion to its size.
 constexpr std::size_t kMaxContextHits = 1024;
 
+// The match callback of a block database holding context literals (compiled_internal.hpp,
+// ContextGate): patterns to `raw`, pieces of context words to `hits`.
 struct BlockContext {
   std::vector<RawMatch>* raw;
   std::vector<std::pair<std::uint64_t, std::uint32_t>>* hits;

@@ -663,29 +663,19 @@ std::size_t hidden_blocks_none(std::string_view, std::size_t i, std::size_t&, bo
   return i;
 }
 
-using HiddenBlocksFn = std::size_t (*)(std::string_view, std::size_t, std::size_t&, bool&);
-
-HiddenBlocksFn pick_hidden_blocks() {
+// The passes this CPU runs, picked once.
 #if defined(__x86_64__)
+bool cpu_has_avx2() {
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2")) return hidden_blocks_avx2;
-#endif
-  return hidden_blocks_none;
+  return __builtin_cpu_supports("avx2");
 }
-
-const HiddenBlocksFn g_hidden_blocks = pick_hidden_blocks();
-
-using AsciiPrefixFn = std::size_t (*)(const unsigned char*, std::size_t);
-
-AsciiPrefixFn pick_ascii_prefix() {
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2")) return ascii_prefix_avx2;
+const bool g_avx2 = cpu_has_avx2();
+const auto g_hidden_blocks = g_avx2 ? hidden_blocks_avx2 : hidden_blocks_none;
+const auto g_ascii_prefix = g_avx2 ? ascii_prefix_avx2 : ascii_prefix_scalar;
+#else
+const auto g_hidden_blocks = hidden_blocks_none;
+const auto g_ascii_prefix = ascii_prefix_scalar;
 #endif
-  return ascii_prefix_scalar;
-}
-
-const AsciiPrefixFn g_ascii_prefix = pick_ascii_prefix();
 
 }  // namespace
 

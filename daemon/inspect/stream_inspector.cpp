@@ -409,37 +409,34 @@ bool StreamInspector::feed_folded(Channel& ch, std::string_view text, bool final
     std::string_view before(ch.pending.data(), ch.pending.size() - text.size());
     bool start = ch.tail_hides || (json && std::memchr(text.data(), '\\', text.size()) != nullptr);
     auto non_ascii = [](char c) { return static_cast<unsigned char>(c) >= 0x80; };
-    // The recent bytes before this delta: a word of look-alikes is judged by the ASCII word
-    // after it (text_fold.hpp), which may come in this delta, all ASCII. They reach back to an
-    // ASCII byte (so the probe does not start inside a word the block scan sees whole), at
-    // most kProbeReach bytes.
+    // The recent bytes before this delta, as views (a delta of ASCII after ASCII copies
+    // nothing): a word of look-alikes is judged by the ASCII word after it (text_fold.hpp),
+    // which may come in this delta, all ASCII.
     constexpr std::size_t kProbeReach = 64;
-    std::string probe;
-    {
-      std::string_view recent = before;
-      if (recent.size() < kProbeReach) {
-        probe.assign(std::string_view(ch.tail).substr(
-            ch.tail.size() - std::min(ch.tail.size(), kProbeReach - recent.size())));
-      } else {
-        recent = recent.substr(recent.size() - kProbeReach);
-      }
-      probe.append(recent);
+    const std::string_view before_recent =
+        before.size() > kProbeReach ? before.substr(before.size() - kProbeReach) : before;
+    const std::string_view tail_recent = std::string_view(ch.tail).substr(
+        ch.tail.size() - std::min(ch.tail.size(), kProbeReach - before_recent.size()));
+    if (!start && (std::any_of(tail_recent.begin(), tail_recent.end(), non_ascii) ||
+                   std::any_of(before_recent.begin(), before_recent.end(), non_ascii) ||
+                   std::any_of(text.begin(), text.end(), non_ascii))) {
+      // The block scan's test (text_fold.hpp), with the bytes before this delta in front: a
+      // hidden character that ended the previous delta is judged by the token byte after it.
+      // The probe reaches back to an ASCII byte (so it does not start inside a word the block
+      // scan sees whole), at most kProbeReach bytes.
+      std::string probe(tail_recent);
+      probe.append(before_recent);
       std::size_t from = probe.size() > 16 ? probe.size() - 16 : 0;
       while (from > 0 && non_ascii(probe[from - 1])) --from;
       probe.erase(0, from);
       while (!probe.empty() && is_continuation(probe.front())) probe.erase(0, 1);
-    }
-    if (!start && (std::any_of(probe.begin(), probe.end(), non_ascii) ||
-                   std::any_of(text.begin(), text.end(), non_ascii))) {
-      // The block scan's test (text_fold.hpp), with the bytes before this delta in front: a
-      // hidden character that ended the previous delta is judged by the token byte after it.
       probe.append(text);
       // A delta that ends with a dropped character or a look-alike letter, or with one and up
-      // to eight bytes of ASCII space or punctuation (text_fold.cpp's kWordGap), cannot wait for
-      // what comes after: the raw stream has just let the token before it go (the character cut it;
-      // a word of look-alikes is judged by the ASCII word after it), so fold from here. (A Russian
-      // answer folds from its first such delta: a stream's text comes at the model's pace, and a
-      // second stream of it costs little.)
+      // to eight bytes of ASCII space or punctuation (text_fold.cpp's kWordGap), cannot wait
+      // for what comes after: the raw stream has just let the token before it go (the
+      // character cut it; a word of look-alikes is judged by the ASCII word after it), so fold
+      // from here. (A Russian answer folds from its first such delta: a stream's text comes at
+      // the model's pace, and a second stream of it costs little.)
       std::size_t last_cp = text.size();
       for (std::size_t gap = 0; gap < 8 && last_cp > 0; ++gap) {
         const auto c = static_cast<unsigned char>(text[last_cp - 1]);

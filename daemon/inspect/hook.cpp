@@ -1,6 +1,7 @@
 #include "daemon/inspect/hook.hpp"
 
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -105,6 +106,19 @@ bool encoded(const http::Headers& headers) {
   return false;
 }
 
+// Where the first CR or LF of `s` is (npos: none). Two memchr calls: find_first_of("\r\n")
+// calls memchr once per byte of `s`, which made this sniff 2 % of a 16 KiB exchange's CPU.
+std::size_t line_break(std::string_view s) {
+  if (s.empty()) return std::string_view::npos;
+  const void* lf = std::memchr(s.data(), '\n', s.size());
+  const std::size_t lf_at =
+      lf != nullptr ? static_cast<std::size_t>(static_cast<const char*>(lf) - s.data()) : s.size();
+  if (const void* cr = std::memchr(s.data(), '\r', lf_at); cr != nullptr) {
+    return static_cast<std::size_t>(static_cast<const char*>(cr) - s.data());
+  }
+  return lf != nullptr ? lf_at : std::string_view::npos;
+}
+
 // A buffered model-endpoint body that is a stream after all: SSE or NDJSON sent as JSON or
 // text. The SDKs that asked to stream parse it whatever its type, and skip what they do not
 // understand (a junk line before the events, after them), so it is inspected as the stream it
@@ -115,7 +129,7 @@ std::optional<StreamFormat> sniff_stream(std::string_view body) {
   std::size_t objects = 0;
   std::string_view left = body;
   while (!left.empty() && !sse) {
-    const std::size_t nl = left.find_first_of("\r\n");
+    const std::size_t nl = line_break(left);
     const std::string_view raw_line = left.substr(0, nl);
     left = nl == std::string_view::npos ? std::string_view{} : left.substr(nl + 1);
     sse = raw_line.starts_with("data:") || raw_line.starts_with(

@@ -220,7 +220,7 @@ TEST_CASE("the hook asks for identity encoding and refuses compressed responses"
   }
 }
 
-TEST_CASE("a stream sent as JSON is read as one even with junk lines and CRLF framing") {
+TEST_CASE("a stream sent as JSON is read as one even with junk lines and CRLF or CR framing") {
   MetricsRegistry metrics;
   daemon::Config config;
   auto engine = InspectionEngine::create(config, metrics, false);
@@ -232,6 +232,7 @@ TEST_CASE("a stream sent as JSON is read as one even with junk lines and CRLF fr
   };
   const std::string junk_first = "x\n" + sse("key AKIAQWER", "\n") + sse("TYUIOPASDFGH ok", "\n");
   const std::string crlf = sse("key AKIAQWER", "\r\n") + sse("TYUIOPASDFGH ok", "\r\n");
+  const std::string cr = "x\r" + sse("key AKIAQWER", "\r") + sse("TYUIOPASDFGH ok", "\r");
   const std::string ndjson_junk_last =
       "{\"message\":{\"content\":\"key AKIAQWER\"}}\n{\"message\":{\"content\":"
       "\"TYUIOPASDFGH\"}}\n0\n";
@@ -239,6 +240,7 @@ TEST_CASE("a stream sent as JSON is read as one even with junk lines and CRLF fr
   // cannot parse (the stream fails closed before the generic reading).
   const std::pair<std::string, std::string> cases[] = {{junk_first, "DLP.SECRET.AWS_ACCESS_KEY"},
                                                        {crlf, "DLP.SECRET.AWS_ACCESS_KEY"},
+                                                       {cr, "DLP.SECRET.AWS_ACCESS_KEY"},
                                                        {ndjson_junk_last, "unparseable stream"}};
   for (const auto& [body, answer] : cases) {
     INFO(body);

@@ -1,6 +1,7 @@
 // The real edgewardd in front of the real mock upstream (tests/tools), on loopback.
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <thread>
 
 #include <sys/un.h>
@@ -334,8 +335,11 @@ TEST_CASE("edgewardd --upstream alone is a working gateway", "[integration]") {
   Process gw({EDGEWARDD_PATH, "--upstream", "http://127.0.0.1:" + std::to_string(mock_port),
               "--listen", "127.0.0.1:" + std::to_string(port), "--state-dir", dir.path},
              dir.file("gw.log"));
+  // It compiles the embedded pack before it listens: seconds on a machine busy building (a
+  // count of 200 tries, about 4 s, failed once under a parallel build and test run).
   bool up = false;
-  for (int i = 0; i < 200 && !up; ++i) {
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (!up && std::chrono::steady_clock::now() < deadline) {
     up = status_of(http_once(port, "GET", "/sized?bytes=5", {}, {}, 500ms)) == 200;
     if (!up) std::this_thread::sleep_for(20ms);
   }

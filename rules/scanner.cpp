@@ -539,11 +539,18 @@ Status Scanner::scan(const CompiledRules& rules, Scope scope, Surface surface, L
   if (auto s = prepare(rules); !s.ok()) return s;
   const std::size_t first = out.size();
   if (auto s = scan_block(rules, dbs, n, layer, text, out); !s.ok()) return s;
-  if (!has_hidden_characters(text) || !fold_hidden_characters(text, folded_)) return ok_status();
+  // Responses keep their spaces: a stream folds delta by delta, and must find what the block
+  // scan of the same text finds (docs/rules.md).
+  const Spaces spaces = scope == Scope::request ? Spaces::kCollapse : Spaces::kKeep;
   folded_findings_.clear();
-  if (auto s = scan_block(rules, dbs, n, layer, folded_.text, folded_findings_); !s.ok()) {
-    return s;
+  if (has_hidden_characters(text)) {
+    if (auto s = scan_folded(rules, dbs, n, layer, text, spaces); !s.ok()) return s;
+  } else if (spaces == Spaces::kCollapse) {
+    if (auto s = scan_spaced(rules, dbs, n, layer, text); !s.ok()) return s;
   }
+  // A large text's folded copy (9 bytes per byte) is not kept for the next, small one.
+  if (folded_.text.capacity() > kKeptFoldBytes) folded_ = FoldedText{};
+  if (folded_findings_.empty()) return ok_status();
   const std::size_t own = out.size();
   // What the unfolded scan found, sorted, to look each folded finding up in (a text of many
   // matches and one zero-width space must not cost their product).
@@ -554,19 +561,151 @@ Status Scanner::scan(const CompiledRules& rules, Scope scope, Surface surface, L
     seen.emplace_back(out[i].rule_index, out[i].start, out[i].end);
   }
   std::sort(seen.begin(), seen.end());
-  for (Finding f : folded_findings_) {
-    if (f.end <= f.start || f.end > folded_.text.size()) continue;
-    f.start = folded_.begin[static_cast<std::size_t>(f.start)];
-    f.end = folded_.end[static_cast<std::size_t>(f.end - 1)];
+  for (const Finding& f : folded_findings_) {
     if (!std::binary_search(seen.begin(), seen.end(), Key{f.rule_index, f.start, f.end})) {
       out.push_back(f);
     }
   }
   if (out.size() != own) sort_findings(out, first);
-  // A large text's folded copy (9 bytes per byte) is not kept for the next, small one.
-  if (folded_.text.capacity() > kKeptFoldBytes) folded_ = FoldedText{};
   if (seen.capacity() > kKeptFoldBytes / sizeof(Key)) seen = {};
   return ok_status();
+}
+
+namespace {
+
+// How far from a collapsed run of spaces a match that the collapse makes, or whose context the
+// collapse brings within reach, can lie in the folded text: the widest match of an entry whose
+// match can hold a space, or whose rule has context words (a word may move closer), plus twice
+// its rule's context window (the window around the match, which may also hold an `exclude`
+// word), plus kSliceSlack for what validators read around a match. Entries of neither kind
+// (keys, tokens, JWTs: no space inside) match the same with or without the collapse.
+constexpr std::size_t kSliceSlack = 256;
+
+std::size_t spaced_reach(const CompiledRulesData& d, const std::array<int, kMaxSlotDbs>& dbs,
+                         int n) {
+  std::size_t reach = 0;
+  for (int k = 0; k < n; ++k) {
+    for (std::uint32_t id :
+         d.dbs[static_cast<std::size_t>(dbs[static_cast<std::size_t>(k)])].entries) {
+      const PatternEntry& e = d.entries[id];
+      const std::uint32_t within = d.rule_within[e.rule];
+      const bool spaced = e.span_bytes.test(' ') || e.span_bytes.test('\t') ||
+                          e.span_trail.test(' ') || e.span_trail.test('\t');
+      if (!spaced && within == 0) continue;
+      reach = std::max<std::size_t>(reach, std::size_t{e.max_width} + 2 * std::size_t{within});
+    }
+  }
+  return reach + kSliceSlack;
+}
+
+}  // namespace
+
+Status Scanner::scan_folded(const CompiledRules& rules, const std::array<int, kMaxSlotDbs>& dbs,
+                            int n, Layer layer, std::string_view text, Spaces spaces) {
+  if (!fold_hidden_characters(text, folded_, spaces)) return ok_status();
+  return scan_piece(rules, dbs, n, layer, 0, text.size(), text.size(), nullptr);
+}
+
+Status Scanner::scan_piece(const CompiledRules& rules, const std::array<int, kMaxSlotDbs>& dbs,
+                           int n, Layer layer, std::size_t from, std::size_t to,
+                           std::size_t text_size, bool* cut) {
+  slice_findings_.clear();
+  if (auto s = scan_block(rules, dbs, n, layer, folded_.text, slice_findings_); !s.ok()) return s;
+  const std::size_t size = folded_.text.size();
+  for (const Finding& f : slice_findings_) {
+    if (f.end <= f.start || f.end > size) continue;
+    // A match at a cut edge may run on past it, or be one only because the cut made a word
+    // shorter: the caller scans the whole text instead.
+    if (cut != nullptr && ((f.start == 0 && from > 0) || (f.end == size && to < text_size))) {
+      *cut = true;
+      return ok_status();
+    }
+    Finding g = f;
+    g.start = from + folded_.begin[static_cast<std::size_t>(f.start)];
+    g.end = from + folded_.end[static_cast<std::size_t>(f.end - 1)];
+    folded_findings_.push_back(g);
+  }
+  return ok_status();
+}
+
+Status Scanner::scan_spaced(const CompiledRules& rules, const std::array<int, kMaxSlotDbs>& dbs,
+                            int n, Layer layer, std::string_view text) {
+  const std::size_t size = text.size();
+  SpacedRun run = next_spaced_run(text, 0);
+  if (run.begin == std::string_view::npos) return ok_status();
+  const std::size_t reach = spaced_reach(rules.data(), dbs, n);
+  // A slice reaches a sixteenth more than `reach` bytes past its runs, then on to white space
+  // (at most kSliceSlack more bytes) so that it cuts no word, and never inside a UTF-8 sequence.
+  // Folding shortens what it collapses or drops: the reach is checked again on the folded slice
+  // below (a shortfall sends the whole text to the second scan).
+  const std::size_t raw_reach = reach + reach / 16;
+  const auto word_byte = [&](std::size_t k) {
+    const auto c = static_cast<unsigned char>(text[k]);
+    return c != ' ' && c != '\t' && c != '\n' && c != '\r';
+  };
+  const auto continuation = [&](std::size_t k) {
+    return (static_cast<unsigned char>(text[k]) & 0xC0) == 0x80;
+  };
+  const auto back = [&](std::size_t at, std::size_t limit) {
+    at = at > limit + raw_reach ? at - raw_reach : limit;
+    for (std::size_t k = 0; at > limit && k < kSliceSlack && word_byte(at - 1); ++k) --at;
+    while (at > limit && continuation(at)) --at;
+    return at;
+  };
+  const auto forth = [&](std::size_t at) {
+    at = size - at > raw_reach ? at + raw_reach : size;
+    for (std::size_t k = 0; at < size && k < kSliceSlack && word_byte(at); ++k) ++at;
+    while (at < size && continuation(at)) ++at;
+    return at;
+  };
+  // The slices. One whose reach back runs into the previous one joins it; runs that begin
+  // before a slice's end widen it (one Hyperscan call costs a fixed ~4k instructions).
+  spaced_slices_.clear();
+  while (run.begin != std::string_view::npos) {
+    const std::size_t done = spaced_slices_.empty() ? 0 : spaced_slices_.back().to;
+    const std::size_t first = run.begin;
+    const std::size_t from = back(run.begin, done);
+    std::size_t last = run.end;
+    std::size_t to = forth(run.end);
+    for (run = next_spaced_run(text, to); run.begin != std::string_view::npos && run.begin < to;
+         run = next_spaced_run(text, to)) {
+      last = run.end;
+      to = forth(run.end);
+    }
+    if (!spaced_slices_.empty() && from == done) {
+      spaced_slices_.back().to = to;
+      spaced_slices_.back().last = last;
+    } else {
+      spaced_slices_.push_back({from, to, first, last});
+    }
+  }
+  bool cut = false;
+  for (const SpacedSlice& slice : spaced_slices_) {
+    if (!fold_hidden_characters(text.substr(slice.from, slice.to - slice.from), folded_,
+                                Spaces::kCollapse)) {
+      return ok_status();
+    }
+    // Where the slice's first and last runs sit in the folded slice: each must keep `reach`
+    // folded bytes to a cut edge, or the whole text decides.
+    const auto folded_at = [&](std::size_t raw) {
+      const auto offset = static_cast<std::uint32_t>(raw - slice.from);
+      return static_cast<std::size_t>(
+          std::lower_bound(folded_.begin.begin(), folded_.begin.end(), offset) -
+          folded_.begin.begin());
+    };
+    if ((slice.from > 0 && folded_at(slice.first) < reach) ||
+        (slice.to < size && folded_.text.size() - folded_at(slice.last) < reach)) {
+      cut = true;
+      break;
+    }
+    if (auto s = scan_piece(rules, dbs, n, layer, slice.from, slice.to, size, &cut); !s.ok()) {
+      return s;
+    }
+    if (cut) break;
+  }
+  if (!cut) return ok_status();
+  folded_findings_.clear();
+  return scan_folded(rules, dbs, n, layer, text, Spaces::kCollapse);
 }
 
 Status Scanner::scan_block(const CompiledRules& rules, const std::array<int, kMaxSlotDbs>& dbs,

@@ -116,7 +116,9 @@ class Scanner {
 
   // Scans `text` as (scope, surface, layer) and appends the findings to `out`. A text holding
   // characters that hide matches (rules/text_fold.hpp) is scanned again folded, and what only
-  // the folded text holds is reported at its place in `text`.
+  // the folded text holds is reported at its place in `text`. In a request, runs of white space
+  // between words fold to one space too (Spaces::kCollapse); a text whose only fold is such
+  // runs is scanned again only around them (scan_spaced).
   // Error: "rules.scan_failed" (Hyperscan error), "rules.scratch_failed".
   Status scan(const CompiledRules& rules, Scope scope, Surface surface, Layer layer,
               std::string_view text, std::vector<Finding>& out);
@@ -148,6 +150,19 @@ class Scanner {
   // One block scan of `text` with the slot's databases `dbs` (the first n).
   Status scan_block(const CompiledRules& rules, const std::array<int, 2>& dbs, int n, Layer layer,
                     std::string_view text, std::vector<Finding>& out);
+  // The second look at `text`, appending to folded_findings_ what the folded text holds, in
+  // offsets of `text`: scan_folded folds and scans it whole; scan_spaced, for a text whose only
+  // fold is runs of spaces between words, folds and scans only the slices around those runs,
+  // and the whole text when a finding touches a slice's cut edge (scanner.cpp).
+  Status scan_folded(const CompiledRules& rules, const std::array<int, 2>& dbs, int n, Layer layer,
+                     std::string_view text, Spaces spaces);
+  Status scan_spaced(const CompiledRules& rules, const std::array<int, 2>& dbs, int n, Layer layer,
+                     std::string_view text);
+  // Scans folded_ (the fold of text[from, to)), appending its findings to folded_findings_ at
+  // their place in the text. With `cut`: a finding at an edge of the piece that is not an edge
+  // of the text (of text_size bytes) sets it and stops.
+  Status scan_piece(const CompiledRules& rules, const std::array<int, 2>& dbs, int n, Layer layer,
+                    std::size_t from, std::size_t to, std::size_t text_size, bool* cut);
 
   hs_scratch* scratch_ = nullptr;
   std::uint64_t prepared_generation_ = 0;
@@ -159,8 +174,17 @@ class Scanner {
   std::vector<std::pair<std::uint64_t, std::uint32_t>> context_hits_;
   bool context_overflow_ = false;  // more pieces than kept: the gated database scans it all
   std::vector<TextSlice> context_slices_;
-  FoldedText folded_;                     // the second look at a text with hidden characters
-  std::vector<Finding> folded_findings_;  //   and what it found, in folded offsets
+  FoldedText folded_;                     // the second look at a text (or a slice of it)
+  std::vector<Finding> folded_findings_;  //   and what it found, in offsets of the text
+  std::vector<Finding> slice_findings_;   // what one scan of folded_ found, in its offsets
+  // scan_spaced's slices: [from, to) of the text, around runs from `first` to `last`.
+  struct SpacedSlice {
+    std::size_t from;
+    std::size_t to;
+    std::size_t first;
+    std::size_t last;
+  };
+  std::vector<SpacedSlice> spaced_slices_;
 };
 
 // Decides one candidate (validator, entropy, allow list, context). `text` holds the candidate

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <iterator>
 #include <limits>
 
@@ -503,6 +504,84 @@ std::size_t group_space(std::string_view t, std::size_t i) {
   return 0;
 }
 
+// Horizontal white space at t[i]: an ASCII space or tab, or a Unicode space (no-break U+00A0,
+// Ogham U+1680, U+2000..U+200A, narrow no-break U+202F, medium mathematical U+205F, ideographic
+// U+3000). Its length, or 0.
+std::size_t space_at(std::string_view t, std::size_t i) {
+  const auto at = [&](std::size_t k) {
+    return k < t.size() ? static_cast<unsigned char>(t[k]) : 0u;
+  };
+  switch (at(i)) {
+    case ' ':
+    case '\t':
+      return 1;
+    case 0xC2:
+      return at(i + 1) == 0xA0 ? 2 : 0;
+    case 0xE1:
+      return at(i + 1) == 0x9A && at(i + 2) == 0x80 ? 3 : 0;
+    case 0xE2:
+      if (at(i + 1) == 0x80 && ((at(i + 2) >= 0x80 && at(i + 2) <= 0x8A) || at(i + 2) == 0xAF)) {
+        return 3;
+      }
+      return at(i + 1) == 0x81 && at(i + 2) == 0x9F ? 3 : 0;
+    case 0xE3:
+      return at(i + 1) == 0x80 && at(i + 2) == 0x80 ? 3 : 0;
+    default:
+      return 0;
+  }
+}
+
+// The run of horizontal white space that starts at t[i] (space_at(t, i) != 0), with the
+// characters that render as nothing inside it: where it ends, and whether it reads other than
+// as one ASCII space or tab (two spaces or more, a Unicode space, a dropped character).
+struct SpaceRun {
+  std::size_t end = 0;
+  bool wide = false;
+};
+
+SpaceRun space_run(std::string_view t, std::size_t i) {
+  SpaceRun r{i, false};
+  bool spaced = false;
+  while (r.end < t.size()) {
+    if (const std::size_t l = space_at(t, r.end); l != 0) {
+      r.wide = r.wide || l > 1 || spaced;
+      spaced = true;
+      r.end += l;
+      continue;
+    }
+    const Fold f = may_lead(static_cast<unsigned char>(t[r.end])) ? fold_at(t, r.end) : Fold{};
+    if (f.length == 0 || f.ascii >= 0) break;
+    r.wide = true;
+    r.end += f.length;
+  }
+  return r;
+}
+
+// Whether the run of white space around t[i] (a byte next_spaced_run's filter marked: the
+// first of two ASCII spaces or tabs, or a lead byte of a Unicode space) stands between two ASCII
+// letters or digits and reads other than as one space or tab; then `run` is where it begins and
+// ends. `resume` is set past the run, so a long run is read once.
+bool spaced_at(std::string_view t, std::size_t i, std::size_t& resume, SpacedRun& run) {
+  if (i < resume) return false;
+  std::size_t s = i;
+  while (s > 0 && (t[s - 1] == ' ' || t[s - 1] == '\t')) --s;
+  if (space_at(t, s) == 0) return false;
+  const SpaceRun r = space_run(t, s);
+  resume = r.end;
+  if (!r.wide || s == 0 || r.end >= t.size() || !alnum(static_cast<unsigned char>(t[s - 1])) ||
+      !alnum(static_cast<unsigned char>(t[r.end]))) {
+    return false;
+  }
+  run = {s, r.end};
+  return true;
+}
+
+// Whether the byte pair at p[0], p[1] may start what spaced_at() looks at.
+bool spaced_candidate(const unsigned char* p) {
+  const auto space = [](unsigned char c) { return c == ' ' || c == '\t'; };
+  return (space(p[0]) && space(p[1])) || p[0] == 0xC2 || (p[0] >= 0xE1 && p[0] <= 0xE3);
+}
+
 // A character that can hide a match: one read as an ASCII digit or letter, or a dropped
 // character next to a byte that could belong to a token ("AKIA<U+200B>4XCI", "SSN:
 // <U+2060>536228745") or next to a look-alike ("аӏӏ<U+200B>", a look-alike struck through),
@@ -659,6 +738,153 @@ __attribute__((target("avx2"))) std::size_t hidden_blocks_avx2(std::string_view 
 }
 #endif
 
+#if defined(__x86_64__)
+// Bytes of x that are an ASCII space or tab: a byte's low nibble picks its only candidate
+// (0 -> ' ', 9 -> '\t'; the others hold 0, which no byte of their nibble is; bytes >= 0x80 look
+// up 0 and are not 0).
+__attribute__((target("avx2"))) inline __m256i spaces32(__m256i x) {
+  const __m256i table = _mm256_setr_epi8(' ', 0, 0, 0, 0, 0, 0, 0, 0, '\t', 0, 0, 0, 0, 0, 0, ' ',
+                                         0, 0, 0, 0, 0, 0, 0, 0, '\t', 0, 0, 0, 0, 0, 0);
+  return _mm256_cmpeq_epi8(_mm256_shuffle_epi8(table, x), x);
+}
+
+// Lead bytes of the Unicode spaces: 0xC2, 0xE1..0xE3.
+__attribute__((target("avx2"))) inline std::uint32_t space_leads32(__m256i v) {
+  const __m256i from_e1 = _mm256_sub_epi8(v, _mm256_set1_epi8(static_cast<char>(0xE1)));
+  return static_cast<std::uint32_t>(_mm256_movemask_epi8(
+      _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(static_cast<char>(0xC2))),
+                      _mm256_cmpeq_epi8(_mm256_min_epu8(from_e1, _mm256_set1_epi8(2)), from_e1))));
+}
+
+// next_spaced_run's look at the 64 bytes at p[i] (1 <= i, i + 65 <= size): two ASCII spaces or
+// tabs in a row after a letter or digit, and the lead bytes of the Unicode spaces, are looked at
+// (spaced_at); a block of neither costs one test. True when a run between words was found.
+__attribute__((target("avx2"), always_inline)) inline bool spaced_block_avx2(std::string_view text,
+                                                                             std::size_t i,
+                                                                             std::size_t& resume,
+                                                                             SpacedRun& run) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const __m256i two_spaces = _mm256_set1_epi16(0x2020);
+  const __m256i tab = _mm256_set1_epi8('\t');
+  const __m256i v0 = load32(p + i);
+  const __m256i v1 = load32(p + i + 32);
+  // First the common case, cheaply: no two spaces in a row (16-bit lanes at even and odd
+  // offsets), no tab (up to p[i + 64]: a pair may end there), no byte >= 0x80 (sign bits).
+  const __m256i s0 = load32(p + i + 1);
+  const __m256i s1 = load32(p + i + 33);
+  const __m256i pairs = _mm256_or_si256(
+      _mm256_or_si256(_mm256_cmpeq_epi16(v0, two_spaces), _mm256_cmpeq_epi16(s0, two_spaces)),
+      _mm256_or_si256(_mm256_cmpeq_epi16(v1, two_spaces), _mm256_cmpeq_epi16(s1, two_spaces)));
+  const __m256i tabs =
+      _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v0, tab), _mm256_cmpeq_epi8(s0, tab)),
+                      _mm256_or_si256(_mm256_cmpeq_epi8(v1, tab), _mm256_cmpeq_epi8(s1, tab)));
+  const __m256i coarse = _mm256_or_si256(_mm256_or_si256(pairs, tabs), _mm256_or_si256(v0, v1));
+  if (_mm256_movemask_epi8(coarse) == 0) return false;
+  // Bit k: p[i + k] is a space or tab; pairs: it and the byte after it.
+  const std::uint64_t spaces =
+      static_cast<std::uint32_t>(_mm256_movemask_epi8(spaces32(v0))) |
+      std::uint64_t{static_cast<std::uint32_t>(_mm256_movemask_epi8(spaces32(v1)))} << 32;
+  const std::uint64_t next = p[i + 64] == ' ' || p[i + 64] == '\t' ? 1 : 0;
+  std::uint64_t bits = spaces & ((spaces >> 1) | (next << 63));
+  const bool high = _mm256_movemask_epi8(_mm256_or_si256(v0, v1)) != 0;
+  if (bits == 0 && !high) return false;
+  if (bits != 0) {
+    bits &=
+        static_cast<std::uint32_t>(_mm256_movemask_epi8(alnum32(load32(p + i - 1)))) |
+        std::uint64_t{static_cast<std::uint32_t>(_mm256_movemask_epi8(alnum32(load32(p + i + 31))))}
+            << 32;
+  }
+  if (high) {
+    bits |= space_leads32(v0) | std::uint64_t{space_leads32(v1)} << 32;
+  }
+  for (; bits != 0; bits &= bits - 1) {
+    if (spaced_at(text, i + static_cast<std::size_t>(__builtin_ctzll(bits)), resume, run)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// next_spaced_run's pass from `i`, 64 bytes at a time, the last block overlapping the one before
+// it so that it ends at the text's end (a candidate looked at twice is judged the same twice).
+// A run's first pair has a letter or digit before it (indentation and the spaces after a full
+// stop are not looked at); a text's first byte starts no run. Returns where it stopped (the
+// text's end, or before 66 bytes where it began); `found` when a run between words was found.
+__attribute__((target("avx2"))) std::size_t spaced_blocks_avx2(std::string_view text, std::size_t i,
+                                                               std::size_t& resume, SpacedRun& run,
+                                                               bool& found) {
+  const std::size_t n = text.size();
+  if (i == 0) i = 1;
+  for (; i + 65 <= n; i += 64) {
+    if (spaced_block_avx2(text, i, resume, run)) {
+      found = true;
+      return i;
+    }
+  }
+  if (i >= n || n < 66) return i;
+  found = spaced_block_avx2(text, n - 65, resume, run);
+  return n;
+}
+#endif
+
+std::size_t spaced_blocks_none(std::string_view, std::size_t i, std::size_t&, SpacedRun&, bool&) {
+  return i;
+}
+
+#if defined(__x86_64__)
+// The fold's copy of a stretch of bytes that fold to themselves: where the stretch from p[i]
+// ends (the first byte >= 0x80, or with `collapse` a space or tab that a space, a tab or a byte
+// >= 0x80 follows), 32 bytes at a time while 33 remain; it may stop early (the caller goes on
+// byte by byte).
+__attribute__((target("avx2"))) std::size_t plain_stretch_avx2(const unsigned char* p,
+                                                               std::size_t i, std::size_t n,
+                                                               bool collapse) {
+  for (; i + 33 <= n; i += 32) {
+    const __m256i v = load32(p + i);
+    __m256i special = v;  // sign bits: bytes >= 0x80
+    if (collapse) {
+      const __m256i next = load32(p + i + 1);
+      special = _mm256_or_si256(
+          special, _mm256_and_si256(spaces32(v), _mm256_or_si256(spaces32(next), next)));
+    }
+    const auto bits = static_cast<std::uint32_t>(_mm256_movemask_epi8(special));
+    if (bits != 0) return i + static_cast<std::size_t>(__builtin_ctz(bits));
+  }
+  return i;
+}
+
+// begin[k] = first + k and end[k] = first + k + 1 for k < len.
+__attribute__((target("avx2"))) void fill_origins_avx2(std::uint32_t* begin, std::uint32_t* end,
+                                                       std::uint32_t first, std::size_t len) {
+  __m256i at = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(first)),
+                                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  const __m256i one = _mm256_set1_epi32(1);
+  const __m256i eight = _mm256_set1_epi32(8);
+  std::size_t k = 0;
+  for (; k + 8 <= len; k += 8) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(begin + k), at);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(end + k), _mm256_add_epi32(at, one));
+    at = _mm256_add_epi32(at, eight);
+  }
+  for (; k < len; ++k) {
+    begin[k] = first + static_cast<std::uint32_t>(k);
+    end[k] = first + static_cast<std::uint32_t>(k) + 1;
+  }
+}
+#endif
+
+std::size_t plain_stretch_none(const unsigned char*, std::size_t i, std::size_t, bool) {
+  return i;
+}
+
+void fill_origins_scalar(std::uint32_t* begin, std::uint32_t* end, std::uint32_t first,
+                         std::size_t len) {
+  for (std::size_t k = 0; k < len; ++k) {
+    begin[k] = first + static_cast<std::uint32_t>(k);
+    end[k] = first + static_cast<std::uint32_t>(k) + 1;
+  }
+}
+
 std::size_t hidden_blocks_none(std::string_view, std::size_t i, std::size_t&, bool&) {
   return i;
 }
@@ -672,7 +898,13 @@ bool cpu_has_avx2() {
 const bool g_avx2 = cpu_has_avx2();
 const auto g_hidden_blocks = g_avx2 ? hidden_blocks_avx2 : hidden_blocks_none;
 const auto g_ascii_prefix = g_avx2 ? ascii_prefix_avx2 : ascii_prefix_scalar;
+const auto g_spaced_blocks = g_avx2 ? spaced_blocks_avx2 : spaced_blocks_none;
+const auto g_plain_stretch = g_avx2 ? plain_stretch_avx2 : plain_stretch_none;
+const auto g_fill_origins = g_avx2 ? fill_origins_avx2 : fill_origins_scalar;
 #else
+const auto g_plain_stretch = plain_stretch_none;
+const auto g_fill_origins = fill_origins_scalar;
+const auto g_spaced_blocks = spaced_blocks_none;
 const auto g_hidden_blocks = hidden_blocks_none;
 const auto g_ascii_prefix = ascii_prefix_scalar;
 #endif
@@ -717,13 +949,36 @@ bool has_hidden_characters(std::string_view text) {
   return false;
 }
 
-bool fold_hidden_characters(std::string_view text, FoldedText& out) {
-  out.text.clear();
-  out.begin.clear();
-  out.end.clear();
+SpacedRun next_spaced_run(std::string_view text, std::size_t from) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const std::size_t n = text.size();
-  if (n >= std::numeric_limits<std::uint32_t>::max()) return false;
-  // Folding never lengthens the text: written in place, then cut to the length written.
+  std::size_t resume = from;
+  SpacedRun run;
+  bool found = false;
+  std::size_t i = g_spaced_blocks(text, from, resume, run, found);
+  if (found) return run;
+  for (; i < n; ++i) {
+    const unsigned char pair[2] = {p[i], i + 1 < n ? p[i + 1] : static_cast<unsigned char>(0)};
+    if (spaced_candidate(pair) && spaced_at(text, i, resume, run)) return run;
+  }
+  return {};
+}
+
+bool has_spaced_words(std::string_view text) {
+  return next_spaced_run(text, 0).begin != std::string_view::npos;
+}
+
+bool fold_hidden_characters(std::string_view text, FoldedText& out, Spaces spaces) {
+  const std::size_t n = text.size();
+  if (n >= std::numeric_limits<std::uint32_t>::max()) {
+    out.text.clear();
+    out.begin.clear();
+    out.end.clear();
+    return false;
+  }
+  // Folding never lengthens the text: written in place, then cut to the length written. The
+  // buffers keep their size from the previous fold, so growing them to n zeroes only what they
+  // grow by.
   out.text.resize(n);
   out.begin.resize(n);
   out.end.resize(n);
@@ -731,26 +986,71 @@ bool fold_hidden_characters(std::string_view text, FoldedText& out) {
   std::uint32_t* begin = out.begin.data();
   std::uint32_t* end = out.end.data();
   std::size_t w = 0;
-  for (std::size_t i = 0; i < n;) {
+  const auto put = [&](char c, std::size_t from, std::size_t until) {
+    to[w] = c;
+    begin[w] = static_cast<std::uint32_t>(from);
+    end[w] = static_cast<std::uint32_t>(until);
+    ++w;
+  };
+  // Folds the character at text[i]; returns where the next one starts.
+  const auto fold_one = [&](std::size_t i) {
     const auto c = static_cast<unsigned char>(text[i]);
     const bool foldable =
         c >= 0xC0 && i + 1 < n && may_fold_fast(c, static_cast<unsigned char>(text[i + 1]));
     const Fold f = foldable ? fold_at(text, i) : Fold{};
     if (f.length == 0) {
-      to[w] = text[i];
-      begin[w] = static_cast<std::uint32_t>(i);
-      end[w] = static_cast<std::uint32_t>(i + 1);
-      ++w;
-      ++i;
+      put(text[i], i, i + 1);
+      return i + 1;
+    }
+    if (f.ascii >= 0) put(static_cast<char>(f.ascii), i, i + f.length);
+    return i + f.length;
+  };
+  // Whether the character at text[i] reads as an ASCII letter or digit.
+  const auto word_at = [&](std::size_t i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) return alnum(c);
+    const Fold f = may_lead(c) ? fold_at(text, i) : Fold{};
+    return f.length != 0 && f.ascii >= 0 && alnum(static_cast<unsigned>(f.ascii));
+  };
+  const bool collapse = spaces == Spaces::kCollapse;
+  // What may start a run to collapse after a space or tab: another, or a Unicode space or a
+  // dropped character.
+  const auto runs_on = [&](std::size_t k) {
+    if (k >= n) return false;
+    const auto c = static_cast<unsigned char>(text[k]);
+    return c == ' ' || c == '\t' || c >= 0x80;
+  };
+  // Whether text[k] is copied as it is: ASCII, and not a space or tab that a run may follow.
+  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+  const auto plain = [&](std::size_t k) {
+    const auto c = bytes[k];
+    return c < 0x80 && (!collapse || (c != ' ' && c != '\t') || !runs_on(k + 1));
+  };
+  for (std::size_t i = 0; i < n;) {
+    // Most bytes are ASCII, and most spaces stand alone: a stretch of them is found and copied
+    // with its origins 32 bytes at a time.
+    if (plain(i)) {
+      std::size_t stop = g_plain_stretch(bytes, i + 1, n, collapse);
+      while (stop < n && plain(stop)) ++stop;
+      const std::size_t len = stop - i;
+      std::memcpy(to + w, text.data() + i, len);
+      g_fill_origins(begin + w, end + w, static_cast<std::uint32_t>(i), len);
+      w += len;
+      i = stop;
       continue;
     }
-    if (f.ascii >= 0) {
-      to[w] = static_cast<char>(f.ascii);
-      begin[w] = static_cast<std::uint32_t>(i);
-      end[w] = static_cast<std::uint32_t>(i + f.length);
-      ++w;
+    if (collapse && space_at(text, i) != 0) {
+      const SpaceRun r = space_run(text, i);
+      if (w > 0 && alnum(static_cast<unsigned char>(to[w - 1])) && r.end < n && word_at(r.end) &&
+          r.wide) {
+        put(' ', i, r.end);
+      } else {
+        for (std::size_t k = i; k < r.end;) k = fold_one(k);
+      }
+      i = r.end;
+      continue;
     }
-    i += f.length;
+    i = fold_one(i);
   }
   out.text.resize(w);
   out.begin.resize(w);

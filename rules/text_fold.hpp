@@ -56,8 +56,32 @@ struct FoldedText {
 // read 128 bytes at a time.
 bool has_hidden_characters(std::string_view text);
 
-// Folds `text` into `out` (its buffers are reused). Texts longer than 4 GiB are not folded
-// (false): offsets are 32-bit.
-bool fold_hidden_characters(std::string_view text, FoldedText& out);
+// Runs of white space between words. "Ignore  all previous instructions" with two spaces,
+// `DE89<TAB>3704 …`, "Ignore<U+00A0>all …": a model reads them as the single space the patterns
+// expect, so a request's text is looked at with each run of horizontal white space (spaces,
+// tabs, the Unicode spaces U+00A0, U+1680, U+2000..U+200A, U+202F, U+205F, U+3000, and dropped
+// characters among them) that stands between two ASCII letters or digits read as one space.
+// Runs at the start of a line (indentation) or next to punctuation are left as they are: they
+// are everywhere in code and tables, and split no word a rule spells. Runs that hold a line
+// break are left too (docs/rules.md).
+enum class Spaces { kKeep, kCollapse };
+
+// True when `text` holds such a run other than one ASCII space or one tab (a pattern's `\s`
+// reads a single tab already; tab-separated values ask for no second look). One pass, 64 bytes
+// at a time.
+bool has_spaced_words(std::string_view text);
+
+// The first such run that begins at or after `from` (or straddles it), as
+// [begin, end) of its white space; both npos when there is none.
+struct SpacedRun {
+  std::size_t begin = std::string_view::npos;
+  std::size_t end = std::string_view::npos;
+};
+SpacedRun next_spaced_run(std::string_view text, std::size_t from);
+
+// Folds `text` into `out` (its buffers are reused), and with Spaces::kCollapse each such run of
+// white space between two words (the words as folded) into one space. Texts longer than 4 GiB
+// are not folded (false): offsets are 32-bit.
+bool fold_hidden_characters(std::string_view text, FoldedText& out, Spaces spaces = Spaces::kKeep);
 
 }  // namespace edgeward::rules

@@ -612,8 +612,19 @@ Status Scanner::scan_piece(const CompiledRules& rules, const std::array<int, kMa
   slice_findings_.clear();
   if (auto s = scan_block(rules, dbs, n, layer, folded_.text, slice_findings_); !s.ok()) return s;
   const std::size_t size = folded_.text.size();
+  const CompiledRulesData& d = rules.data();
   for (const Finding& f : slice_findings_) {
     if (f.end <= f.start || f.end > size) continue;
+    if (cut != nullptr) {
+      // A slice's finding counts only when a collapsed run lies in or next to it or its context
+      // window: elsewhere the slice holds the raw text's bytes, which the raw scan judged with
+      // all of its context (a cut edge may have hidden an `exclude` word: a review's false
+      // positive).
+      const std::uint64_t within = d.rule_within[f.rule_index] + 1;
+      const std::uint64_t lo = f.start > within ? f.start - within : 0;
+      const auto near = std::lower_bound(spaced_runs_.begin(), spaced_runs_.end(), lo);
+      if (near == spaced_runs_.end() || *near >= f.end + within) continue;
+    }
     // A match at a cut edge may run on past it, or be one only because the cut made a word
     // shorter: the caller scans the whole text instead.
     if (cut != nullptr && ((f.start == 0 && from > 0) || (f.end == size && to < text_size))) {
@@ -667,8 +678,11 @@ Status Scanner::scan_spaced(const CompiledRules& rules, const std::array<int, kM
     const std::size_t from = back(run.begin, done);
     std::size_t last = run.end;
     std::size_t to = forth(run.end);
-    for (run = next_spaced_run(text, to); run.begin != std::string_view::npos && run.begin < to;
-         run = next_spaced_run(text, to)) {
+    // Every run that begins before the slice's end widens it, however near the one before it (a
+    // review found a second run inside the slice, its phrase cut at the slice's end, missed).
+    for (run = next_spaced_run(text, run.end);
+         run.begin != std::string_view::npos && run.begin < to;
+         run = next_spaced_run(text, run.end)) {
       last = run.end;
       to = forth(run.end);
     }
@@ -684,6 +698,15 @@ Status Scanner::scan_spaced(const CompiledRules& rules, const std::array<int, kM
     if (!fold_hidden_characters(text.substr(slice.from, slice.to - slice.from), folded_,
                                 Spaces::kCollapse)) {
       return ok_status();
+    }
+    // The collapsed runs of the folded slice: a space standing for other bytes than one space.
+    const std::string_view raw = text.substr(slice.from, slice.to - slice.from);
+    spaced_runs_.clear();
+    for (std::size_t k = 0; k < folded_.text.size(); ++k) {
+      if (folded_.text[k] == ' ' &&
+          (folded_.end[k] - folded_.begin[k] != 1 || raw[folded_.begin[k]] != ' ')) {
+        spaced_runs_.push_back(k);
+      }
     }
     // Where the slice's first and last runs sit in the folded slice: each must keep `reach`
     // folded bytes to a cut edge, or the whole text decides.

@@ -159,8 +159,9 @@ class Scanner {
   Status scan_spaced(const CompiledRules& rules, const std::array<int, 2>& dbs, int n, Layer layer,
                      std::string_view text);
   // Scans folded_ (the fold of text[from, to)), appending its findings to folded_findings_ at
-  // their place in the text. With `cut`: a finding at an edge of the piece that is not an edge
-  // of the text (of text_size bytes) sets it and stops.
+  // their place in the text. With `cut` (a slice of scan_spaced): only findings near one of
+  // spaced_runs_ count, and one at an edge of the piece that is not an edge of the text (of
+  // text_size bytes) sets it and stops.
   Status scan_piece(const CompiledRules& rules, const std::array<int, 2>& dbs, int n, Layer layer,
                     std::size_t from, std::size_t to, std::size_t text_size, bool* cut);
 
@@ -185,6 +186,7 @@ class Scanner {
     std::size_t last;
   };
   std::vector<SpacedSlice> spaced_slices_;
+  std::vector<std::uint64_t> spaced_runs_;  // the collapsed runs of the slice being scanned
 };
 
 // Decides one candidate (validator, entropy, allow list, context). `text` holds the candidate

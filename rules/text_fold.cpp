@@ -568,7 +568,20 @@ bool spaced_at(std::string_view t, std::size_t i, std::size_t& resume, SpacedRun
   if (space_at(t, s) == 0) return false;
   const SpaceRun r = space_run(t, s);
   resume = r.end;
-  if (!r.wide || s == 0 || r.end >= t.size() || !alnum(static_cast<unsigned char>(t[s - 1])) ||
+  // Characters that render as nothing before the run are read through, as the fold drops them
+  // (`Ignore<U+FEFF>  all`).
+  std::size_t left = s;
+  while (left > 0) {
+    std::size_t lead = left - 1;
+    while (lead > 0 && left - lead < 4 && (static_cast<unsigned char>(t[lead]) & 0xC0) == 0x80) {
+      --lead;
+    }
+    const Fold f = may_lead(static_cast<unsigned char>(t[lead])) ? fold_at(t, lead) : Fold{};
+    if (f.length == 0 || f.ascii >= 0 || lead + f.length != left) break;
+    left = lead;
+  }
+  if (!r.wide || left == 0 || r.end >= t.size() ||
+      !alnum(static_cast<unsigned char>(t[left - 1])) ||
       !alnum(static_cast<unsigned char>(t[r.end]))) {
     return false;
   }
@@ -576,10 +589,13 @@ bool spaced_at(std::string_view t, std::size_t i, std::size_t& resume, SpacedRun
   return true;
 }
 
-// Whether the byte pair at p[0], p[1] may start what spaced_at() looks at.
+// Whether the byte pair at p[0], p[1] may start what spaced_at() looks at: two spaces or tabs,
+// a space or tab before a lead byte (of a Unicode space or of a character that renders as
+// nothing), or a Unicode space's lead byte.
 bool spaced_candidate(const unsigned char* p) {
   const auto space = [](unsigned char c) { return c == ' ' || c == '\t'; };
-  return (space(p[0]) && space(p[1])) || p[0] == 0xC2 || (p[0] >= 0xE1 && p[0] <= 0xE3);
+  return (space(p[0]) && (space(p[1]) || p[1] >= 0xC0)) || p[0] == 0xC2 ||
+         (p[0] >= 0xE1 && p[0] <= 0xE3);
 }
 
 // A character that can hide a match: one read as an ASCII digit or letter, or a dropped
@@ -789,13 +805,28 @@ __attribute__((target("avx2"), always_inline)) inline bool spaced_block_avx2(std
   const bool high = _mm256_movemask_epi8(_mm256_or_si256(v0, v1)) != 0;
   if (bits == 0 && !high) return false;
   if (bits != 0) {
-    bits &=
-        static_cast<std::uint32_t>(_mm256_movemask_epi8(alnum32(load32(p + i - 1)))) |
-        std::uint64_t{static_cast<std::uint32_t>(_mm256_movemask_epi8(alnum32(load32(p + i + 31))))}
-            << 32;
+    // The byte before a run's first pair: a letter or digit, or a byte >= 0x80 (a character
+    // that renders as nothing may stand between the word and the run).
+    const __m256i before0 = load32(p + i - 1);
+    const __m256i before1 = load32(p + i + 31);
+    bits &= static_cast<std::uint32_t>(
+                _mm256_movemask_epi8(_mm256_or_si256(alnum32(before0), before0))) |
+            std::uint64_t{static_cast<std::uint32_t>(
+                _mm256_movemask_epi8(_mm256_or_si256(alnum32(before1), before1)))}
+                << 32;
   }
   if (high) {
-    bits |= space_leads32(v0) | std::uint64_t{space_leads32(v1)} << 32;
+    // Lead bytes of the Unicode spaces, and any lead byte right after a space or tab (a
+    // character that renders as nothing inside a run: `Ignore <U+FEFF> all`).
+    const std::uint64_t after_space = (spaces << 1) | (p[i - 1] == ' ' || p[i - 1] == '\t' ? 1 : 0);
+    const __m256i lead = _mm256_set1_epi8(static_cast<char>(0xBF));
+    const std::uint64_t leads =
+        static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpgt_epi8(v0, lead)) &
+                                   _mm256_movemask_epi8(v0)) |
+        std::uint64_t{static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpgt_epi8(v1, lead)) &
+                                                 _mm256_movemask_epi8(v1))}
+            << 32;
+    bits |= space_leads32(v0) | std::uint64_t{space_leads32(v1)} << 32 | (leads & after_space);
   }
   for (; bits != 0; bits &= bits - 1) {
     if (spaced_at(text, i + static_cast<std::size_t>(__builtin_ctzll(bits)), resume, run)) {

@@ -699,19 +699,22 @@ Status Scanner::scan_spaced(const CompiledRules& rules, const std::array<int, kM
                                 Spaces::kCollapse)) {
       return ok_status();
     }
-    // The collapsed runs of the folded slice: a space standing for other bytes than one space.
+    // The collapsed runs of the folded slice from its first run to its last (those have the
+    // slice's reach on both sides): a space standing for other bytes than one space.
     const std::string_view raw = text.substr(slice.from, slice.to - slice.from);
+    const auto runs_from = static_cast<std::uint32_t>(slice.first - slice.from);
+    const auto runs_to = static_cast<std::uint32_t>(slice.last - slice.from);
     spaced_runs_.clear();
     for (std::size_t k = 0; k < folded_.text.size(); ++k) {
-      if (folded_.text[k] == ' ' &&
+      if (folded_.text[k] == ' ' && folded_.begin[k] >= runs_from && folded_.end[k] <= runs_to &&
           (folded_.end[k] - folded_.begin[k] != 1 || raw[folded_.begin[k]] != ' ')) {
         spaced_runs_.push_back(k);
       }
     }
     // Where the slice's first and last runs sit in the folded slice: each must keep `reach`
     // folded bytes to a cut edge, or the whole text decides.
-    const auto folded_at = [&](std::size_t raw) {
-      const auto offset = static_cast<std::uint32_t>(raw - slice.from);
+    const auto folded_at = [&](std::size_t at) {
+      const auto offset = static_cast<std::uint32_t>(at - slice.from);
       return static_cast<std::size_t>(
           std::lower_bound(folded_.begin.begin(), folded_.begin.end(), offset) -
           folded_.begin.begin());

@@ -548,8 +548,10 @@ Status Scanner::scan(const CompiledRules& rules, Scope scope, Surface surface, L
   } else if (spaces == Spaces::kCollapse) {
     if (auto s = scan_spaced(rules, dbs, n, layer, text); !s.ok()) return s;
   }
-  // A large text's folded copy (9 bytes per byte) is not kept for the next, small one.
+  // A large text's folded copy (9 bytes per byte), and the list of its runs, are not kept for
+  // the next, small one.
   if (folded_.text.capacity() > kKeptFoldBytes) folded_ = FoldedText{};
+  if (spaced_runs_.capacity() > kKeptFoldBytes / sizeof(std::uint64_t)) spaced_runs_ = {};
   if (folded_findings_.empty()) return ok_status();
   const std::size_t own = out.size();
   // What the unfolded scan found, sorted, to look each folded finding up in (a text of many

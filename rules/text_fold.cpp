@@ -558,9 +558,10 @@ SpaceRun space_run(std::string_view t, std::size_t i) {
 }
 
 // Whether the run of white space around t[i] (a byte next_spaced_run's filter marked: the
-// first of two ASCII spaces or tabs, or a lead byte of a Unicode space) stands between two ASCII
-// letters or digits and reads other than as one space or tab; then `run` is where it begins and
-// ends. `resume` is set past the run, so a long run is read once.
+// first of two ASCII spaces or tabs, a lead byte of a Unicode space, or a lead byte after a
+// space or tab) stands between two ASCII letters or digits (characters that render as nothing
+// aside) and reads other than as one space or tab; then `run` is where it begins and ends.
+// `resume` is set past the run, so a long run is read once.
 bool spaced_at(std::string_view t, std::size_t i, std::size_t& resume, SpacedRun& run) {
   if (i < resume) return false;
   std::size_t s = i;
@@ -773,8 +774,9 @@ __attribute__((target("avx2"))) inline std::uint32_t space_leads32(__m256i v) {
 }
 
 // next_spaced_run's look at the 64 bytes at p[i] (1 <= i, i + 65 <= size): two ASCII spaces or
-// tabs in a row after a letter or digit, and the lead bytes of the Unicode spaces, are looked at
-// (spaced_at); a block of neither costs one test. True when a run between words was found.
+// tabs in a row after a letter, a digit or a byte >= 0x80, the lead bytes of the Unicode
+// spaces, and lead bytes after a space or tab are looked at (spaced_at); a block of none of
+// them costs one test. True when a run between words was found.
 __attribute__((target("avx2"), always_inline)) inline bool spaced_block_avx2(std::string_view text,
                                                                              std::size_t i,
                                                                              std::size_t& resume,
@@ -838,9 +840,10 @@ __attribute__((target("avx2"), always_inline)) inline bool spaced_block_avx2(std
 
 // next_spaced_run's pass from `i`, 64 bytes at a time, the last block overlapping the one before
 // it so that it ends at the text's end (a candidate looked at twice is judged the same twice).
-// A run's first pair has a letter or digit before it (indentation and the spaces after a full
-// stop are not looked at); a text's first byte starts no run. Returns where it stopped (the
-// text's end, or before 66 bytes where it began); `found` when a run between words was found.
+// A run's first pair has a letter, a digit or a byte >= 0x80 before it (indentation and the
+// spaces after a full stop are not looked at); a text's first byte starts no run. Returns where it
+// stopped (the text's end, or before 66 bytes where it began); `found` when a run between words was
+// found.
 __attribute__((target("avx2"))) std::size_t spaced_blocks_avx2(std::string_view text, std::size_t i,
                                                                std::size_t& resume, SpacedRun& run,
                                                                bool& found) {

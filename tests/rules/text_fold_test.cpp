@@ -769,8 +769,16 @@ TEST_CASE("scanning only around the runs finds what a second scan of the whole t
                                           "born",
                                           "1984-03-07",
                                           "x"};
-  const std::vector<std::string> gaps = {" ",   " ",   " ",   " ",  "  ",    "\t",
-                                         "   ", kNbsp, ".\n", ", ", "\n    "};
+  // The last gap is Russian whose look-alike letters fold two bytes into one, with no ASCII
+  // word near them (so no second scan for them): a slice's folded reach falls short of its raw
+  // one, and the whole text decides.
+  std::string russian = "\n\xD0\xBF\xD0\xBF ";  // "пп ": not look-alikes
+  for (int k = 0; k < 40; ++k) {
+    russian += "\xD1\x81\xD0\xBE\xD1\x80\xD0\xBE\xD1\x81 ";  // "сорос": all look-alikes
+  }
+  russian += "\xD0\xBF\xD0\xBF\n";
+  const std::vector<std::string> gaps = {" ",   " ",   " ",   " ",  "  ",     "\t",
+                                         "   ", kNbsp, ".\n", ", ", "\n    ", russian};
   std::mt19937 rng(20261126);
   Scanner scanner;
   FoldedText folded;
@@ -794,6 +802,7 @@ TEST_CASE("scanning only around the runs finds what a second scan of the whole t
       text += gaps[rng() % gaps.size()];
       if (rng() % 40 == 0) text += std::string(200 + rng() % 2000, "a1"[rng() % 2]) + " ";
     }
+    REQUIRE_FALSE(has_hidden_characters(text));
     REQUIRE(fold_hidden_characters(text, folded, Spaces::kCollapse));
     REQUIRE_FALSE(has_spaced_words(folded.text));
     spaced += has_spaced_words(text);
@@ -816,16 +825,11 @@ TEST_CASE("scanning only around the runs finds what a second scan of the whole t
                 std::to_string(end) + " ";
       }
     }
-    if (!diff.empty()) {
-      FILE* fp = std::fopen("/tmp/s13/fail.txt", "wb");
-      std::fwrite(text.data(), 1, text.size(), fp);
-      std::fclose(fp);
-    }
     INFO(round << ": " << diff << "in: " << text);
     REQUIRE(diff.empty());
   }
   CHECK(spaced > 300);
-  CHECK(found_folded > 100);
+  CHECK(found_folded > 50);
 }
 
 namespace {

@@ -218,6 +218,24 @@ struct ContextGate {
   HsDatabase block;
 };
 
+// How far from a collapsed run of white space a match that the collapse makes, or whose context
+// the collapse brings within reach, can lie in the folded text (scanner.cpp, scan_spaced): the
+// widest match of an entry whose match can hold a space, or whose rule has context words (a
+// word may move closer), plus twice its rule's context window. `wide` covers every such entry;
+// `narrow` all but the wide ones whose matches can only begin with a byte of `wide_first`
+// (ASCII punctuation: a Markdown image's `!`, an `<img`'s `<`), so a run with no such byte
+// within `wide` bytes before it needs only `narrow`. Entries of neither kind (keys, tokens,
+// JWTs: no space inside) match the same with or without the collapse.
+struct SpacedReach {
+  std::uint32_t narrow = 0;
+  std::uint32_t wide = 0;
+  std::array<std::uint64_t, 2> wide_first{};  // bits of bytes < 0x80
+
+  bool wide_first_has(unsigned char c) const {
+    return c < 0x80 && ((wide_first[c >> 6] >> (c & 63)) & 1) != 0;
+  }
+};
+
 struct Database {
   std::vector<std::uint32_t> entries;  // pattern entry ids, ascending
   ShortTextFilter short_text;
@@ -231,6 +249,7 @@ struct Database {
                                  // or extra)
   std::uint32_t max_width = 0;   // longest match of any entry
   std::uint32_t max_within = 0;  // widest context window of any entry's rule
+  SpacedReach spaced;
 };
 
 // Every Hyperscan database of `db`, in the order the cache stores them (compiler.cpp): block,

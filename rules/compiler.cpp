@@ -273,6 +273,42 @@ std::uint32_t expression_width(const std::string& expression, unsigned flags) {
 
 // The short-text filter of a database (compiled_internal.hpp, ShortTextFilter): per entry that
 // fits in a short text, the byte pairs at its most selective pair of leading offsets.
+// A database's SpacedReach (compiled_internal.hpp). An entry may go to the wide side only when
+// its rule has no context words and every match begins with ASCII punctuation: a letter, a
+// digit or white space is next to nearly every run, and a context window reaches both ways.
+SpacedReach spaced_reach(const CompiledRulesData& d, const std::vector<std::uint32_t>& set) {
+  struct Reach {
+    std::uint32_t bytes;
+    const PatternEntry* wide_side;  // null: counts towards `narrow`
+  };
+  std::vector<Reach> reaches;
+  for (std::uint32_t id : set) {
+    const PatternEntry& e = d.entries[id];
+    const std::uint32_t within = d.rule_within[e.rule];
+    const bool spaced = e.span_bytes.test(' ') || e.span_bytes.test('\t') ||
+                        e.span_trail.test(' ') || e.span_trail.test('\t');
+    if (!spaced && within == 0) continue;
+    bool punctuation_start = within == 0 && e.match_at[0].any();
+    for (unsigned b = 0; b < 256 && punctuation_start; ++b) {
+      punctuation_start = !e.match_at[0].test(b) ||
+                          (b > 0x20 && b < 0x7F && std::ispunct(static_cast<int>(b)) != 0);
+    }
+    reaches.push_back({e.max_width + 2 * within, punctuation_start ? &e : nullptr});
+  }
+  SpacedReach r;
+  for (const Reach& x : reaches) {
+    r.wide = std::max(r.wide, x.bytes);
+    if (x.wide_side == nullptr) r.narrow = std::max(r.narrow, x.bytes);
+  }
+  for (const Reach& x : reaches) {
+    if (x.wide_side == nullptr || x.bytes <= r.narrow) continue;
+    for (unsigned b = 0; b < 0x80; ++b) {
+      if (x.wide_side->match_at[0].test(b)) r.wide_first[b >> 6] |= std::uint64_t{1} << (b & 63);
+    }
+  }
+  return r;
+}
+
 ShortTextFilter short_text_filter(const CompiledRulesData& d,
                                   const std::vector<std::uint32_t>& set) {
   ShortTextFilter f;
@@ -481,6 +517,7 @@ Result<std::unique_ptr<CompiledRulesData>> layout(Pack pack, const CompileOption
       Database db;
       db.entries = set;
       db.short_text = short_text_filter(*d, set);
+      db.spaced = spaced_reach(*d, set);
       for (std::uint32_t id : set) {
         const PatternEntry& e = d->entries[id];
         db.max_width = std::max(db.max_width, e.max_width);

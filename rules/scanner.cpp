@@ -575,29 +575,36 @@ Status Scanner::scan(const CompiledRules& rules, Scope scope, Surface surface, L
 
 namespace {
 
-// How far from a collapsed run of spaces a match that the collapse makes, or whose context the
-// collapse brings within reach, can lie in the folded text: the widest match of an entry whose
-// match can hold a space, or whose rule has context words (a word may move closer), plus twice
-// its rule's context window (the window around the match, which may also hold an `exclude`
-// word), plus kSliceSlack for what validators read around a match. Entries of neither kind
-// (keys, tokens, JWTs: no space inside) match the same with or without the collapse.
+// What validators read around a match beyond the reach (SpacedReach, compiled_internal.hpp).
 constexpr std::size_t kSliceSlack = 256;
 
-std::size_t spaced_reach(const CompiledRulesData& d, const std::array<int, kMaxSlotDbs>& dbs,
+// The reach of the slot's databases together: the widest narrow and wide reaches, and every
+// byte that starts a wide entry's match (an entry of one database on the wide side whose reach
+// is below the other's narrow one is looked for needlessly, never missed).
+SpacedReach spaced_reach(const CompiledRulesData& d, const std::array<int, kMaxSlotDbs>& dbs,
                          int n) {
-  std::size_t reach = 0;
+  SpacedReach r;
   for (int k = 0; k < n; ++k) {
-    for (std::uint32_t id :
-         d.dbs[static_cast<std::size_t>(dbs[static_cast<std::size_t>(k)])].entries) {
-      const PatternEntry& e = d.entries[id];
-      const std::uint32_t within = d.rule_within[e.rule];
-      const bool spaced = e.span_bytes.test(' ') || e.span_bytes.test('\t') ||
-                          e.span_trail.test(' ') || e.span_trail.test('\t');
-      if (!spaced && within == 0) continue;
-      reach = std::max<std::size_t>(reach, std::size_t{e.max_width} + 2 * std::size_t{within});
-    }
+    const SpacedReach& db =
+        d.dbs[static_cast<std::size_t>(dbs[static_cast<std::size_t>(k)])].spaced;
+    r.narrow = std::max(r.narrow, db.narrow);
+    r.wide = std::max(r.wide, db.wide);
+    r.wide_first[0] |= db.wide_first[0];
+    r.wide_first[1] |= db.wide_first[1];
   }
-  return reach + kSliceSlack;
+  r.narrow += kSliceSlack;
+  r.wide += kSliceSlack;
+  return r;
+}
+
+// Whether text[from, to) holds a byte that may begin a wide entry's match: one of `r`'s, or any
+// byte >= 0x80 (the fold turns fullwidth `！` into `!`, and drops what renders as nothing).
+bool wide_start_in(std::string_view text, std::size_t from, std::size_t to, const SpacedReach& r) {
+  for (std::size_t k = from; k < to; ++k) {
+    const auto c = static_cast<unsigned char>(text[k]);
+    if (c >= 0x80 || r.wide_first_has(c)) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -646,12 +653,13 @@ Status Scanner::scan_spaced(const CompiledRules& rules, const std::array<int, kM
   const std::size_t size = text.size();
   SpacedRun run = next_spaced_run(text, 0);
   if (run.begin == std::string_view::npos) return ok_status();
-  const std::size_t reach = spaced_reach(rules.data(), dbs, n);
-  // A slice reaches a sixteenth more than `reach` bytes past its runs, then on to white space
-  // (at most kSliceSlack more bytes) so that it cuts no word, and never inside a UTF-8 sequence.
+  const SpacedReach reach = spaced_reach(rules.data(), dbs, n);
+  // A slice reaches a sixteenth more than its reach past its runs, then on to white space (at
+  // most kSliceSlack more bytes) so that it cuts no word, and never inside a UTF-8 sequence.
   // Folding shortens what it collapses or drops: the reach is checked again on the folded slice
   // below (a shortfall sends the whole text to the second scan).
-  const std::size_t raw_reach = reach + reach / 16;
+  const auto raw = [](std::size_t r) { return r + r / 16; };
+  const std::size_t raw_wide = raw(reach.wide);
   const auto word_byte = [&](std::size_t k) {
     const auto c = static_cast<unsigned char>(text[k]);
     return c != ' ' && c != '\t' && c != '\n' && c != '\r';
@@ -659,72 +667,85 @@ Status Scanner::scan_spaced(const CompiledRules& rules, const std::array<int, kM
   const auto continuation = [&](std::size_t k) {
     return (static_cast<unsigned char>(text[k]) & 0xC0) == 0x80;
   };
-  const auto back = [&](std::size_t at, std::size_t limit) {
+  const auto back = [&](std::size_t at, std::size_t limit, std::size_t raw_reach) {
     at = at > limit + raw_reach ? at - raw_reach : limit;
     for (std::size_t k = 0; at > limit && k < kSliceSlack && word_byte(at - 1); ++k) --at;
     while (at > limit && continuation(at)) --at;
     return at;
   };
-  const auto forth = [&](std::size_t at) {
+  const auto forth = [&](std::size_t at, std::size_t raw_reach) {
     at = size - at > raw_reach ? at + raw_reach : size;
     for (std::size_t k = 0; at < size && k < kSliceSlack && word_byte(at); ++k) ++at;
     while (at < size && continuation(at)) ++at;
     return at;
   };
-  // The slices. One whose reach back runs into the previous one joins it; runs that begin
-  // before a slice's end widen it (one Hyperscan call costs a fixed ~4k instructions).
+  // The slices. Runs are grouped with the wide reach: every run that begins before the wide
+  // reach past the group's last one joins it (a review found a second run inside a slice, its
+  // phrase cut at the slice's end, missed). A group's slice then reaches only the narrow reach
+  // when no wide entry's match can hold one of its runs: no byte that begins one lies within the
+  // wide reach before any of them, and that stretch is ASCII whose runs fold away at most a
+  // sixteenth of it (so it still spans the wide reach once folded; before the group's first run
+  // there is none: groups lie the wide reach apart). A slice whose reach back runs into the one
+  // before it of the same reach joins it (one Hyperscan call costs a fixed ~4k instructions).
+  // Slices of different reaches may overlap, yet find nothing twice: a slice's finding counts
+  // only near its own runs (within its rule's context window), and groups lie farther apart
+  // than any match and two windows reach.
   spaced_slices_.clear();
   while (run.begin != std::string_view::npos) {
-    const std::size_t done = spaced_slices_.empty() ? 0 : spaced_slices_.back().to;
     const std::size_t first = run.begin;
-    const std::size_t from = back(run.begin, done);
     std::size_t last = run.end;
-    std::size_t to = forth(run.end);
-    // Every run that begins before the slice's end widens it, however near the one before it (a
-    // review found a second run inside the slice, its phrase cut at the slice's end, missed).
-    for (run = next_spaced_run(text, run.end);
-         run.begin != std::string_view::npos && run.begin < to;
-         run = next_spaced_run(text, run.end)) {
+    std::size_t shrink = run.end - run.begin - 1;
+    for (std::size_t wide_to = forth(run.end, raw_wide);;) {
+      run = next_spaced_run(text, run.end);
+      if (run.begin == std::string_view::npos || run.begin >= wide_to) break;
       last = run.end;
-      to = forth(run.end);
+      shrink += run.end - run.begin - 1;
+      wide_to = forth(run.end, raw_wide);
     }
-    if (!spaced_slices_.empty() && from == done) {
-      spaced_slices_.back().to = to;
-      spaced_slices_.back().last = last;
-    } else {
-      spaced_slices_.push_back({from, to, first, last});
+    const bool narrow = reach.narrow < reach.wide && shrink <= reach.wide / 16 &&
+                        !wide_start_in(text, first > raw_wide ? first - raw_wide : 0,
+                                       std::min(size, last + 4), reach);
+    const std::size_t slice_reach = narrow ? reach.narrow : reach.wide;
+    SpacedSlice* prev = spaced_slices_.empty() ? nullptr : &spaced_slices_.back();
+    const bool same = prev != nullptr && prev->reach == slice_reach;
+    const std::size_t from = back(first, same ? prev->to : 0, raw(slice_reach));
+    const std::size_t to = forth(last, raw(slice_reach));
+    if (same && from == prev->to) {
+      prev->to = to;
+      prev->last = last;
+      continue;
     }
+    spaced_slices_.push_back({from, to, first, last, slice_reach});
   }
   bool cut = false;
   for (const SpacedSlice& slice : spaced_slices_) {
-    if (!fold_hidden_characters(text.substr(slice.from, slice.to - slice.from), folded_,
-                                Spaces::kCollapse)) {
-      return ok_status();
-    }
-    // The collapsed runs of the folded slice from its first run to its last (those have the
-    // slice's reach on both sides): a space standing for other bytes than one space.
-    const std::string_view raw = text.substr(slice.from, slice.to - slice.from);
-    const auto runs_from = static_cast<std::uint32_t>(slice.first - slice.from);
-    const auto runs_to = static_cast<std::uint32_t>(slice.last - slice.from);
-    spaced_runs_.clear();
-    for (std::size_t k = 0; k < folded_.text.size(); ++k) {
-      if (folded_.text[k] == ' ' && folded_.begin[k] >= runs_from && folded_.end[k] <= runs_to &&
-          (folded_.end[k] - folded_.begin[k] != 1 || raw[folded_.begin[k]] != ' ')) {
-        spaced_runs_.push_back(k);
-      }
-    }
-    // Where the slice's first and last runs sit in the folded slice: each must keep `reach`
-    // folded bytes to a cut edge, or the whole text decides.
+    const std::string_view raw_slice = text.substr(slice.from, slice.to - slice.from);
+    if (!fold_hidden_characters(raw_slice, folded_, Spaces::kCollapse)) return ok_status();
+    // Where a byte of the slice sits in the folded slice.
     const auto folded_at = [&](std::size_t at) {
       const auto offset = static_cast<std::uint32_t>(at - slice.from);
       return static_cast<std::size_t>(
           std::lower_bound(folded_.begin.begin(), folded_.begin.end(), offset) -
           folded_.begin.begin());
     };
-    if ((slice.from > 0 && folded_at(slice.first) < reach) ||
-        (slice.to < size && folded_.text.size() - folded_at(slice.last) < reach)) {
+    const std::size_t first_at = folded_at(slice.first);
+    const std::size_t last_at = folded_at(slice.last);
+    // The slice's first and last runs must each keep its reach in folded bytes to a cut edge, or
+    // the whole text decides.
+    if ((slice.from > 0 && first_at < slice.reach) ||
+        (slice.to < size && folded_.text.size() - last_at < slice.reach)) {
       cut = true;
       break;
+    }
+    // The collapsed runs of the folded slice from its first run to its last (those have the
+    // slice's reach on both sides): a space standing for other bytes than one space.
+    const auto runs_to = static_cast<std::uint32_t>(slice.last - slice.from);
+    spaced_runs_.clear();
+    for (std::size_t k = first_at; k < last_at; ++k) {
+      if (folded_.text[k] == ' ' && folded_.end[k] <= runs_to &&
+          (folded_.end[k] - folded_.begin[k] != 1 || raw_slice[folded_.begin[k]] != ' ')) {
+        spaced_runs_.push_back(k);
+      }
     }
     if (auto s = scan_piece(rules, dbs, n, layer, slice.from, slice.to, size, &cut); !s.ok()) {
       return s;

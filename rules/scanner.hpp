@@ -178,12 +178,14 @@ class Scanner {
   FoldedText folded_;                     // the second look at a text (or a slice of it)
   std::vector<Finding> folded_findings_;  //   and what it found, in offsets of the text
   std::vector<Finding> slice_findings_;   // what one scan of folded_ found, in its offsets
-  // scan_spaced's slices: [from, to) of the text, around runs from `first` to `last`.
+  // scan_spaced's slices: [from, to) of the text, around runs from `first` to `last`, each with
+  // `reach` folded bytes of it on both sides (or the text's edge).
   struct SpacedSlice {
     std::size_t from;
     std::size_t to;
     std::size_t first;
     std::size_t last;
+    std::size_t reach;
   };
   std::vector<SpacedSlice> spaced_slices_;
   std::vector<std::uint64_t> spaced_runs_;  // the collapsed runs of the slice being scanned

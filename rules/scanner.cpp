@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cctype>
+#include <cstring>
 #include <tuple>
 
 #include "rules/compiled_internal.hpp"
@@ -598,11 +599,25 @@ SpacedReach spaced_reach(const CompiledRulesData& d, const std::array<int, kMaxS
 }
 
 // Whether text[from, to) holds a byte that may begin a wide entry's match: one of `r`'s, or any
-// byte >= 0x80 (the fold turns fullwidth `！` into `!`, and drops what renders as nothing).
+// byte >= 0x80 (the fold turns fullwidth `！` into `!`, and drops what renders as nothing). The
+// high bits are or-ed 8 bytes at a time, and each of the few starting bytes is a memchr.
 bool wide_start_in(std::string_view text, std::size_t from, std::size_t to, const SpacedReach& r) {
-  for (std::size_t k = from; k < to; ++k) {
-    const auto c = static_cast<unsigned char>(text[k]);
-    if (c >= 0x80 || r.wide_first_has(c)) return true;
+  const char* p = text.data() + from;
+  const std::size_t n = to - from;
+  std::uint64_t high = 0;
+  std::size_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p + k, 8);
+    high |= word;
+  }
+  for (; k < n; ++k) high |= static_cast<unsigned char>(p[k]);
+  if ((high & 0x8080808080808080ull) != 0) return true;
+  for (std::size_t w = 0; w < r.wide_first.size(); ++w) {
+    for (std::uint64_t bits = r.wide_first[w]; bits != 0; bits &= bits - 1) {
+      const int c = static_cast<int>(w * 64) + __builtin_ctzll(bits);
+      if (std::memchr(p, c, n) != nullptr) return true;
+    }
   }
   return false;
 }

@@ -765,6 +765,12 @@ __attribute__((target("avx2"))) inline __m256i spaces32(__m256i x) {
   return _mm256_cmpeq_epi8(_mm256_shuffle_epi8(table, x), x);
 }
 
+// The sign bits of lo, then hi.
+__attribute__((target("avx2"), always_inline)) inline std::uint64_t mask64(__m256i lo, __m256i hi) {
+  return static_cast<std::uint32_t>(_mm256_movemask_epi8(lo)) |
+         std::uint64_t{static_cast<std::uint32_t>(_mm256_movemask_epi8(hi))} << 32;
+}
+
 // Lead bytes of the Unicode spaces: 0xC2, 0xE1..0xE3.
 __attribute__((target("avx2"))) inline std::uint32_t space_leads32(__m256i v) {
   const __m256i from_e1 = _mm256_sub_epi8(v, _mm256_set1_epi8(static_cast<char>(0xE1)));
@@ -782,44 +788,33 @@ __attribute__((target("avx2"), always_inline)) inline bool spaced_block_avx2(std
                                                                              std::size_t& resume,
                                                                              SpacedRun& run) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  const __m256i two_spaces = _mm256_set1_epi16(0x2020);
-  const __m256i tab = _mm256_set1_epi8('\t');
   const __m256i v0 = load32(p + i);
   const __m256i v1 = load32(p + i + 32);
-  // First the common case, cheaply: no two spaces in a row (16-bit lanes at even and odd
-  // offsets), no tab (up to p[i + 64]: a pair may end there), no byte >= 0x80 (sign bits).
-  const __m256i s0 = load32(p + i + 1);
-  const __m256i s1 = load32(p + i + 33);
-  const __m256i pairs = _mm256_or_si256(
-      _mm256_or_si256(_mm256_cmpeq_epi16(v0, two_spaces), _mm256_cmpeq_epi16(s0, two_spaces)),
-      _mm256_or_si256(_mm256_cmpeq_epi16(v1, two_spaces), _mm256_cmpeq_epi16(s1, two_spaces)));
-  const __m256i tabs =
-      _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v0, tab), _mm256_cmpeq_epi8(s0, tab)),
-                      _mm256_or_si256(_mm256_cmpeq_epi8(v1, tab), _mm256_cmpeq_epi8(s1, tab)));
-  const __m256i coarse = _mm256_or_si256(_mm256_or_si256(pairs, tabs), _mm256_or_si256(v0, v1));
+  // First the common case, cheaply: no space or tab followed by another after a byte above
+  // ' ' (a run's first pair follows a letter or digit; indentation and the insides of runs
+  // follow a line break or a space), and no byte >= 0x80 (sign bits).
+  const __m256i before0 = load32(p + i - 1);
+  const __m256i before1 = load32(p + i + 31);
+  const __m256i after0 = load32(p + i + 1);
+  const __m256i after1 = load32(p + i + 33);
+  const __m256i space = _mm256_set1_epi8(' ');
+  const __m256i pairs0 =
+      _mm256_and_si256(_mm256_and_si256(spaces32(v0), spaces32(after0)),
+                       _mm256_or_si256(_mm256_cmpgt_epi8(before0, space), before0));
+  const __m256i pairs1 =
+      _mm256_and_si256(_mm256_and_si256(spaces32(v1), spaces32(after1)),
+                       _mm256_or_si256(_mm256_cmpgt_epi8(before1, space), before1));
+  const __m256i coarse = _mm256_or_si256(_mm256_or_si256(pairs0, pairs1), _mm256_or_si256(v0, v1));
   if (_mm256_movemask_epi8(coarse) == 0) return false;
-  // Bit k: p[i + k] is a space or tab; pairs: it and the byte after it.
-  const std::uint64_t spaces =
-      static_cast<std::uint32_t>(_mm256_movemask_epi8(spaces32(v0))) |
-      std::uint64_t{static_cast<std::uint32_t>(_mm256_movemask_epi8(spaces32(v1)))} << 32;
-  const std::uint64_t next = p[i + 64] == ' ' || p[i + 64] == '\t' ? 1 : 0;
-  std::uint64_t bits = spaces & ((spaces >> 1) | (next << 63));
+  // Bit k: a pair at p[i + k] after a letter, a digit or a byte >= 0x80 (a character that
+  // renders as nothing may stand between the word and the run).
+  std::uint64_t bits = mask64(_mm256_and_si256(pairs0, _mm256_or_si256(alnum32(before0), before0)),
+                              _mm256_and_si256(pairs1, _mm256_or_si256(alnum32(before1), before1)));
   const bool high = _mm256_movemask_epi8(_mm256_or_si256(v0, v1)) != 0;
-  if (bits == 0 && !high) return false;
-  if (bits != 0) {
-    // The byte before a run's first pair: a letter or digit, or a byte >= 0x80 (a character
-    // that renders as nothing may stand between the word and the run).
-    const __m256i before0 = load32(p + i - 1);
-    const __m256i before1 = load32(p + i + 31);
-    bits &= static_cast<std::uint32_t>(
-                _mm256_movemask_epi8(_mm256_or_si256(alnum32(before0), before0))) |
-            std::uint64_t{static_cast<std::uint32_t>(
-                _mm256_movemask_epi8(_mm256_or_si256(alnum32(before1), before1)))}
-                << 32;
-  }
   if (high) {
     // Lead bytes of the Unicode spaces, and any lead byte right after a space or tab (a
     // character that renders as nothing inside a run: `Ignore <U+FEFF> all`).
+    const std::uint64_t spaces = mask64(spaces32(v0), spaces32(v1));
     const std::uint64_t after_space = (spaces << 1) | (p[i - 1] == ' ' || p[i - 1] == '\t' ? 1 : 0);
     const __m256i lead = _mm256_set1_epi8(static_cast<char>(0xBF));
     const std::uint64_t leads =

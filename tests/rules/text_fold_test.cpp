@@ -993,3 +993,46 @@ TEST_CASE("slices of a narrow and a wide reach that overlap report a finding onc
     CHECK(request_keys(rules, text) == spaced_reference(rules, text));
   }
 }
+
+TEST_CASE("random texts around wide and narrow slices find what the whole folded text finds") {
+  // Notes (a wide entry that begins with `<`) and phrases among filler words and runs of every
+  // kind: groups of runs take the narrow or the wide reach, slices of both reaches meet and
+  // overlap, and a request scan must still equal the raw scan plus the scan of the whole folded
+  // text, each finding once.
+  const CompiledRules& rules = *wide_note_rules();
+  const std::vector<std::string> ends = {"end of note", "end  of note", "end\tof\tnote",
+                                         "end" + kNbsp + "of note"};
+  const std::vector<std::string> phrases = {"ignore all previous", "ignore  all previous",
+                                            "ignore\t\tall previous"};
+  const std::vector<std::string> filler = {"lorem", "ipsum", "dolor", "sit", "amet", "tempor", "x"};
+  const std::vector<std::string> gaps = {"  ", "\t\t", " \t", "   ", ".\n", "\n    "};
+  std::mt19937 rng(20261124);
+  std::size_t found = 0, notes = 0, spaced = 0;
+  for (int round = 0; round < 400; ++round) {
+    std::string text;
+    const std::size_t target = 100 + rng() % 5000;
+    while (text.size() < target) {
+      // Mostly filler with single spaces: runs, notes and the bytes that make a group wide
+      // (`<`, `!`, non-ASCII) lie far apart as often as near.
+      const unsigned r = rng() % 1000;
+      text += r < 3    ? std::string("<note>")
+              : r < 15 ? ends[rng() % ends.size()]
+              : r < 25 ? phrases[rng() % phrases.size()]
+              : r < 26 ? std::string("<")
+              : r < 27 ? std::string("!")
+              : r < 28 ? std::string("\xD0\xBF\xD1\x80\xD0\xBE")
+                       : filler[rng() % filler.size()];
+      const unsigned g = rng() % 1000;
+      text += g < 985 ? std::string(" ") : g < 998 ? gaps[rng() % gaps.size()] : kNbsp;
+    }
+    spaced += has_spaced_words(text);
+    const std::vector<FindingKey> want = spaced_reference(rules, text);
+    found += want.size();
+    for (const auto& [rule, start, end] : want) notes += rule == 0;
+    INFO(round << ": " << text);
+    REQUIRE(request_keys(rules, text) == want);
+  }
+  CHECK(spaced > 300);
+  CHECK(found > 200);
+  CHECK(notes > 50);
+}

@@ -557,11 +557,34 @@ SpaceRun space_run(std::string_view t, std::size_t i) {
   return r;
 }
 
+// Whether the character at t[i] reads as an ASCII letter or digit: one, or a character the fold
+// turns into one (a fullwidth or mathematical letter, a look-alike: `аӏӏ` reads "all").
+bool reads_as_word(std::string_view t, std::size_t i) {
+  const auto c = static_cast<unsigned char>(t[i]);
+  if (c < 0x80) return alnum(c);
+  const Fold f = may_lead(c) ? fold_at(t, i) : Fold{};
+  return f.length != 0 && f.ascii >= 0 && alnum(static_cast<unsigned>(f.ascii));
+}
+
+// The same for the character that ends right before t[at] (0 < at).
+bool reads_as_word_before(std::string_view t, std::size_t at) {
+  std::size_t lead = at - 1;
+  while (lead > 0 && at - lead < 4 && (static_cast<unsigned char>(t[lead]) & 0xC0) == 0x80) {
+    --lead;
+  }
+  const auto c = static_cast<unsigned char>(t[lead]);
+  if (c < 0x80) return lead + 1 == at && alnum(c);
+  const Fold f = may_lead(c) ? fold_at(t, lead) : Fold{};
+  return lead + f.length == at && f.length != 0 && f.ascii >= 0 &&
+         alnum(static_cast<unsigned>(f.ascii));
+}
+
 // Whether the run of white space around t[i] (a byte next_spaced_run's filter marked: the
 // first of two ASCII spaces or tabs, a lead byte of a Unicode space, or a lead byte after a
-// space or tab) stands between two ASCII letters or digits (characters that render as nothing
-// aside) and reads other than as one space or tab; then `run` is where it begins and ends.
-// `resume` is set past the run, so a long run is read once.
+// space or tab) stands between two characters that read as ASCII letters or digits (characters
+// that render as nothing aside) and reads other than as one space or tab, as the fold decides;
+// then `run` is where it begins and ends. `resume` is set past the run, so a long run is read
+// once.
 bool spaced_at(std::string_view t, std::size_t i, std::size_t& resume, SpacedRun& run) {
   if (i < resume) return false;
   std::size_t s = i;
@@ -581,9 +604,8 @@ bool spaced_at(std::string_view t, std::size_t i, std::size_t& resume, SpacedRun
     if (f.length == 0 || f.ascii >= 0 || lead + f.length != left) break;
     left = lead;
   }
-  if (!r.wide || left == 0 || r.end >= t.size() ||
-      !alnum(static_cast<unsigned char>(t[left - 1])) ||
-      !alnum(static_cast<unsigned char>(t[r.end]))) {
+  if (!r.wide || left == 0 || r.end >= t.size() || !reads_as_word_before(t, left) ||
+      !reads_as_word(t, r.end)) {
     return false;
   }
   run = {s, r.end};
@@ -1034,13 +1056,6 @@ bool fold_hidden_characters(std::string_view text, FoldedText& out, Spaces space
     if (f.ascii >= 0) put(static_cast<char>(f.ascii), i, i + f.length);
     return i + f.length;
   };
-  // Whether the character at text[i] reads as an ASCII letter or digit.
-  const auto word_at = [&](std::size_t i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) return alnum(c);
-    const Fold f = may_lead(c) ? fold_at(text, i) : Fold{};
-    return f.length != 0 && f.ascii >= 0 && alnum(static_cast<unsigned>(f.ascii));
-  };
   const bool collapse = spaces == Spaces::kCollapse;
   // What may start a run to collapse after a space or tab: another, or a Unicode space or a
   // dropped character.
@@ -1070,8 +1085,8 @@ bool fold_hidden_characters(std::string_view text, FoldedText& out, Spaces space
     }
     if (collapse && space_at(text, i) != 0) {
       const SpaceRun r = space_run(text, i);
-      if (w > 0 && alnum(static_cast<unsigned char>(to[w - 1])) && r.end < n && word_at(r.end) &&
-          r.wide) {
+      if (w > 0 && alnum(static_cast<unsigned char>(to[w - 1])) && r.end < n &&
+          reads_as_word(text, r.end) && r.wide) {
         put(' ', i, r.end);
       } else {
         for (std::size_t k = i; k < r.end;) k = fold_one(k);

@@ -71,8 +71,9 @@ enum class Spaces { kKeep, kCollapse };
 // at a time.
 bool has_spaced_words(std::string_view text);
 
-// The first such run that begins at or after `from` (or straddles it), as
-// [begin, end) of its white space; both npos when there is none.
+// The first such run that begins at or after `from`, as [begin, end) of its white space; both
+// npos when there is none. `from` is 0 or the end of a run this returned: from inside a run,
+// the vector pass and the byte-by-byte one may disagree on whether it is reported.
 struct SpacedRun {
   std::size_t begin = std::string_view::npos;
   std::size_t end = std::string_view::npos;

@@ -581,10 +581,10 @@ bool reads_as_word_before(std::string_view t, std::size_t at) {
 
 // Whether the run of white space around t[i] (a byte next_spaced_run's filter marked: the
 // first of two ASCII spaces or tabs, a lead byte of a Unicode space, or a lead byte after a
-// space or tab) stands between two characters that read as ASCII letters or digits (characters
-// that render as nothing aside) and reads other than as one space or tab, as the fold decides;
-// then `run` is where it begins and ends. `resume` is set past the run, so a long run is read
-// once.
+// space or tab) stands between two characters that read as ASCII letters or digits, one of
+// them ASCII (characters that render as nothing aside), and reads other than as one space or
+// tab; then `run` is where it begins and ends. `resume` is set past the run, so a long run is
+// read once.
 bool spaced_at(std::string_view t, std::size_t i, std::size_t& resume, SpacedRun& run) {
   if (i < resume) return false;
   std::size_t s = i;
@@ -604,8 +604,14 @@ bool spaced_at(std::string_view t, std::size_t i, std::size_t& resume, SpacedRun
     if (f.length == 0 || f.ascii >= 0 || lead + f.length != left) break;
     left = lead;
   }
-  if (!r.wide || left == 0 || r.end >= t.size() || !reads_as_word_before(t, left) ||
-      !reads_as_word(t, r.end)) {
+  if (!r.wide || left == 0 || r.end >= t.size()) return false;
+  // Both sides read as letters or digits, and one of them is ASCII: a run between two words of
+  // Russian, Greek or Armenian (an NBSP after a one-letter preposition, everywhere in typeset
+  // Russian) is ordinary text, as its look-alikes are.
+  const bool ascii_before = alnum(static_cast<unsigned char>(t[left - 1]));
+  const bool ascii_after = alnum(static_cast<unsigned char>(t[r.end]));
+  if (!(ascii_before || ascii_after) || !(ascii_before || reads_as_word_before(t, left)) ||
+      !(ascii_after || reads_as_word(t, r.end))) {
     return false;
   }
   run = {s, r.end};

@@ -1053,6 +1053,9 @@ TEST_CASE("a run next to a word of look-alike letters is read as one space") {
     CHECK(has_spaced_words(text));
     CHECK(has_code(scan(text), "INJECTION.PROMPT_OVERRIDE"));
   }
-  // Russian prose with single spaces is still ordinary text.
-  CHECK_FALSE(has_spaced_words("\xD1\x81\xD0\xBE\xD1\x80\xD0\xBE\xD1\x81 \xD1\x81\xD0\xBE"));
+  // Russian prose is still ordinary text, a no-break space after a one-letter preposition
+  // included ("с собой", "о сорте").
+  CHECK_FALSE(has_spaced_words("\xD1\x81" + kNbsp +
+                               "\xD1\x81\xD0\xBE\xD0\xB1\xD0\xBE\xD0\xB9 \xD0\xBE" + kNbsp +
+                               "\xD1\x81\xD0\xBE\xD1\x80\xD1\x82\xD0\xB5"));
 }

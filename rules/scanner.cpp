@@ -483,7 +483,8 @@ Scanner::Scanner(Scanner&& o) noexcept
       context_hits_(std::move(o.context_hits_)),
       context_slices_(std::move(o.context_slices_)),
       folded_(std::move(o.folded_)),
-      folded_findings_(std::move(o.folded_findings_)) {
+      folded_findings_(std::move(o.folded_findings_)),
+      cache_(std::move(o.cache_)) {
   o.scratch_ = nullptr;
   o.prepared_generation_ = 0;
 }
@@ -499,6 +500,7 @@ Scanner& Scanner::operator=(Scanner&& o) noexcept {
     context_slices_ = std::move(o.context_slices_);
     folded_ = std::move(o.folded_);
     folded_findings_ = std::move(o.folded_findings_);
+    cache_ = std::move(o.cache_);
     o.scratch_ = nullptr;
     o.prepared_generation_ = 0;
   }
@@ -555,6 +557,38 @@ Status Scanner::scan(const CompiledRules& rules, Scope scope, Surface surface, L
   std::array<int, kMaxSlotDbs> dbs{};
   const int n = d.slot_dbs(slot_of(scope, surface), dbs);
   if (n == 0 || text.empty()) return ok_status();
+  CachedScan* cached = nullptr;
+  if (text.size() <= kCachedTextBytes) {
+    if (cache_.empty()) cache_.resize(kCachedTexts);
+    const std::size_t key =
+        (static_cast<std::size_t>(slot_of(scope, surface)) << 2) | static_cast<std::size_t>(layer);
+    cached = &cache_[(std::hash<std::string_view>{}(text) ^ (key * 0x9E3779B97F4A7C15ull)) %
+                     kCachedTexts];
+    if (cached->generation == rules.generation() && cached->scope == scope &&
+        cached->surface == surface && cached->layer == layer && cached->text == text) {
+      out.insert(out.end(), cached->findings.begin(), cached->findings.end());
+      return ok_status();
+    }
+  }
+  const std::size_t first = out.size();
+  if (auto s = scan_uncached(rules, dbs, n, scope, layer, text, out); !s.ok()) {
+    if (cached != nullptr) cached->generation = 0;
+    return s;
+  }
+  if (cached != nullptr) {
+    cached->generation = rules.generation();
+    cached->scope = scope;
+    cached->surface = surface;
+    cached->layer = layer;
+    cached->text.assign(text);
+    cached->findings.assign(out.begin() + static_cast<std::ptrdiff_t>(first), out.end());
+  }
+  return ok_status();
+}
+
+Status Scanner::scan_uncached(const CompiledRules& rules, const std::array<int, kMaxSlotDbs>& dbs,
+                              int n, Scope scope, Layer layer, std::string_view text,
+                              std::vector<Finding>& out) {
   if (auto s = prepare(rules); !s.ok()) return s;
   const std::size_t first = out.size();
   if (auto s = scan_block(rules, dbs, n, layer, text, out); !s.ok()) return s;

@@ -118,10 +118,18 @@ class Scanner {
   // characters that hide matches (rules/text_fold.hpp) is scanned again folded, and what only
   // the folded text holds is reported at its place in `text`. In a request, runs of white space
   // between words fold to one space too (Spaces::kCollapse); a text whose only fold is such
-  // runs is scanned again only around them (scan_spaced).
+  // runs is scanned again only around them (scan_spaced). The findings of a text of up to
+  // kCachedTextBytes are kept (kCachedTexts of them, per rule set, scope, surface and layer):
+  // the same text scanned again is answered from them.
   // Error: "rules.scan_failed" (Hyperscan error), "rules.scratch_failed".
   Status scan(const CompiledRules& rules, Scope scope, Surface surface, Layer layer,
               std::string_view text, std::vector<Finding>& out);
+
+  // Short texts come back with every request: the model's name, the URL, the headers an SDK
+  // sends, an agent's tool definitions. Scanning one costs ~2,500 instructions before its first
+  // byte (a Hyperscan call per database); looking it up costs a hash and a compare.
+  static constexpr std::size_t kCachedTextBytes = 512;
+  static constexpr std::size_t kCachedTexts = 64;
 
   // Starts a streamed text. The stream keeps `rules` alive until it is destroyed.
   // Errors: "rules.no_stream_database" (scope is not response: only responses stream),
@@ -147,6 +155,9 @@ class Scanner {
                    std::string_view text, std::uint64_t base, std::uint64_t start,
                    std::uint64_t limit, std::vector<RawMatch>& found);
   Status process_stream(ScanStream& s, bool final, std::vector<Finding>& out);
+  // scan() without the cache of short texts.
+  Status scan_uncached(const CompiledRules& rules, const std::array<int, 2>& dbs, int n,
+                       Scope scope, Layer layer, std::string_view text, std::vector<Finding>& out);
   // One block scan of `text` with the slot's databases `dbs` (the first n).
   Status scan_block(const CompiledRules& rules, const std::array<int, 2>& dbs, int n, Layer layer,
                     std::string_view text, std::vector<Finding>& out);
@@ -188,6 +199,17 @@ class Scanner {
     std::size_t reach;
   };
   std::vector<SpacedSlice> spaced_slices_;
+  // Findings of short texts (scan): direct-mapped by a hash of the text and its key; an entry
+  // answers only for the same rule set (generations are never reused), key and bytes.
+  struct CachedScan {
+    std::uint64_t generation = 0;  // 0: empty
+    Scope scope = Scope::request;
+    Surface surface = Surface::body;
+    Layer layer = Layer::pre_template;
+    std::string text;
+    std::vector<Finding> findings;
+  };
+  std::vector<CachedScan> cache_;
   std::vector<std::uint64_t> spaced_runs_;  // the collapsed runs of the slice being scanned
 };
 

@@ -922,3 +922,64 @@ TEST_CASE("later starts are tried for patterns whose shortest match is one byte"
   Scanner scanner;
   CHECK(same(stream_scan(scanner, rules, text, {1, 2, 3}), block));
 }
+
+TEST_CASE("a short text scanned again is answered as a fresh scan would") {
+  // The cache of short texts keys on the rule set, the scope, the surface, the layer and the
+  // bytes: 400 distinct texts through 64 slots, scanned as the body and as headers (the rule
+  // covers only headers) and against two rule sets, each answer compared with a new Scanner's.
+  const auto headers_only = compile(
+      "  - id: 00000000-0000-4000-8000-0000000000c1\n    name: token\n"
+      "    reason_code: DLP.SECRET.GITHUB_TOKEN\n    action: block\n    priority: 10\n"
+      "    matched_in: [headers]\n"
+      "    detect:\n      patterns: ['tok_[0-9]{4}']\n");
+  const auto iban = compile(kIban);
+  Scanner cached;
+  std::size_t hits = 0;
+  for (int round = 0; round < 3; ++round) {
+    for (int k = 0; k < 400; ++k) {
+      const std::string text = "x " + std::to_string(k) + " tok_" + std::to_string(1000 + k) +
+                               (k % 3 == 0 ? " DE89 3704 0044 0532 0130 00" : "");
+      for (const auto& rules : {headers_only, iban}) {
+        for (Surface surface : {Surface::body, Surface::headers}) {
+          std::vector<Finding> got, want;
+          REQUIRE(
+              cached.scan(*rules, Scope::request, surface, Layer::pre_template, text, got).ok());
+          Scanner fresh;
+          REQUIRE(
+              fresh.scan(*rules, Scope::request, surface, Layer::pre_template, text, want).ok());
+          INFO(text);
+          REQUIRE(got.size() == want.size());
+          for (std::size_t i = 0; i < got.size(); ++i) {
+            CHECK(got[i].rule_index == want[i].rule_index);
+            CHECK(got[i].start == want[i].start);
+            CHECK(got[i].end == want[i].end);
+            CHECK(got[i].rule_id == want[i].rule_id);
+          }
+          hits += !got.empty();
+        }
+      }
+    }
+  }
+  // Headers find the token in every text; the IBAN rule (body only) the IBAN in every third.
+  CHECK(hits == 3 * (400 + 134));
+}
+
+TEST_CASE("a cached short text's findings follow the rule set that is passed") {
+  // The same Scanner, the same text, alternately with a rule set that finds the IBAN and one
+  // that has no such rule: each answer is that set's.
+  const auto with = compile(kIban);
+  const auto without = compile(
+      "  - id: 00000000-0000-4000-8000-0000000000c2\n    name: other\n"
+      "    reason_code: DLP.SECRET.GITHUB_TOKEN\n    action: block\n    priority: 10\n"
+      "    detect:\n      patterns: ['tok_[0-9]{4}']\n");
+  Scanner scanner;
+  const std::string text = "pay to DE89 3704 0044 0532 0130 00";
+  for (int k = 0; k < 4; ++k) {
+    std::vector<Finding> a, b;
+    REQUIRE(scanner.scan(*with, Scope::request, Surface::body, Layer::pre_template, text, a).ok());
+    REQUIRE(
+        scanner.scan(*without, Scope::request, Surface::body, Layer::pre_template, text, b).ok());
+    CHECK(a.size() == 1);
+    CHECK(b.empty());
+  }
+}

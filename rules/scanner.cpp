@@ -764,7 +764,14 @@ Status Scanner::scan_spaced(const CompiledRules& rules, const std::array<int, kM
     std::size_t last = run.end;
     std::size_t shrink = run.end - run.begin - 1;
     for (std::size_t wide_to = forth(run.end, raw_wide);;) {
-      run = next_spaced_run(text, run.end);
+      const std::size_t from = run.end;
+      run = next_spaced_run(text, from);
+      if (run.begin < from) {
+        // Never: each run lies after the one before (text_fold.hpp). Should that break, the
+        // whole text decides rather than a loop that does not end.
+        folded_findings_.clear();
+        return scan_folded(rules, dbs, n, layer, text, Spaces::kCollapse);
+      }
       if (run.begin == std::string_view::npos || run.begin >= wide_to) break;
       last = run.end;
       shrink += run.end - run.begin - 1;

@@ -589,6 +589,10 @@ bool spaced_at(std::string_view t, std::size_t i, std::size_t& resume, SpacedRun
   if (i < resume) return false;
   std::size_t s = i;
   while (s > 0 && (t[s - 1] == ' ' || t[s - 1] == '\t')) --s;
+  // A run that begins before `resume` was judged already: the filter also marks a lead byte
+  // right after a run (a look-alike letter there ends it), and reading back from it finds the
+  // run that was just returned.
+  if (s < resume) return false;
   if (space_at(t, s) == 0) return false;
   const SpaceRun r = space_run(t, s);
   resume = r.end;

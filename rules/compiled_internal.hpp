@@ -229,11 +229,7 @@ struct ContextGate {
 struct SpacedReach {
   std::uint32_t narrow = 0;
   std::uint32_t wide = 0;
-  std::array<std::uint64_t, 2> wide_first{};  // bits of bytes < 0x80
-
-  bool wide_first_has(unsigned char c) const {
-    return c < 0x80 && ((wide_first[c >> 6] >> (c & 63)) & 1) != 0;
-  }
+  std::array<std::uint64_t, 2> wide_first{};  // bit b of word b / 64: byte b (< 0x80)
 };
 
 struct Database {

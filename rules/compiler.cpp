@@ -271,8 +271,6 @@ std::uint32_t expression_width(const std::string& expression, unsigned flags) {
   return width;
 }
 
-// The short-text filter of a database (compiled_internal.hpp, ShortTextFilter): per entry that
-// fits in a short text, the byte pairs at its most selective pair of leading offsets.
 // A database's SpacedReach (compiled_internal.hpp). An entry may go to the wide side only when
 // its rule has no context words and every match begins with ASCII punctuation: a letter, a
 // digit or white space is next to nearly every run, and a context window reaches both ways.
@@ -288,10 +286,15 @@ SpacedReach spaced_reach(const CompiledRulesData& d, const std::vector<std::uint
     const bool spaced = e.span_bytes.test(' ') || e.span_bytes.test('\t') ||
                         e.span_trail.test(' ') || e.span_trail.test('\t');
     if (!spaced && within == 0) continue;
+    // ASCII punctuation, spelled out rather than by std::ispunct: a compile must not depend on
+    // the process's locale.
+    const auto punctuation = [](unsigned b) {
+      return b > 0x20 && b < 0x7F && !(b >= '0' && b <= '9') && !(b >= 'A' && b <= 'Z') &&
+             !(b >= 'a' && b <= 'z');
+    };
     bool punctuation_start = within == 0 && e.match_at[0].any();
     for (unsigned b = 0; b < 256 && punctuation_start; ++b) {
-      punctuation_start = !e.match_at[0].test(b) ||
-                          (b > 0x20 && b < 0x7F && std::ispunct(static_cast<int>(b)) != 0);
+      punctuation_start = !e.match_at[0].test(b) || punctuation(b);
     }
     reaches.push_back({e.max_width + 2 * within, punctuation_start ? &e : nullptr});
   }
@@ -309,6 +312,8 @@ SpacedReach spaced_reach(const CompiledRulesData& d, const std::vector<std::uint
   return r;
 }
 
+// The short-text filter of a database (compiled_internal.hpp, ShortTextFilter): per entry that
+// fits in a short text, the byte pairs at its most selective pair of leading offsets.
 ShortTextFilter short_text_filter(const CompiledRulesData& d,
                                   const std::vector<std::uint32_t>& set) {
   ShortTextFilter f;

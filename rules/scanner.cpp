@@ -530,11 +530,11 @@ Status Scanner::prepare(const CompiledRules& rules) {
   return ok_status();
 }
 
+namespace {
 // Whether `text` is short ASCII without two spaces or tabs in a row: then it holds neither a
 // hidden character (all of them are beyond ASCII) nor a run between words, and asks for no
 // second look. Most texts of a request are short (a model name, a URL, a tool's name); this
 // costs a few instructions a byte where the two full tests cost ~300 per text.
-namespace {
 bool plain_short_text(std::string_view text) {
   if (text.size() > 128) return false;
   bool space = false;

@@ -948,13 +948,8 @@ TEST_CASE("a short text scanned again is answered as a fresh scan would") {
           REQUIRE(
               fresh.scan(*rules, Scope::request, surface, Layer::pre_template, text, want).ok());
           INFO(text);
-          REQUIRE(got.size() == want.size());
-          for (std::size_t i = 0; i < got.size(); ++i) {
-            CHECK(got[i].rule_index == want[i].rule_index);
-            CHECK(got[i].start == want[i].start);
-            CHECK(got[i].end == want[i].end);
-            CHECK(got[i].rule_id == want[i].rule_id);
-          }
+          REQUIRE(same(got, want));
+          for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i].rule_id == want[i].rule_id);
           hits += !got.empty();
         }
       }

@@ -588,10 +588,61 @@ bool db_connection_string_valid(std::string_view s) {
   return !is_placeholder(userinfo.substr(colon + 1));
 }
 
+// A passphrase of plain lowercase words joined by hyphens or underscores ("violet-sunset-harbor",
+// "velvet_yodel_glacier"): at least three words of three letters or more, none of them a word
+// that instructions, placeholders and identifiers are made of ("see-the-vault", "not_set_yet",
+// "db_password_ref").
+bool lowercase_passphrase(std::string_view v) {
+  static constexpr std::string_view kNotSecret[] = {
+      "not",   "set",      "see",     "same",   "ask",      "use",    "via",        "env",
+      "none",  "null",     "empty",   "your",   "the",      "secret", "password",   "pass",
+      "here",  "value",    "example", "dummy",  "redacted", "hidden", "below",      "above",
+      "vault", "required", "default", "change", "todo",     "tbd",    "from",       "file",
+      "for",   "and",      "with",    "hash",   "hashed",   "ref",    "key",        "name",
+      "var",   "token",    "path",    "user",   "secrets",  "config", "placeholder"};
+  std::size_t words = 0;
+  for (std::size_t at = 0; at <= v.size();) {
+    std::size_t end = v.find_first_of("-_", at);
+    if (end == std::string_view::npos) end = v.size();
+    const std::string_view w = v.substr(at, end - at);
+    if (w.size() < 3 || !std::all_of(w.begin(), w.end(), is_lower)) return false;
+    for (std::string_view stop : kNotSecret) {
+      if (w == stop) return false;
+    }
+    ++words;
+    at = end + 1;
+  }
+  return words >= 3;
+}
+
+// True when the key holds a word for password in one of the languages the pack knows (not only
+// "secret", "token" or "key").
+bool names_a_password(std::string_view key) {
+  for (std::string_view word :
+       {"pass", "pw", "wort", "senha", "contrase", "clave", "senord", "has\xC5\x82", "hasl",
+        "salasana", "\xD0\xB0\xD1\x80\xD0\xBE\xD0\xBB\xD1\x8C"}) {
+    for (std::size_t at = 0; at + word.size() <= key.size(); ++at) {
+      if (starts_with_ci(key.substr(at), word)) return true;
+    }
+  }
+  return false;
+}
+
+// Where the value begins after a key in prose of another language ("Das Passwort ist …",
+// "la contraseña es …", "le mot de passe est …", "a senha é …", "lösenordet är …", "hasło to …").
+std::size_t foreign_verb_end(std::string_view s) {
+  for (std::string_view verb :
+       {" ist ", " lautet ", " es ", " est ", " \xC3\xA9 ", " \xC3\xA4r ", " jest ", " to "}) {
+    if (auto at = s.find(verb); at != std::string_view::npos) return at + verb.size();
+  }
+  return std::string_view::npos;
+}
+
 bool password_value_valid(std::string_view s) {
-  // The match is `name [:=] value`, `key="…Password" value="…"`, prose `name is value` or
-  // `login with user / value`: the value is after " is " / " was ", else after the first ':'
-  // or '=', else after the first '/'.
+  // The match is `name [:=] value`, `key="…Password" value="…"`, prose `name is value` (in
+  // English or another language) or `login with user / value`: the value is after " is " /
+  // " was ", else after the first ':' or '=', else after another language's verb, else after
+  // the first '/'.
   std::string_view v;
   if (auto is = s.find(" is "); is != std::string_view::npos) {
     v = s.substr(is + 4);
@@ -599,25 +650,44 @@ bool password_value_valid(std::string_view s) {
     v = s.substr(was + 5);
   } else if (auto sep = s.find_first_of(":="); sep != std::string_view::npos) {
     v = s.substr(sep + 1);
+  } else if (auto verb = foreign_verb_end(s); verb != std::string_view::npos) {
+    v = s.substr(verb);
   } else if (auto slash = s.find('/'); slash != std::string_view::npos) {
     v = s.substr(slash + 1);  // "login with admin / value"
   } else {
     return false;
   }
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.front() == '"' ||
-                        v.front() == '\'' || v.front() == '=' || v.front() == ':')) {
+  while (!v.empty() &&
+         std::string_view(" \t\r\n\"'`=:").find(v.front()) != std::string_view::npos) {
     v.remove_prefix(1);
   }
-  while (!v.empty() && std::string_view("\"',;").find(v.back()) != std::string_view::npos) {
+  while (!v.empty() && std::string_view(" \t\r\n\"'`,;").find(v.back()) != std::string_view::npos) {
     v.remove_suffix(1);
   }
+  if (v.starts_with("now ")) v.remove_prefix(4);  // "the root pw is now …"
   if (v.size() < 6 || is_placeholder(v)) return false;
+  // A framework's validation rules ("required|string|min:8") describe a password, not give one.
+  if (v.find('|') != std::string_view::npos &&
+      (starts_with_ci(v, "required") || starts_with_ci(v, "nullable") ||
+       starts_with_ci(v, "sometimes") || starts_with_ci(v, "string") ||
+       starts_with_ci(v, "confirmed") || starts_with_ci(v, "min:"))) {
+    return false;
+  }
   // Dotted or call-like identifiers (request.form.password, getpass()) are code.
   bool ident =
       std::all_of(v.begin(), v.end(), [](char c) { return is_alnum(c) || c == '_' || c == '.'; });
   if (ident && v.find('.') != std::string_view::npos) return false;
-  // A lowercase word is prose ("password: forgotten"); a secret has a digit, a symbol or caps.
-  return std::any_of(v.begin(), v.end(), [](char c) { return !is_lower(c); });
+  // A lowercase word is prose ("password: forgotten"); a secret has a digit, a symbol or caps,
+  // or is a passphrase of several words.
+  if (std::all_of(v.begin(), v.end(), [](char c) { return is_lower(c) || c == '-' || c == '_'; })) {
+    // Only a password's key gives a passphrase: after `secret:` or `existingSecret:` the same
+    // shape is a Kubernetes or Helm name ("wiki-postgres-auth").
+    return names_a_password(s.substr(0, static_cast<std::size_t>(v.data() - s.data()))) &&
+           lowercase_passphrase(v);
+  }
+  // A word in capitals is a log line's or a prompt's next word ("password:\nERROR 1045").
+  if (std::all_of(v.begin(), v.end(), is_upper)) return false;
+  return true;
 }
 
 bool invisible_unicode_valid(std::string_view text, std::size_t start) {

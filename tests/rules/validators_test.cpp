@@ -217,6 +217,26 @@ TEST_CASE("context-free validators through validate()") {
   CHECK_FALSE(v(Validator::password_value, "password: forgotten"));
 }
 
+TEST_CASE("a password value may be a passphrase or follow a key in another language") {
+  auto v = [](std::string_view s) { return validate(Validator::password_value, s, 0, s.size()); };
+  CHECK(v("password: violet-sunset-harbor"));
+  CHECK(v("ansible_become_pass: 'velvet_yodel_glacier_falcon'"));
+  CHECK(v("pass: `Xk9#mq2!Lp`"));
+  CHECK(v("the root pw is now 0AV@#KrB7Yh"));
+  CHECK(v("Das Passwort f\xC3\xBCr den Server ist Sommer2024!"));
+  CHECK(v("le mot de passe est Soleil2024!"));
+  // Two words, a word of instructions, or a name after a key that is not a password's.
+  CHECK_FALSE(v("password: sunset-harbor"));
+  CHECK_FALSE(v("password: see-the-vault"));
+  CHECK_FALSE(v("password: not_set_yet"));
+  CHECK_FALSE(v("existingSecret: wiki-postgres-auth"));
+  CHECK_FALSE(v("secret: my-app-tls"));
+  // A framework's validation rules, and a log line's next word.
+  CHECK_FALSE(v("password: 'required|string|min:8'"));
+  CHECK_FALSE(v("password:\nERROR"));
+  CHECK_FALSE(v("Das Passwort ist falsch"));
+}
+
 TEST_CASE("validators look around the match where they must") {
   std::string_view dotted = "OID 1.2.3.4.5";
   CHECK_FALSE(validate(Validator::ipv4, dotted, 4, 11));  // "1.2.3.4" followed by ".5"

@@ -644,7 +644,14 @@ bool password_value_valid(std::string_view s) {
   // " was ", else after the first ':' or '=', else after another language's verb, else after
   // the first '/'.
   std::string_view v;
-  if (auto is = s.find(" is "); is != std::string_view::npos) {
+  // A value in quotes that ends the match (`password = "…"`, `WITH PASSWORD '…'`, a call's
+  // last argument `NetworkCredential("user", "…")`) is that quoted string.
+  const char last = s.empty() ? '\0' : s.back();
+  const std::size_t open = last == '"' || last == '\'' || last == '`' ? s.rfind(last, s.size() - 2)
+                                                                      : std::string_view::npos;
+  if (s.size() >= 2 && open != std::string_view::npos) {
+    v = s.substr(open + 1, s.size() - 2 - open);
+  } else if (auto is = s.find(" is "); is != std::string_view::npos) {
     v = s.substr(is + 4);
   } else if (auto was = s.find(" was "); was != std::string_view::npos) {
     v = s.substr(was + 5);

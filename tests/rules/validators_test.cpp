@@ -237,6 +237,17 @@ TEST_CASE("a password value may be a passphrase or follow a key in another langu
   CHECK_FALSE(v("Das Passwort ist falsch"));
 }
 
+TEST_CASE("a quoted value that ends the match is the password however the match begins") {
+  auto v = [](std::string_view s) { return validate(Validator::password_value, s, 0, s.size()); };
+  // As the patterns match them: up to the closing quote. The URL before the user and password
+  // holds ':' and '/', which must not be taken as the value.
+  CHECK(v("getConnection(\"jdbc:oracle:thin:@db:1521/ORCL\", \"APP\", \"Espresso2022?\""));
+  CHECK_FALSE(v("getConnection(\"jdbc:oracle:thin:@db:1521/ORCL\", \"APP\", \"password\""));
+  CHECK(v("WITH PASSWORD = N'c08a1t_72'"));
+  CHECK_FALSE(v("WITH PASSWORD 'changeme'"));
+  CHECK_FALSE(v("NetworkCredential(user, '${SMTP_PASSWORD}')"));
+}
+
 TEST_CASE("validators look around the match where they must") {
   std::string_view dotted = "OID 1.2.3.4.5";
   CHECK_FALSE(validate(Validator::ipv4, dotted, 4, 11));  // "1.2.3.4" followed by ".5"

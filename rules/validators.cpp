@@ -671,6 +671,8 @@ bool password_value_valid(std::string_view s) {
   while (!v.empty() && std::string_view(" \t\r\n\"'`,;").find(v.back()) != std::string_view::npos) {
     v.remove_suffix(1);
   }
+  // The patterns end a value at ". " too: that full stop ends the sentence, not the value.
+  if (v.ends_with('.')) v.remove_suffix(1);
   if (v.starts_with("now ")) v.remove_prefix(4);  // "the root pw is now …"
   if (v.size() < 6 || is_placeholder(v)) return false;
   // A framework's validation rules ("required|string|min:8") describe a password, not give one.
@@ -692,8 +694,14 @@ bool password_value_valid(std::string_view s) {
     return names_a_password(s.substr(0, static_cast<std::size_t>(v.data() - s.data()))) &&
            lowercase_passphrase(v);
   }
-  // A word in capitals is a log line's or a prompt's next word ("password:\nERROR 1045").
+  // A word in capitals is a log line's or a prompt's next word ("password:\nERROR 1045"), and
+  // capitals joined by underscores a constant's name ("GNUTLS_E_DECRYPTION_FAILED").
   if (std::all_of(v.begin(), v.end(), is_upper)) return false;
+  if (v.find('_') != std::string_view::npos && std::all_of(v.begin(), v.end(), [](char c) {
+        return is_upper(c) || is_digit(c) || c == '_';
+      })) {
+    return false;
+  }
   return true;
 }
 

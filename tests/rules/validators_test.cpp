@@ -235,6 +235,8 @@ TEST_CASE("a password value may be a passphrase or follow a key in another langu
   CHECK_FALSE(v("password: 'required|string|min:8'"));
   CHECK_FALSE(v("password:\nERROR"));
   CHECK_FALSE(v("Das Passwort ist falsch"));
+  CHECK_FALSE(v("without a password is GNUTLS_E_DECRYPTION_FAILED. "));
+  CHECK(v("Administrator / tO6DiKAUo4cTxca8WCqj6. "));
 }
 
 TEST_CASE("a quoted value that ends the match is the password however the match begins") {

@@ -415,10 +415,11 @@ bool alnum(unsigned c) {
   return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
-// A byte that can stand inside a key, a number or a word a rule looks for.
+// A byte that can stand inside a key, a number or a word a rule looks for (a phone number's
+// parentheses too: `<U+FEFF>(415)<U+FEFF> 555-2671`).
 bool token_byte(unsigned c) {
   return alnum(c) || c == '_' || c == '-' || c == '.' || c == '/' || c == '+' || c == '=' ||
-         c == ':' || c == '@';
+         c == ':' || c == '@' || c == '(' || c == ')';
 }
 
 bool ascii_byte(unsigned char c) {
@@ -537,10 +538,6 @@ std::size_t space_at(std::string_view t, std::size_t i) {
 struct SpaceRun {
   std::size_t end = 0;
   bool wide = false;
-  // The run's only white space is one tab (dropped characters aside): it folds to the tab, as
-  // the kKeep fold gives it, so that `4555<TAB><U+00AD>9797<TAB>…` reads like
-  // `4555<TAB>9797<TAB>…`.
-  bool lone_tab = false;
 };
 
 SpaceRun space_run(std::string_view t, std::size_t i) {
@@ -549,7 +546,6 @@ SpaceRun space_run(std::string_view t, std::size_t i) {
   while (r.end < t.size()) {
     if (const std::size_t l = space_at(t, r.end); l != 0) {
       r.wide = r.wide || l > 1 || spaced;
-      r.lone_tab = !spaced && t[r.end] == '\t';
       spaced = true;
       r.end += l;
       continue;
@@ -1102,7 +1098,7 @@ bool fold_hidden_characters(std::string_view text, FoldedText& out, Spaces space
       const SpaceRun r = space_run(text, i);
       if (w > 0 && alnum(static_cast<unsigned char>(to[w - 1])) && r.end < n &&
           reads_as_word(text, r.end) && r.wide) {
-        put(r.lone_tab ? '\t' : ' ', i, r.end);
+        put(' ', i, r.end);
       } else {
         for (std::size_t k = i; k < r.end;) k = fold_one(k);
       }

@@ -61,8 +61,6 @@ bool has_hidden_characters(std::string_view text);
 // expect, so a request's text is looked at with each run of horizontal white space (spaces,
 // tabs, the Unicode spaces U+00A0, U+1680, U+2000..U+200A, U+202F, U+205F, U+3000, and dropped
 // characters among them) that stands between two ASCII letters or digits read as one space.
-// A run whose only white space is one tab reads as that tab, as it does with the dropped
-// characters simply removed: `4555<TAB><U+00AD>9797` is `4555<TAB>9797`.
 // Runs at the start of a line (indentation) or next to punctuation are left as they are: they
 // are everywhere in code and tables, and split no word a rule spells. Runs that hold a line
 // break are left too (docs/rules.md).

@@ -594,12 +594,16 @@ bool db_connection_string_valid(std::string_view s) {
 // "db_password_ref").
 bool lowercase_passphrase(std::string_view v) {
   static constexpr std::string_view kNotSecret[] = {
-      "not",   "set",      "see",     "same",   "ask",      "use",    "via",        "env",
-      "none",  "null",     "empty",   "your",   "the",      "secret", "password",   "pass",
-      "here",  "value",    "example", "dummy",  "redacted", "hidden", "below",      "above",
-      "vault", "required", "default", "change", "todo",     "tbd",    "from",       "file",
-      "for",   "and",      "with",    "hash",   "hashed",   "ref",    "key",        "name",
-      "var",   "token",    "path",    "user",   "secrets",  "config", "placeholder"};
+      "not",     "set",      "see",      "same",   "ask",      "use",    "via",         "env",
+      "none",    "null",     "empty",    "your",   "the",      "secret", "password",    "pass",
+      "here",    "value",    "example",  "dummy",  "redacted", "hidden", "below",       "above",
+      "vault",   "required", "default",  "change", "todo",     "tbd",    "from",        "file",
+      "for",     "and",      "with",     "hash",   "hashed",   "ref",    "key",         "name",
+      "var",     "token",    "path",     "user",   "secrets",  "config", "placeholder", "foo",
+      "bar",     "baz",      "test",     "demo",   "dev",      "local",  "only",        "please",
+      "random",  "generate", "insert",   "lorem",  "ipsum",    "string", "sample",      "contact",
+      "support", "admin",    "insecure", "non",    "multi",    "mode",   "based",       "factor",
+      "auth",    "xxx",      "xxxx",     "enter",  "new",      "old",    "temp"};
   std::size_t words = 0;
   for (std::size_t at = 0; at <= v.size();) {
     std::size_t end = v.find_first_of("-_", at);
@@ -609,6 +613,7 @@ bool lowercase_passphrase(std::string_view v) {
     for (std::string_view stop : kNotSecret) {
       if (w == stop) return false;
     }
+    if (words > 0 && v.substr(0, w.size()) == w) return false;  // "test-test-test"
     ++words;
     at = end + 1;
   }
@@ -631,8 +636,8 @@ bool names_a_password(std::string_view key) {
 // Where the value begins after a key in prose of another language ("Das Passwort ist …",
 // "la contraseña es …", "le mot de passe est …", "a senha é …", "lösenordet är …", "hasło to …").
 std::size_t foreign_verb_end(std::string_view s) {
-  for (std::string_view verb :
-       {" ist ", " lautet ", " es ", " est ", " \xC3\xA9 ", " \xC3\xA4r ", " jest ", " to "}) {
+  for (std::string_view verb : {" c'est ", " ist ", " lautet ", " es ", " est ", " \xC3\xA9 ",
+                                " \xC3\xA4r ", " jest ", " to "}) {
     if (auto at = s.find(verb); at != std::string_view::npos) return at + verb.size();
   }
   return std::string_view::npos;
@@ -673,8 +678,23 @@ bool password_value_valid(std::string_view s) {
   }
   // The patterns end a value at ". " too: that full stop ends the sentence, not the value.
   if (v.ends_with('.')) v.remove_suffix(1);
-  if (v.starts_with("now ")) v.remove_prefix(4);  // "the root pw is now …"
   if (v.size() < 6 || is_placeholder(v)) return false;
+  // Words with accents are prose of another language ("Passwort: ungültig"), not a password.
+  if (std::any_of(v.begin(), v.end(),
+                  [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
+    return false;
+  }
+  // References and wrappers (`ENC[AES256_GCM,…]`, `op://vault/db`, `env:DB_PASSWORD`), templates
+  // (`x{{ pw }}`) and regular expressions (`^[A-Za-z0-9]{8,64}$`, `\S{8,}`) are not values.
+  for (std::string_view prefix :
+       {"ENC[", "ENV[", "op://", "env:", "file:", "arn:", "vault:", "^"}) {
+    if (starts_with_ci(v, prefix)) return false;
+  }
+  if (v.find('{') != std::string_view::npos && v.find('}') != std::string_view::npos) return false;
+  if (v.find("\\S") != std::string_view::npos || v.find("\\w") != std::string_view::npos ||
+      v.find("\\d") != std::string_view::npos) {
+    return false;
+  }
   // A framework's validation rules ("required|string|min:8") describe a password, not give one.
   if (v.find('|') != std::string_view::npos &&
       (starts_with_ci(v, "required") || starts_with_ci(v, "nullable") ||
@@ -691,8 +711,12 @@ bool password_value_valid(std::string_view s) {
   if (std::all_of(v.begin(), v.end(), [](char c) { return is_lower(c) || c == '-' || c == '_'; })) {
     // Only a password's key gives a passphrase: after `secret:` or `existingSecret:` the same
     // shape is a Kubernetes or Helm name ("wiki-postgres-auth").
-    return names_a_password(s.substr(0, static_cast<std::size_t>(v.data() - s.data()))) &&
-           lowercase_passphrase(v);
+    const std::string_view key = s.substr(0, static_cast<std::size_t>(v.data() - s.data()));
+    // A test runner's "PASS: parse-json-strings" names a test, not a password.
+    if (key.starts_with("PASS") && !key.starts_with("PASSW") && !key.starts_with("PASSP")) {
+      return false;
+    }
+    return names_a_password(key) && lowercase_passphrase(v);
   }
   // A word in capitals is a log line's or a prompt's next word ("password:\nERROR 1045"), and
   // capitals joined by underscores a constant's name ("GNUTLS_E_DECRYPTION_FAILED").

@@ -236,6 +236,17 @@ TEST_CASE("a password value may be a passphrase or follow a key in another langu
   CHECK_FALSE(v("password:\nERROR"));
   CHECK_FALSE(v("Das Passwort ist falsch"));
   CHECK_FALSE(v("without a password is GNUTLS_E_DECRYPTION_FAILED. "));
+  // From a review: accented words, repeated or placeholder words, test output, references,
+  // encrypted wrappers and regular expressions.
+  CHECK_FALSE(v("Passwort: ung\xC3\xBCltig"));
+  CHECK_FALSE(v("password: test-test-test"));
+  CHECK_FALSE(v("password: local-dev-only"));
+  CHECK_FALSE(v("PASS: parse-json-strings"));
+  CHECK_FALSE(v("\"password\": \"ENC[AES256_GCM,data:abc,type:str]\""));
+  CHECK_FALSE(v("\"password\": \"op://vault/db/password\""));
+  CHECK_FALSE(v("\"password\": \"^[A-Za-z0-9!@#$%^&*]{8,64}$\""));
+  CHECK_FALSE(v("password: '\\S{8,}'"));
+  CHECK(v("le mot de passe c'est Soleil2024!"));
   CHECK(v("Administrator / tO6DiKAUo4cTxca8WCqj6. "));
 }
 

@@ -623,9 +623,8 @@ bool lowercase_passphrase(std::string_view v) {
 // True when the key holds a word for password in one of the languages the pack knows (not only
 // "secret", "token" or "key").
 bool names_a_password(std::string_view key) {
-  for (std::string_view word :
-       {"pass", "pw", "wort", "senha", "contrase", "clave", "senord", "has\xC5\x82", "hasl",
-        "salasana", "\xD0\xB0\xD1\x80\xD0\xBE\xD0\xBB\xD1\x8C"}) {
+  for (std::string_view word : {"pass", "pw", "wort", "senha", "contrase", "senord", "has\xC5\x82",
+                                "hasl", "salasana", "\xD0\xB0\xD1\x80\xD0\xBE\xD0\xBB\xD1\x8C"}) {
     for (std::size_t at = 0; at + word.size() <= key.size(); ++at) {
       if (starts_with_ci(key.substr(at), word)) return true;
     }
@@ -649,12 +648,13 @@ bool password_value_valid(std::string_view s) {
   // " was ", else after the first ':' or '=', else after another language's verb, else after
   // the first '/'.
   std::string_view v;
-  // A value in quotes that ends the match (`password = "…"`, `WITH PASSWORD '…'`, a call's
-  // last argument `NetworkCredential("user", "…")`) is that quoted string.
-  const char last = s.empty() ? '\0' : s.back();
-  const std::size_t open = last == '"' || last == '\'' || last == '`' ? s.rfind(last, s.size() - 2)
-                                                                      : std::string_view::npos;
-  if (s.size() >= 2 && open != std::string_view::npos) {
+  // A value in quotes that ends the match (`password = "…"`, `WITH PASSWORD '…'`) is that
+  // quoted string, whatever `:` or `=` stands before it.
+  std::size_t open = std::string_view::npos;
+  if (s.size() >= 2 && (s.back() == '"' || s.back() == '\'' || s.back() == '`')) {
+    open = s.rfind(s.back(), s.size() - 2);
+  }
+  if (open != std::string_view::npos) {
     v = s.substr(open + 1, s.size() - 2 - open);
   } else if (auto is = s.find(" is "); is != std::string_view::npos) {
     v = s.substr(is + 4);

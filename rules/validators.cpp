@@ -605,6 +605,7 @@ bool lowercase_passphrase(std::string_view v) {
       "support", "admin",    "insecure", "non",    "multi",    "mode",   "based",       "factor",
       "auth",    "xxx",      "xxxx",     "enter",  "new",      "old",    "temp"};
   std::size_t words = 0;
+  std::string_view first;
   for (std::size_t at = 0; at <= v.size();) {
     std::size_t end = v.find_first_of("-_", at);
     if (end == std::string_view::npos) end = v.size();
@@ -613,7 +614,11 @@ bool lowercase_passphrase(std::string_view v) {
     for (std::string_view stop : kNotSecret) {
       if (w == stop) return false;
     }
-    if (words > 0 && v.substr(0, w.size()) == w) return false;  // "test-test-test"
+    if (words == 0) {
+      first = w;
+    } else if (w == first) {
+      return false;  // "test-test-test", "admin-admin-admin"
+    }
     ++words;
     at = end + 1;
   }

@@ -247,6 +247,11 @@ TEST_CASE("a password value may be a passphrase or follow a key in another langu
   CHECK_FALSE(v("\"password\": \"^[A-Za-z0-9!@#$%^&*]{8,64}$\""));
   CHECK_FALSE(v("password: '\\S{8,}'"));
   CHECK(v("le mot de passe c'est Soleil2024!"));
+  CHECK_FALSE(v("password: admin-secret-admin"));
+  CHECK(v("password: tiger-tigress-meadow"));
+  CHECK_FALSE(v("password = \"x{{ db_pw }}\""));
+  CHECK_FALSE(v("password: '\\d{4}-\\d{4}'"));
+  CHECK_FALSE(v("password: \"env:DB_PASSWORD\""));
   CHECK(v("Administrator / tO6DiKAUo4cTxca8WCqj6. "));
 }
 

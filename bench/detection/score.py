@@ -11,7 +11,7 @@ are listed with their false positives only.
 
 Usage:
   python3 bench/detection/score.py --edgeward build/cli/edgeward [--seed N] [--per-class N]
-         [--set tuned|heldout|heldout2|heldout3|heldout4|heldout5] [--rules PACK] [--examples K]
+         [--set tuned|heldout|heldout2|heldout3|heldout4|heldout5|round6|round7|round7b] [--rules PACK] [--examples K]
          [--markdown]
 Exit status: 0 when every target is met (checksum-validated classes >= 0.97, the rest >= 0.9;
 with --gate checksum only the former count), 1 when one is missed, 2 when the scanner could not
@@ -87,14 +87,18 @@ def main():
                          "(scan scans a request body, so they are expected to be missed)")
     ap.add_argument("--examples", type=int, default=3, help="examples shown per miss/false-positive group")
     ap.add_argument("--markdown", action="store_true", help="print the summary table as Markdown")
-    ap.add_argument("--set", choices=["tuned", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "round6"],
+    ap.add_argument("--set", choices=["tuned", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "round6",
+                             "round7", "round7b"],
                     default="tuned",
                     help="tuned: the set the default pack was tuned on (default); heldout, heldout2: "
                          "rounds 1 and 2 of new phrasings and look-alikes; heldout3: round 3, "
                          "written independently without access to the rules, never tuned on "
                          "(heldout3.py); heldout4: round 4, written with the generalised rules "
                          "(generate.py); heldout5: round 5, written independently without access "
-                         "to the rules or earlier rounds, never tuned on (heldout5.py)")
+                         "to the rules or earlier rounds, never tuned on (heldout5.py); round6: "
+                         "passwords, written independently, since tuned on; round7: injection, "
+                         "written independently, half A chose the intent rules' cues; round7b: "
+                         "its half B, only scored (round7.py)")
     ap.add_argument("--rules", default=None,
                     help="scan with this pack file instead of the embedded one (scan --rules)")
     ap.add_argument("--gate", choices=["all", "checksum"], default="all",
@@ -117,6 +121,12 @@ def main():
     elif args.set == "round6":
         import round6  # noqa: E402 (passwords only; written independently, since tuned on)
         records = round6.build_round6()
+    elif args.set in ("round7", "round7b"):
+        import round7  # noqa: E402 (injection only; written independently; half A chose cues)
+        import zlib  # noqa: E402
+        records = round7.build_round7()
+        if args.set == "round7b":
+            records = [r for r in records if zlib.crc32(r["id"].encode()) % 2 == 1]
     else:
         records = generate.build(args.seed, args.per_class, args.other_surfaces)
     predicted = run_scan(args.edgeward, records, args.layer, args.rules)

@@ -927,6 +927,43 @@ bool not_negated(std::string_view text, std::size_t start) {
   return true;
 }
 
+// A cue word inside a code token is not an instruction: `prettier-ignore`, `--ignore-scripts`,
+// `@Override`, `"overrides": {`, `stdio: 'ignore'`, `overrideConfig(`, `ignore_errors=`. The model
+// reads words and punctuation, not code, and these fill pasted READMEs and source. Checked on the
+// bytes touching the cue only, and never on what prose could put there: a hyphen after the cue
+// ("ignore-all previous rules"), a full stop or '#' before it ("Hi.Ignore", "#Ignore all").
+bool cue_in_code_token(std::string_view text, std::size_t start, std::size_t end) {
+  if (start > 0) {
+    switch (text[start - 1]) {
+      case '-':
+      case '_':
+      case '/':
+      case '@':
+      case '$':
+      case '\\':
+      case '`':
+        return true;
+      default:
+        break;
+    }
+  }
+  if (end < text.size()) {
+    switch (text[end]) {
+      case '_':
+      case '(':
+      case '=':
+      case '/':
+        return true;
+      case '"':
+      case '\'':
+        return start > 0 && text[start - 1] == text[end];  // a JSON key, a quoted identifier
+      default:
+        break;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 double shannon_entropy(std::string_view s) {
@@ -1238,12 +1275,16 @@ bool validate(Validator v, std::string_view text, std::size_t start, std::size_t
     case Validator::not_negated:
       return not_negated(text, start);
     case Validator::injection_override:
+      if (cue_in_code_token(text, start, end)) return false;
       return injection::intent_flagged(injection::Code::prompt_override, text, start, end);
     case Validator::injection_role_hijack:
+      if (cue_in_code_token(text, start, end)) return false;
       return injection::intent_flagged(injection::Code::role_hijack, text, start, end);
     case Validator::injection_extraction:
+      if (cue_in_code_token(text, start, end)) return false;
       return injection::intent_flagged(injection::Code::system_prompt_extraction, text, start, end);
     case Validator::injection_jailbreak:
+      if (cue_in_code_token(text, start, end)) return false;
       return injection::intent_flagged(injection::Code::jailbreak_template, text, start, end);
   }
   return false;

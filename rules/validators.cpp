@@ -928,40 +928,44 @@ bool not_negated(std::string_view text, std::size_t start) {
 }
 
 // A cue word inside a code token is not an instruction: `prettier-ignore`, `--ignore-scripts`,
-// `@Override`, `"overrides": {`, `stdio: 'ignore'`, `overrideConfig(`, `ignore_errors=`. The model
-// reads words and punctuation, not code, and these fill pasted READMEs and source. Checked on the
-// bytes touching the cue only, and never on what prose could put there: a hyphen after the cue
-// ("ignore-all previous rules"), a full stop or '#' before it ("Hi.Ignore", "#Ignore all").
+// `@Override`, `$ignore`, `src/ignore`, `"overrides": {`, `stdio: 'ignore'`, `` `ignore` ``,
+// `config.override(`, `ignore=`. The model reads words and punctuation, not code, and these fill
+// pasted READMEs and source. Only the bytes touching the cue are read, and never what prose puts
+// there: a hyphen after the cue ("ignore-all previous rules"), a full stop or '#' before it
+// ("Hi.Ignore all"), a slash command ("/jailbreak"), a sentence in backticks. An underscore needs
+// no case: the cues begin and end with \b, and '_' is a word byte.
 bool cue_in_code_token(std::string_view text, std::size_t start, std::size_t end) {
+  const auto at = [&](std::size_t i) { return i < text.size() ? text[i] : ' '; };
+  const char after = at(end);
   if (start > 0) {
-    switch (text[start - 1]) {
+    const char before = text[start - 1];
+    const bool word_before_that =
+        start > 1 && !std::isspace(static_cast<unsigned char>(text[start - 2]));
+    switch (before) {
       case '-':
-      case '_':
-      case '/':
       case '@':
       case '$':
       case '\\':
-      case '`':
         return true;
-      default:
-        break;
-    }
-  }
-  if (end < text.size()) {
-    switch (text[end]) {
-      case '_':
-      case '(':
-      case '=':
       case '/':
-        return true;
-      case '"':
-      case '\'':
-        return start > 0 && text[start - 1] == text[end];  // a JSON key, a quoted identifier
+        return word_before_that;  // a path segment, not a slash command
+      case '`':
+        return !std::isspace(static_cast<unsigned char>(after));  // `ignore`, `ignore-scripts`
       default:
         break;
     }
   }
-  return false;
+  switch (after) {
+    case '(':
+    case '=':
+    case '/':
+      return true;
+    case '"':
+    case '\'':
+      return start > 0 && text[start - 1] == after;  // a JSON key, a quoted identifier
+    default:
+      return false;
+  }
 }
 
 }  // namespace

@@ -276,8 +276,11 @@ struct CompiledRulesData {
   std::vector<std::vector<std::uint32_t>> rule_entries;  // per rule: its pattern entry ids
   std::vector<ContextIndex> rule_context;                // per rule: its context words, indexed
   std::vector<std::uint8_t> rule_layers;                 // per rule: bit (1 << Layer)
-  std::vector<Action> actions;                           // per rule: effective action
-  std::vector<std::uint32_t> policy_rules;               // non-pattern rules by priority
+  // Per rule: its validator scores a window (scores_window): a later start inside its match is
+  // not tried again (decide_candidates), since the model reads the window, not the match.
+  std::vector<std::uint8_t> window_model;
+  std::vector<Action> actions;              // per rule: effective action
+  std::vector<std::uint32_t> policy_rules;  // non-pattern rules by priority
   // What a (scope, surface) scans: its primary database (index or -1 when no pattern applies
   // there) and, when its pattern set is another slot's set plus a few patterns, an extra
   // database of those few (or -1). A slot's set is the union of the two: the shared part is

@@ -15,6 +15,7 @@
 
 #include "rules/byte_alphabet.hpp"
 #include "rules/compiled_internal.hpp"
+#include "rules/validators.hpp"
 
 namespace edgeward::rules {
 
@@ -405,6 +406,7 @@ Result<std::unique_ptr<CompiledRulesData>> layout(Pack pack, const CompileOption
   d->rule_entries.assign(rules.size(), {});
   d->rule_context.assign(rules.size(), ContextIndex{});
   d->rule_layers.assign(rules.size(), 0);
+  d->window_model.assign(rules.size(), 0);
   d->actions.resize(rules.size());
   for (std::uint32_t i = 0; i < rules.size(); ++i) {
     const Rule& r = rules[i];
@@ -415,6 +417,7 @@ Result<std::unique_ptr<CompiledRulesData>> layout(Pack pack, const CompileOption
     }
     for (Layer l : r.layers)
       d->rule_layers[i] |= static_cast<std::uint8_t>(1u << static_cast<int>(l));
+    d->window_model[i] = r.detect.validator && scores_window(*r.detect.validator);
     if (r.detect.context) {
       d->rule_within[i] = r.detect.context->within;
       d->rule_context[i] = ContextIndex{index_words(r.detect.context->words),

@@ -295,7 +295,7 @@ Status decide_candidates(const CompiledRules& rules, std::uint8_t layer_bit, std
     }
     decide_group(rule, raw.data() + i, raw.data() + j);
     const std::uint64_t longest = raw[i].to;
-    if (d.entries[raw[i].id].span == SpanMode::match) {
+    if (d.entries[raw[i].id].span == SpanMode::match && !d.window_model[rule]) {
       const std::uint64_t text_end = base + text.size();
       for (std::uint64_t at = std::max(from + 1, last_end); at < longest && at < text_end; ++at) {
         if (at < last_end || !may_start(rule, at)) continue;

@@ -531,16 +531,15 @@ Status Scanner::prepare(const CompiledRules& rules) {
 }
 
 namespace {
-// Whether `text` is short ASCII without two spaces or tabs in a row and without '_': then it
-// holds neither a hidden character (all of them are beyond ASCII), nor a run between words, nor
-// underscore emphasis, and asks for no second look. Most texts of a request are short (a model
-// name, a URL, a tool's name); this costs a few instructions a byte where the full tests cost
-// ~300 per text.
+// Whether `text` is short ASCII without two spaces or tabs in a row: then it holds neither a
+// hidden character (all of them are beyond ASCII) nor a run between words, and asks for no
+// second look. Most texts of a request are short (a model name, a URL, a tool's name); this
+// costs a few instructions a byte where the two full tests cost ~300 per text.
 bool plain_short_text(std::string_view text) {
   if (text.size() > 128) return false;
   bool space = false;
   for (const char c : text) {
-    if (static_cast<unsigned char>(c) >= 0x80 || c == '_') return false;
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
     const bool s = c == ' ' || c == '\t';
     if (s && space) return false;
     space = s;
@@ -598,8 +597,7 @@ Status Scanner::scan_uncached(const CompiledRules& rules, const std::array<int, 
   const Spaces spaces = scope == Scope::request ? Spaces::kCollapse : Spaces::kKeep;
   folded_findings_.clear();
   if (plain_short_text(text)) return ok_status();
-  if (has_hidden_characters(text) ||
-      (spaces == Spaces::kCollapse && has_emphasis_underscores(text))) {
+  if (has_hidden_characters(text)) {
     if (auto s = scan_folded(rules, dbs, n, layer, text, spaces); !s.ok()) return s;
   } else if (spaces == Spaces::kCollapse) {
     if (auto s = scan_spaced(rules, dbs, n, layer, text); !s.ok()) return s;

@@ -426,38 +426,6 @@ bool ascii_byte(unsigned char c) {
   return c < 0x80;
 }
 
-// Markdown's underscore emphasis: a run of one to three '_' that opens before a word (`_DE89`,
-// `__Ignore`) or closes after one (`…00_`, `…instructions__`). The other side is the text's
-// edge, white space, or punctuation that stands there in prose: `*~([{"'` before an opening
-// run, `*~)]}"'.,;:!?` after a closing one. Not `self._x`, `$_GET`, `->_x`, `snake_case`, a
-// line of underscores. [i, j) is the whole run.
-bool emphasis_run(std::string_view t, std::size_t i, std::size_t j) {
-  if (j - i > 3) return false;
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(t[k]); };
-  const auto blank = [](unsigned char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-  };
-  const auto opens = [&](unsigned char c) {
-    return blank(c) || c == '*' || c == '~' || c == '(' || c == '[' || c == '{' || c == '"' ||
-           c == '\'';
-  };
-  const auto closes = [&](unsigned char c) {
-    return blank(c) || c == '*' || c == '~' || c == ')' || c == ']' || c == '}' || c == '"' ||
-           c == '\'' || c == '.' || c == ',' || c == ';' || c == ':' || c == '!' || c == '?';
-  };
-  const bool word_after = j < t.size() && alnum(byte(j));
-  const bool word_before = i > 0 && alnum(byte(i - 1));
-  if (word_after && !word_before) return i == 0 || opens(byte(i - 1));
-  if (word_before && !word_after) return j == t.size() || closes(byte(j));
-  return false;
-}
-
-// The end of the run of '_' that begins at t[i].
-std::size_t underscore_run_end(std::string_view t, std::size_t i) {
-  while (i < t.size() && t[i] == '_') ++i;
-  return i;
-}
-
 // Bytes of ASCII space or punctuation that may stand between a word of look-alikes and the
 // ASCII word next to it (`key: К…`, `"id" : "К…`, pretty-printed JSON's `":\n    "К…`).
 constexpr std::size_t kWordGap = 8;
@@ -927,9 +895,9 @@ std::size_t spaced_blocks_none(std::string_view, std::size_t i, std::size_t&, Sp
 
 #if defined(__x86_64__)
 // The fold's copy of a stretch of bytes that fold to themselves: where the stretch from p[i]
-// ends (the first byte >= 0x80, or with `collapse` a '_' or a space or tab that a space, a tab
-// or a byte >= 0x80 follows), 32 bytes at a time while 33 remain; it may stop early (the caller
-// goes on byte by byte).
+// ends (the first byte >= 0x80, or with `collapse` a space or tab that a space, a tab or a byte
+// >= 0x80 follows), 32 bytes at a time while 33 remain; it may stop early (the caller goes on
+// byte by byte).
 __attribute__((target("avx2"))) std::size_t plain_stretch_avx2(const unsigned char* p,
                                                                std::size_t i, std::size_t n,
                                                                bool collapse) {
@@ -940,7 +908,6 @@ __attribute__((target("avx2"))) std::size_t plain_stretch_avx2(const unsigned ch
       const __m256i next = load32(p + i + 1);
       special = _mm256_or_si256(
           special, _mm256_and_si256(spaces32(v), _mm256_or_si256(spaces32(next), next)));
-      special = _mm256_or_si256(special, _mm256_cmpeq_epi8(v, _mm256_set1_epi8('_')));
     }
     const auto bits = static_cast<std::uint32_t>(_mm256_movemask_epi8(special));
     if (bits != 0) return i + static_cast<std::size_t>(__builtin_ctz(bits));
@@ -1059,18 +1026,6 @@ SpacedRun next_spaced_run(std::string_view text, std::size_t from) {
   return {};
 }
 
-bool has_emphasis_underscores(std::string_view text) {
-  for (std::size_t i = 0; i < text.size();) {
-    const void* at = std::memchr(text.data() + i, '_', text.size() - i);
-    if (at == nullptr) return false;
-    i = static_cast<std::size_t>(static_cast<const char*>(at) - text.data());
-    const std::size_t j = underscore_run_end(text, i);
-    if (emphasis_run(text, i, j)) return true;
-    i = j;
-  }
-  return false;
-}
-
 bool has_spaced_words(std::string_view text) {
   return next_spaced_run(text, 0).begin != std::string_view::npos;
 }
@@ -1124,7 +1079,7 @@ bool fold_hidden_characters(std::string_view text, FoldedText& out, Spaces space
   const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
   const auto plain = [&](std::size_t k) {
     const auto c = bytes[k];
-    return c < 0x80 && (!collapse || (((c != ' ' && c != '\t') || !runs_on(k + 1)) && c != '_'));
+    return c < 0x80 && (!collapse || (c != ' ' && c != '\t') || !runs_on(k + 1));
   };
   for (std::size_t i = 0; i < n;) {
     // Most bytes are ASCII, and most spaces stand alone: a stretch of them is found and copied
@@ -1137,15 +1092,6 @@ bool fold_hidden_characters(std::string_view text, FoldedText& out, Spaces space
       g_fill_origins(begin + w, end + w, static_cast<std::uint32_t>(i), len);
       w += len;
       i = stop;
-      continue;
-    }
-    if (collapse && text[i] == '_') {
-      // Underscore emphasis reads as nothing: `_DE89 … 00_`, `__Ignore all …__`.
-      const std::size_t j = underscore_run_end(text, i);
-      if (!emphasis_run(text, i, j)) {
-        for (std::size_t k = i; k < j; ++k) put('_', k, k + 1);
-      }
-      i = j;
       continue;
     }
     if (collapse && space_at(text, i) != 0) {

@@ -80,20 +80,8 @@ struct SpacedRun {
 };
 SpacedRun next_spaced_run(std::string_view text, std::size_t from);
 
-// Markdown's underscore emphasis around a value or a phrase (`pay to _DE89 … 00_`, `__Ignore
-// all previous instructions__`): '_' is a word byte, so `\b` does not hold between it and the
-// word, and every rule that begins or ends with `\b` missed it. A run of one to three '_' that
-// opens before an ASCII word (after the text's start, white space or `*~([{"'`) or closes after
-// one (before the text's end, white space or `*~)]}"'.,;:!?`) is such emphasis; `snake_case`,
-// `self._x`, `$_GET` and lines of underscores are not. Requests only (Spaces::kCollapse), like
-// the runs of white space: a stream folds delta by delta, and whether a '_' at a delta's end
-// opens or closes depends on the next delta. True when `text` holds one; memchr-speed on text
-// without '_'.
-bool has_emphasis_underscores(std::string_view text);
-
 // Folds `text` into `out` (its buffers are reused), and with Spaces::kCollapse each such run of
-// white space between two words (the words as folded) into one space, and drops underscore
-// emphasis. Texts longer than 4 GiB
+// white space between two words (the words as folded) into one space. Texts longer than 4 GiB
 // are not folded (false): offsets are 32-bit.
 bool fold_hidden_characters(std::string_view text, FoldedText& out, Spaces spaces = Spaces::kKeep);
 

@@ -210,6 +210,17 @@ Status decide_candidates(const CompiledRules& rules, std::uint8_t layer_bit, std
   std::size_t i = 0;
   std::uint32_t current_rule = UINT32_MAX;
   std::uint64_t last_end = 0;
+  // A window-model rule (an injection intent rule) that ran its model on a cue at `from` does
+  // not run it again for a cue of the same rule that begins within kModelStride bytes after:
+  // the two windows (kWindow each side) are nearly the same text, and a text made of one cue
+  // word ("persona persona …", "DAN.DAN.…") otherwise ran the model at every word (a review
+  // measured 1-3 MB/s, an 8 MiB prompt holding a worker for 10 s). last_end carries it, so a
+  // stream, which keeps last_end per rule, skips the same cues as a block scan.
+  constexpr std::uint64_t kModelStride = 64;
+  const auto after_model = [&](std::uint32_t rule, std::uint64_t from) {
+    last_end = std::max(last_end, from + kModelStride);
+    if (last_end_per_rule) (*last_end_per_rule)[rule] = last_end;
+  };
   // Decides one group [b, e) of equal (rule, from), longest end first; true when it is a finding.
   auto decide_group = [&](std::uint32_t rule, const RawMatch* b, const RawMatch* e) {
     const std::uint64_t from = b->from;
@@ -232,7 +243,13 @@ Status decide_candidates(const CompiledRules& rules, std::uint8_t layer_bit, std
       }
       if (!bounded) continue;
       bool context = false;
-      if (!accept_candidate(rules, rule, text, base, from, k->to, context)) continue;
+      const bool model =
+          d.window_model[rule] && !cue_in_code_token(text, static_cast<std::size_t>(from - base),
+                                                     static_cast<std::size_t>(k->to - base));
+      if (!accept_candidate(rules, rule, text, base, from, k->to, context)) {
+        if (model) after_model(rule, from);
+        continue;
+      }
       const Rule& r = d.pack.rules[rule];
       Finding f;
       f.rule_index = rule;
@@ -248,6 +265,7 @@ Status decide_candidates(const CompiledRules& rules, std::uint8_t layer_bit, std
       out.push_back(f);
       last_end = std::max(last_end, k->to);
       if (last_end_per_rule) (*last_end_per_rule)[rule] = last_end;
+      if (model) after_model(rule, from);
       return true;
     }
     return false;

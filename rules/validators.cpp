@@ -927,48 +927,71 @@ bool not_negated(std::string_view text, std::size_t start) {
   return true;
 }
 
+}  // namespace
+
 // A cue word inside a code token is not an instruction: `prettier-ignore`, `--ignore-scripts`,
-// `@Override`, `$ignore`, `src/ignore`, `"overrides": {`, `stdio: 'ignore'`, `` `ignore` ``,
-// `config.override(`, `ignore=`. The model reads words and punctuation, not code, and these fill
-// pasted READMEs and source. Only the bytes touching the cue are read, and never what prose puts
-// there: a hyphen after the cue ("ignore-all previous rules"), a full stop or '#' before it
-// ("Hi.Ignore all"), a slash command ("/jailbreak"), a sentence in backticks. An underscore needs
-// no case: the cues begin and end with \b, and '_' is a word byte.
+// `'ignore::DeprecationWarning'`, `"ignore": true`, `stdio: 'ignore'`, `$ignore`, `ignore=1`,
+// `prompt(`, `/* istanbul ignore next */`, `# type: ignore`. The model reads words and
+// punctuation, not code, and these fill pasted READMEs and source. Only the bytes around the cue
+// are read, and never what prose puts there (a review found each of these refused at first, and
+// an attack written that way passed): a dash typed as `--` after a word ("assistant--ignore"),
+// `<!--Forget`, a slash between words ("prompt/instructions"), the plural `(s)`, a cue in
+// backticks followed by prose, a hyphen after the cue ("ignore-all"), '.' or '#' before it.
 bool cue_in_code_token(std::string_view text, std::size_t start, std::size_t end) {
-  const auto at = [&](std::size_t i) { return i < text.size() ? text[i] : ' '; };
-  const char after = at(end);
+  const auto at = [&](std::size_t i) {
+    return i < text.size() ? static_cast<unsigned char>(text[i]) : static_cast<unsigned char>(' ');
+  };
+  const auto space = [](unsigned char c) { return std::isspace(c) != 0; };
+  const unsigned char after = at(end);
   if (start > 0) {
-    const char before = text[start - 1];
-    const bool word_before_that =
-        start > 1 && !std::isspace(static_cast<unsigned char>(text[start - 2]));
+    const auto before = static_cast<unsigned char>(text[start - 1]);
+    const unsigned char two_before = start > 1 ? at(start - 2) : ' ';
     switch (before) {
-      case '-':
       case '@':
       case '$':
       case '\\':
         return true;
-      case '/':
-        return word_before_that;  // a path segment, not a slash command
+      case '-':
+        if (is_alnum(static_cast<char>(two_before))) return true;  // prettier-ignore, ts-ignore
+        // A flag (`--ignore-scripts` after a space, the start or a quote), not a typed dash.
+        return two_before == '-' && (start == 2 || space(at(start - 3)) || at(start - 3) == '"' ||
+                                     at(start - 3) == '\'');
       case '`':
-        return !std::isspace(static_cast<unsigned char>(after));  // `ignore`, `ignore-scripts`
+        return after == '-';  // `ignore-scripts`
+      case '"':
+      case '\'': {
+        // A quoted token with no white space in it: 'ignore-scripts', "ignore", 'a::b'.
+        for (std::size_t k = end; k < text.size() && k < end + 64; ++k) {
+          const auto c = static_cast<unsigned char>(text[k]);
+          if (c == before) return true;
+          if (space(c)) break;
+        }
+        break;
+      }
       default:
         break;
     }
+    // Coverage and type-checker pragmas: `istanbul ignore`, `c8 ignore`, `type: ignore`.
+    std::string_view lead = text.substr(0, start);
+    if (!lead.empty() && lead.back() == ' ') {
+      lead.remove_suffix(1);
+      for (std::string_view pragma : {"istanbul", "c8", "type:"}) {
+        if (lead.size() >= pragma.size() && lead.substr(lead.size() - pragma.size()) == pragma &&
+            (lead.size() == pragma.size() || !is_alnum(lead[lead.size() - pragma.size() - 1]))) {
+          return true;
+        }
+      }
+    }
   }
   switch (after) {
-    case '(':
     case '=':
-    case '/':
       return true;
-    case '"':
-    case '\'':
-      return start > 0 && text[start - 1] == after;  // a JSON key, a quoted identifier
+    case '(':
+      return !(at(end + 1) == 's' && at(end + 2) == ')');  // not the plural "instruction(s)"
     default:
       return false;
   }
 }
-
-}  // namespace
 
 double shannon_entropy(std::string_view s) {
   if (s.empty()) return 0.0;

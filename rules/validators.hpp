@@ -26,6 +26,11 @@ namespace edgeward::rules {
 // Runs validator `v` on text[start, end).
 bool validate(Validator v, std::string_view text, std::size_t start, std::size_t end);
 
+// Whether the cue text[start, end) of an injection_* rule stands inside a code token
+// (`prettier-ignore`, `'ignore-scripts'`, `$ignore`, `ignore=`, `istanbul ignore`): then the
+// validator refuses it before the model runs (validators.cpp lists what is read as prose).
+bool cue_in_code_token(std::string_view text, std::size_t start, std::size_t end);
+
 // Whether `v` is one of the injection_* validators: it scores the window around a cue with the
 // intent model (rules/injection_intent.hpp), not the candidate's own bytes.
 constexpr bool scores_window(Validator v) {

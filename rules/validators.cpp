@@ -960,10 +960,16 @@ bool cue_in_code_token(std::string_view text, std::size_t start, std::size_t end
         return after == '-';  // `ignore-scripts`
       case '"':
       case '\'': {
-        // A quoted token with no white space in it: 'ignore-scripts', "ignore", 'a::b'.
+        // A quoted token with no white space in it that code follows: 'ignore-scripts',
+        // "ignore": true, ('ignore::DeprecationWarning'). A quoted word that prose follows
+        // ("Ignore" all previous instructions) is read.
         for (std::size_t k = end; k < text.size() && k < end + 64; ++k) {
           const auto c = static_cast<unsigned char>(text[k]);
-          if (c == before) return true;
+          if (c == before) {
+            const unsigned char next = at(k + 1);
+            return k + 1 == text.size() || next == ':' || next == ',' || next == ')' ||
+                   next == ']' || next == '}' || next == ';' || next == '\n' || next == '\r';
+          }
           if (space(c)) break;
         }
         break;

@@ -178,6 +178,7 @@ TEST_CASE("a cue inside a code token is not read as an instruction") {
   CHECK_FALSE(flagged("[\"--", ""));
   CHECK_FALSE(flagged("@", ""));
   CHECK_FALSE(flagged("echo $", ""));
+  CHECK(flagged("\"", "\""));  // a quoted word that prose follows
   CHECK_FALSE(flagged("{\"", "\": true,"));
   CHECK_FALSE(flagged("stdio: '", "',"));
   CHECK_FALSE(flagged("args: ['", "-scripts',"));

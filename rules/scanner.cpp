@@ -210,12 +210,13 @@ Status decide_candidates(const CompiledRules& rules, std::uint8_t layer_bit, std
   std::size_t i = 0;
   std::uint32_t current_rule = UINT32_MAX;
   std::uint64_t last_end = 0;
-  // A window-model rule (an injection intent rule) that ran its model on a cue at `from` does
-  // not run it again for a cue of the same rule that begins within kModelStride bytes after:
-  // the two windows (kWindow each side) are nearly the same text, and a text made of one cue
-  // word ("persona persona …", "DAN.DAN.…") otherwise ran the model at every word (a review
-  // measured 1-3 MB/s, an 8 MiB prompt holding a worker for 10 s). last_end carries it, so a
-  // stream, which keeps last_end per rule, skips the same cues as a block scan.
+  // A window-model rule (an injection intent rule) whose model flagged the window of a cue at
+  // `from` does not run it again for a cue of the same rule within kModelStride bytes after:
+  // the rule has its finding there, and a text of attacks made of one cue word ("DAN.DAN.…")
+  // otherwise ran the model at every word (a review measured 2 MB/s, an 8 MiB prompt holding a
+  // worker for 10 s). Only after a flagged window: after a refused one, the next cue's window
+  // reaches 64 bytes further and may hold the attack (a second review hid attacks behind a
+  // benign cue that way). last_end carries it, so a stream skips the same cues as a block.
   constexpr std::uint64_t kModelStride = 64;
   const auto after_model = [&](std::uint32_t rule, std::uint64_t from) {
     last_end = std::max(last_end, from + kModelStride);
@@ -246,10 +247,7 @@ Status decide_candidates(const CompiledRules& rules, std::uint8_t layer_bit, std
       const bool model =
           d.window_model[rule] && !cue_in_code_token(text, static_cast<std::size_t>(from - base),
                                                      static_cast<std::size_t>(k->to - base));
-      if (!accept_candidate(rules, rule, text, base, from, k->to, context)) {
-        if (model) after_model(rule, from);
-        continue;
-      }
+      if (!accept_candidate(rules, rule, text, base, from, k->to, context)) continue;
       const Rule& r = d.pack.rules[rule];
       Finding f;
       f.rule_index = rule;

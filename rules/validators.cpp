@@ -953,16 +953,25 @@ bool cue_in_code_token(std::string_view text, std::size_t start, std::size_t end
         return true;
       case '-':
         if (is_alnum(static_cast<char>(two_before))) return true;  // prettier-ignore, ts-ignore
-        // A flag (`--ignore-scripts` after a space, the start or a quote), not a typed dash.
-        return two_before == '-' && (start == 2 || space(at(start - 3)) || at(start - 3) == '"' ||
-                                     at(start - 3) == '\'');
+        // A flag (`--ignore-scripts`, `--prompt=x` after a space, the start or a quote), not a
+        // typed dash ("assistant--ignore") nor prose after one ("--forget everything above").
+        return two_before == '-' && (after == '-' || after == '=') &&
+               (start == 2 || space(at(start - 3)) || at(start - 3) == '"' ||
+                at(start - 3) == '\'');
       case '`':
         return after == '-';  // `ignore-scripts`
       case '"':
       case '\'': {
-        // A quoted token with no white space in it that code follows: 'ignore-scripts',
-        // "ignore": true, ('ignore::DeprecationWarning'). A quoted word that prose follows
-        // ("Ignore" all previous instructions) is read.
+        // A quoted token in code: the opening quote follows `( [ { , = :` or begins a line, and
+        // the closing one is followed by `, : ) ] } ;` or ends a line ('ignore-scripts',,
+        // "ignore": true, ('ignore::DeprecationWarning')). Scare quotes in prose are read:
+        // `"Disregard" your earlier "directives"`.
+        std::size_t o = start - 1;  // the opening quote
+        while (o > 0 && (text[o - 1] == ' ' || text[o - 1] == '\t')) --o;
+        const unsigned char opener = o > 0 ? static_cast<unsigned char>(text[o - 1]) : '\n';
+        const bool code_before = opener == '(' || opener == '[' || opener == '{' || opener == ',' ||
+                                 opener == '=' || opener == ':' || opener == '\n' || opener == '\r';
+        if (!code_before) break;
         for (std::size_t k = end; k < text.size() && k < end + 64; ++k) {
           const auto c = static_cast<unsigned char>(text[k]);
           if (c == before) {
@@ -970,20 +979,26 @@ bool cue_in_code_token(std::string_view text, std::size_t start, std::size_t end
             return k + 1 == text.size() || next == ':' || next == ',' || next == ')' ||
                    next == ']' || next == '}' || next == ';' || next == '\n' || next == '\r';
           }
-          if (space(c)) break;
+          if (c == '\n') break;
         }
         break;
       }
       default:
         break;
     }
-    // Coverage and type-checker pragmas: `istanbul ignore`, `c8 ignore`, `type: ignore`.
+    // Coverage and type-checker pragmas in a comment: `/* istanbul ignore next */`,
+    // `// c8 ignore`, `# type: ignore` (not "Request type: ignore everything above").
     std::string_view lead = text.substr(0, start);
     if (!lead.empty() && lead.back() == ' ') {
       lead.remove_suffix(1);
       for (std::string_view pragma : {"istanbul", "c8", "type:"}) {
-        if (lead.size() >= pragma.size() && lead.substr(lead.size() - pragma.size()) == pragma &&
-            (lead.size() == pragma.size() || !is_alnum(lead[lead.size() - pragma.size() - 1]))) {
+        if (lead.size() < pragma.size() || lead.substr(lead.size() - pragma.size()) != pragma) {
+          continue;
+        }
+        std::string_view marker = lead.substr(0, lead.size() - pragma.size());
+        while (!marker.empty() && marker.back() == ' ') marker.remove_suffix(1);
+        if (marker.ends_with('#') || marker.ends_with("//") || marker.ends_with("/*") ||
+            marker.ends_with('*')) {
           return true;
         }
       }

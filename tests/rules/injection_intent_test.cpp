@@ -174,11 +174,14 @@ TEST_CASE("a cue inside a code token is not read as an instruction") {
   CHECK(flagged("Now `", "`"));    // a cue in backticks followed by prose
   CHECK(flagged("Note: \"", ""));  // a quoted sentence
   CHECK_FALSE(flagged("<!-- prettier-", " -->"));
-  CHECK_FALSE(flagged("npm --", ""));
-  CHECK_FALSE(flagged("[\"--", ""));
+  CHECK_FALSE(flagged("npm --", "-scripts"));
+  CHECK(flagged("Note: --", ""));  // prose after a dash: "--forget everything above"
+  CHECK_FALSE(flagged("[\"--", "=1\","));
   CHECK_FALSE(flagged("@", ""));
   CHECK_FALSE(flagged("echo $", ""));
-  CHECK(flagged("\"", "\""));  // a quoted word that prose follows
+  CHECK(flagged("\"", "\""));            // a quoted word that prose follows
+  CHECK(flagged("Now \"", "\","));       // scare quotes: the opening one follows prose
+  CHECK(flagged("Request type: ", ""));  // a pragma word outside a comment
   CHECK_FALSE(flagged("{\"", "\": true,"));
   CHECK_FALSE(flagged("stdio: '", "',"));
   CHECK_FALSE(flagged("args: ['", "-scripts',"));

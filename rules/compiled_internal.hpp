@@ -277,7 +277,8 @@ struct CompiledRulesData {
   std::vector<ContextIndex> rule_context;                // per rule: its context words, indexed
   std::vector<std::uint8_t> rule_layers;                 // per rule: bit (1 << Layer)
   // Per rule: its validator scores a window (scores_window): a later start inside its match is
-  // not tried again (decide_candidates), since the model reads the window, not the match.
+  // not tried again, and cues within kModelStride bytes after a flagged window are not scored
+  // (decide_candidates), since the model reads the window, not the match.
   std::vector<std::uint8_t> window_model;
   std::vector<Action> actions;              // per rule: effective action
   std::vector<std::uint32_t> policy_rules;  // non-pattern rules by priority

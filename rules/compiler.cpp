@@ -15,7 +15,6 @@
 
 #include "rules/byte_alphabet.hpp"
 #include "rules/compiled_internal.hpp"
-#include "rules/validators.hpp"
 
 namespace edgeward::rules {
 

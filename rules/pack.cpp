@@ -573,10 +573,7 @@ class PackLoader {
   // mode disagree.
   void check_model_window(const YAML::Node& d, const std::string& dpath, const Rule& rule) {
     const auto v = rule.detect.validator;
-    if (!v || (*v != Validator::injection_override && *v != Validator::injection_role_hijack &&
-               *v != Validator::injection_extraction && *v != Validator::injection_jailbreak)) {
-      return;
-    }
+    if (!v || !scores_window(*v)) return;
     if (!rule.detect.context || rule.detect.context->within < injection::kWindow) {
       add("rules.bad_value", dpath + ".context.within", d,
           "validator " + std::string(to_string(*v)) + " reads " +

@@ -96,6 +96,13 @@ std::optional<Layer> parse_layer(std::string_view text);
 std::optional<RuleKind> parse_rule_kind(std::string_view text);
 std::optional<Validator> parse_validator(std::string_view text);
 
+// Whether `v` is one of the injection_* validators: it scores the window around a cue with the
+// intent model (rules/injection_intent.hpp), not the candidate's own bytes.
+constexpr bool scores_window(Validator v) {
+  return v == Validator::injection_override || v == Validator::injection_role_hijack ||
+         v == Validator::injection_extraction || v == Validator::injection_jailbreak;
+}
+
 // Context words near a candidate (`detect.context`). Words match case-insensitively as whole
 // words (or phrases) within `within` bytes before the match start or after its end.
 struct ContextSpec {

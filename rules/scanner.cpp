@@ -244,9 +244,6 @@ Status decide_candidates(const CompiledRules& rules, std::uint8_t layer_bit, std
       }
       if (!bounded) continue;
       bool context = false;
-      const bool model =
-          d.window_model[rule] && !cue_in_code_token(text, static_cast<std::size_t>(from - base),
-                                                     static_cast<std::size_t>(k->to - base));
       if (!accept_candidate(rules, rule, text, base, from, k->to, context)) continue;
       const Rule& r = d.pack.rules[rule];
       Finding f;
@@ -263,7 +260,7 @@ Status decide_candidates(const CompiledRules& rules, std::uint8_t layer_bit, std
       out.push_back(f);
       last_end = std::max(last_end, k->to);
       if (last_end_per_rule) (*last_end_per_rule)[rule] = last_end;
-      if (model) after_model(rule, from);
+      if (d.window_model[rule]) after_model(rule, from);
       return true;
     }
     return false;

@@ -31,13 +31,6 @@ bool validate(Validator v, std::string_view text, std::size_t start, std::size_t
 // validator refuses it before the model runs (validators.cpp lists what is read as prose).
 bool cue_in_code_token(std::string_view text, std::size_t start, std::size_t end);
 
-// Whether `v` is one of the injection_* validators: it scores the window around a cue with the
-// intent model (rules/injection_intent.hpp), not the candidate's own bytes.
-constexpr bool scores_window(Validator v) {
-  return v == Validator::injection_override || v == Validator::injection_role_hijack ||
-         v == Validator::injection_extraction || v == Validator::injection_jailbreak;
-}
-
 // Shannon entropy of the bytes of `s`, in bits per byte (0 for an empty string).
 double shannon_entropy(std::string_view s);
 

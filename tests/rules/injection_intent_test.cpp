@@ -39,6 +39,22 @@ PackLoadResult load_rules(const std::string& rules_yaml) {
   return load_pack("apiVersion: edgeward/v1\nkind: RulePack\nname: t\nrules:\n" + rules_yaml, "t");
 }
 
+// Feeds `text` to a response stream in chunks of 1 to `max_chunk` bytes and returns what it
+// found.
+std::vector<Finding> streamed(Scanner& scanner, const std::shared_ptr<const CompiledRules>& rules,
+                              std::string_view text, std::mt19937& rng, std::size_t max_chunk) {
+  auto stream = scanner.open_stream(rules, Scope::response, Surface::body, Layer::pre_template);
+  REQUIRE(stream.ok());
+  std::vector<Finding> out;
+  for (std::size_t pos = 0; pos < text.size();) {
+    const std::size_t n = std::min(text.size() - pos, 1 + rng() % max_chunk);
+    REQUIRE(scanner.feed(*stream, text.substr(pos, n), out).ok());
+    pos += n;
+  }
+  REQUIRE(scanner.finish(*stream, out).ok());
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("the C++ features score every window exactly as the trainer did") {
@@ -134,21 +150,12 @@ TEST_CASE("stream mode decides injection candidates as block mode does, however 
       scanner.scan(*rules, Scope::response, Surface::body, Layer::pre_template, text, block).ok());
   REQUIRE_FALSE(block.empty());
   for (int round = 0; round < 6; ++round) {
-    auto stream = scanner.open_stream(rules, Scope::response, Surface::body, Layer::pre_template);
-    REQUIRE(stream.ok());
-    std::vector<Finding> streamed;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-      const std::size_t n = std::min(text.size() - pos, 1 + rng() % (round < 3 ? 9 : 300));
-      REQUIRE(scanner.feed(*stream, std::string_view(text).substr(pos, n), streamed).ok());
-      pos += n;
-    }
-    REQUIRE(scanner.finish(*stream, streamed).ok());
+    const std::vector<Finding> got = streamed(scanner, rules, text, rng, round < 3 ? 9 : 300);
     INFO("round " << round);
-    REQUIRE(streamed.size() == block.size());
+    REQUIRE(got.size() == block.size());
     for (std::size_t k = 0; k < block.size(); ++k) {
-      CHECK(streamed[k].start == block[k].start);
-      CHECK(streamed[k].end == block[k].end);
+      CHECK(got[k].start == block[k].start);
+      CHECK(got[k].end == block[k].end);
     }
   }
 }
@@ -197,8 +204,8 @@ TEST_CASE("a cue inside a code token is not read as an instruction") {
 }
 
 TEST_CASE("the default pack intent rules find in a stream what they find in a block") {
-  // The embedded pack's four model rules read responses too; one model run per 64 bytes per
-  // rule (kModelStride) must skip the same cues whether the text comes whole or in deltas.
+  // The embedded pack's four model rules read responses too; the cues skipped after a flagged
+  // window (kModelStride) must be the same whether the text comes whole or in deltas.
   auto pack = parse_pack(default_pack_yaml(), "<embedded>");
   REQUIRE(pack.ok());
   auto compiled = compile_rules(std::move(*pack), {});
@@ -228,17 +235,10 @@ TEST_CASE("the default pack intent rules find in a stream what they find in a bl
     std::sort(want.begin(), want.end());
     REQUIRE_FALSE(want.empty());
     for (int round = 0; round < 4; ++round) {
-      auto stream = scanner.open_stream(rules, Scope::response, Surface::body, Layer::pre_template);
-      REQUIRE(stream.ok());
-      std::vector<Finding> streamed;
-      for (std::size_t pos = 0; pos < text.size();) {
-        const std::size_t n = std::min(text.size() - pos, 1 + rng() % (round < 2 ? 7 : 500));
-        REQUIRE(scanner.feed(*stream, std::string_view(text).substr(pos, n), streamed).ok());
-        pos += n;
-      }
-      REQUIRE(scanner.finish(*stream, streamed).ok());
       std::vector<std::tuple<std::string, std::uint64_t, std::uint64_t>> got;
-      for (const Finding& f : streamed) got.emplace_back(f.rule_id, f.start, f.end);
+      for (const Finding& f : streamed(scanner, rules, text, rng, round < 2 ? 7 : 500)) {
+        got.emplace_back(f.rule_id, f.start, f.end);
+      }
       std::sort(got.begin(), got.end());
       INFO("text " << text_round << " round " << round);
       CHECK(got == want);

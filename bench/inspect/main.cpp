@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "core/json.hpp"
 #include "core/metrics.hpp"
 #include "core/net/http_message.hpp"
 #include "daemon/config.hpp"
@@ -154,6 +155,38 @@ std::string proxy_bench_body(std::size_t size) {
   }
   filler.resize(want);
   return prefix + filler + suffix;
+}
+
+// A coding request: C source pasted into the user message and a tool result that is JSON text
+// of a log, so its texts hold escapes written out (a C string's `\n`; the log's line breaks,
+// `\n` inside the tool's JSON), which the rules also read decoded (json_unescape.hpp): the cost
+// of that second reading.
+std::string code_body(std::size_t size) {
+  static constexpr const char* kLines[] = {
+      "static int report(FILE* f, const char* name, int n) {\n",
+      "  if (n < 0) { fprintf(stderr, \"bad count for %s\\n\", name); return -1; }\n",
+      "  fprintf(f, \"%s\\t%d\\n\", name, n);\n",
+      "  const char* sep = strchr(name, '\\\\') ? \"\\\\\" : \"/\";\n",
+      "  return fputs(\"done\\r\\n\", f) < 0 ? -1 : 0;\n",
+      "}\n"};
+  std::string code;
+  for (std::size_t i = 0; code.size() < size * 3 / 4; ++i) {
+    code += kLines[i % (sizeof(kLines) / sizeof(kLines[0]))];
+  }
+  std::string log = R"({"job":"build","status":"failed","lines":")";
+  while (log.size() < size / 8)
+    log += R"(cc -O2 -c report.c\nreport.c:12: warning: unused variable\n)";
+  log += R"("})";
+  std::string b =
+      R"({"model":"gpt-4o-mini","messages":[{"role":"system","content":"You review C code."},)";
+  b += R"({"role":"user","content":)";
+  json::append_json_string(b, code);
+  b += R"(},{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function",)"
+       R"("function":{"name":"build_log","arguments":"{}"}}]},)"
+       R"({"role":"tool","tool_call_id":"c1","content":)";
+  json::append_json_string(b, log);
+  b += "}]}";
+  return b;
 }
 
 // A body of exactly `target` bytes: the prose budget is adjusted until it fits.
@@ -376,6 +409,7 @@ int main(int argc, char** argv) {
     bool anthropic;
     std::size_t size;
     bool proxy_shape = false;  // bench/proxy's body instead of a multi-turn chat
+    bool code = false;         // code_body instead
   };
   const Case cases[] = {
       {"openai 2KiB",
@@ -396,6 +430,13 @@ int main(int argc, char** argv) {
        false,
        16384,
        true},
+      {"code 16KiB",
+       {Dialect::kOpenAI, Endpoint::kChatCompletions},
+       "/v1/chat/completions",
+       false,
+       16384,
+       false,
+       true},
   };
   std::printf("CPU time per request, us (median of %d x %d requests)\n", repeats, iterations);
   std::printf("%-18s %7s %8s %8s %8s %8s %8s %8s %8s\n", "case", "bytes", "extract", "scan",
@@ -403,9 +444,10 @@ int main(int argc, char** argv) {
   int status = 0;
   for (const Case& c : cases) {
     if (std::string_view(c.name).find(only) == std::string_view::npos) continue;
-    const std::string body = padded(c.proxy_shape ? proxy_bench_body(c.size)
-                                    : c.anthropic ? sized_body(anthropic_body, c.size)
-                                                  : sized_body(openai_body, c.size));
+    const std::string body = padded(c.code          ? code_body(c.size)
+                                    : c.proxy_shape ? proxy_bench_body(c.size)
+                                    : c.anthropic   ? sized_body(anthropic_body, c.size)
+                                                    : sized_body(openai_body, c.size));
     http::Headers headers = sdk_headers(c.anthropic);
     Figures f = measure(*compiled, scanner, **engine, c.route, c.target, headers, body, iterations,
                         repeats);

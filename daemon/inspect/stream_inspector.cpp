@@ -300,8 +300,7 @@ StreamInspector::Channel* StreamInspector::channel(const StreamDelta& d, std::st
     fresh.seen = tail.size();
     fresh.released = tail.size();
     fresh.tail = tail;
-    fresh.tail_hides = rules::has_hidden_characters(tail) ||
-                       (fresh.layer == Layer::kToolCall && tail.find('\\') != std::string::npos);
+    fresh.tail_hides = rules::has_hidden_characters(tail) || tail.find('\\') != std::string::npos;
     fresh.handled = std::move(carried);
     scratch_.clear();
     if (!scanner_.feed(*fresh.stream, tail, scratch_).ok()) {
@@ -378,12 +377,12 @@ std::uint64_t raw_of(const std::deque<std::uint64_t>& raw_begin, std::uint64_t b
 }
 }  // namespace
 
-std::size_t StreamInspector::derive(std::string_view text, bool json, bool final) {
-  if (!json) {
+std::size_t StreamInspector::derive(std::string_view text, EscapeReading reading, bool final) {
+  if (std::memchr(text.data(), '\\', text.size()) == nullptr) {
     if (!rules::fold_hidden_characters(text, derived_)) derived_.text.clear();
     return text.size();
   }
-  const std::size_t consumed = unescape_json(text, final, unescaped_);
+  const std::size_t consumed = unescape(reading, text, final, unescaped_);
   if (!rules::fold_hidden_characters(unescaped_.text, fold_scratch_)) {
     derived_.text.clear();
     return consumed;
@@ -401,13 +400,15 @@ std::size_t StreamInspector::derive(std::string_view text, bool json, bool final
 bool StreamInspector::feed_folded(Channel& ch, std::string_view text, bool final,
                                   std::string& out) {
   const std::uint64_t at = ch.seen - text.size();  // the raw offset of `text`
-  // A tool call's arguments are JSON text: their strings' escapes are decoded too (`\n` glued
-  // to a key at the start of a line, `\u0041KIA…`), as the tool that parses them reads them.
-  const bool json = ch.layer == Layer::kToolCall;
+  // Escapes are decoded too: a tool call's arguments are JSON text, read as the tool that parses
+  // them reads it (`\n` glued to a key at the start of a line, `\u0041KIA…`); an answer's text
+  // as a model or a reader reads escapes written out in it, at any depth (json_unescape.hpp).
+  const EscapeReading reading =
+      ch.layer == Layer::kToolCall ? EscapeReading::kJson : EscapeReading::kText;
   if (!ch.folded) {
     if (text.empty()) return true;  // review10: a final delta with text is judged too
     std::string_view before(ch.pending.data(), ch.pending.size() - text.size());
-    bool start = ch.tail_hides || (json && std::memchr(text.data(), '\\', text.size()) != nullptr);
+    bool start = ch.tail_hides || std::memchr(text.data(), '\\', text.size()) != nullptr;
     auto non_ascii = [](char c) { return static_cast<unsigned char>(c) >= 0x80; };
     // The recent bytes before this delta, as views (a delta of ASCII after ASCII copies
     // nothing): a word of look-alikes is judged by the ASCII word after it (text_fold.hpp),
@@ -479,7 +480,7 @@ bool StreamInspector::feed_folded(Channel& ch, std::string_view text, bool final
   // The text not read yet: what an unfinished escape left, then this delta.
   const std::uint64_t from = at - fd.carry.size();
   fd.carry.append(text);
-  const std::size_t consumed = derive(fd.carry, json, final);
+  const std::size_t consumed = derive(fd.carry, reading, final);
   for (std::size_t k = 0; k < derived_.text.size(); ++k) {
     fd.raw_begin.push_back(from + derived_.begin[k]);
     fd.raw_end.push_back(from + derived_.end[k]);

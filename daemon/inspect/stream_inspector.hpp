@@ -107,13 +107,13 @@ class StreamInspector {
   bool handle_continued(Channel& ch, std::vector<rules::Finding>& found, std::string& out);
   // Scans `text` appended to `ch`; returns false when a block ended the stream.
   bool feed_channel(Channel& ch, std::string_view text, bool final, std::string& out);
-  // feed_channel's second scan, of the text with hidden characters folded (Channel::Folded),
+  // feed_channel's second scan, of the text with escapes decoded and hidden characters folded
   // from the first delta that holds one; its findings are mapped back to the channel's text.
   bool feed_folded(Channel& ch, std::string_view text, bool final, std::string& out);
-  // What the second scan reads of `text` (into derived_, spans relative to `text`): folded, and
-  // on a channel of JSON text (`json`) with its escapes decoded first. Returns the bytes
-  // consumed: all, unless `text` ends inside an escape and the text is not `final`.
-  std::size_t derive(std::string_view text, bool json, bool final);
+  // What the second scan reads of `text` (into derived_, spans relative to `text`): its escapes
+  // decoded as `reading` says (json_unescape.hpp), then folded. Returns the bytes consumed:
+  // all, unless `text` ends inside an escape and the text is not `final`.
+  std::size_t derive(std::string_view text, EscapeReading reading, bool final);
   // The channel's stable offset and first undecided candidate, the folded scan's included.
   std::uint64_t stable_offset(const Channel& ch) const;
   std::uint64_t pending_start(const Channel& ch) const;

@@ -36,6 +36,7 @@ void TextPiece::assign_from(const TextPiece& other, std::string&& owned) {
   span_begin = other.span_begin;
   span_end = other.span_end;
   decoded_from = other.decoded_from;
+  decoded_as = other.decoded_as;
   json_text = other.json_text;
   // A short owned string moves by copying its bytes (SSO): the view must follow the bytes.
   owned_ = std::move(owned);
@@ -205,17 +206,29 @@ class Walker {
   }
 
   // A JSON string value as a piece. `conversational` puts it into the post-template join.
-  bool string_piece(sj::value& v, MatchedIn in, Layer layer, bool conversational) {
+  // `reading` says what its text is: JSON text a tool parses (tool-call arguments), read decoded
+  // too when it holds a backslash, or free text, read decoded too when it holds an escape
+  // written out (`\n` in a tool result that is JSON, in a log pasted into a prompt): the model
+  // reads a line break there, while to the rules the `n` glues a word to the next one.
+  bool string_piece(sj::value& v, MatchedIn in, Layer layer, bool conversational,
+                    EscapeReading reading = EscapeReading::kText) {
     std::string_view text;
     bool escaped = false;
     std::size_t begin = 0;
     std::size_t end = 0;
     if (!read_string(v, text, escaped, begin, end)) return false;
+    const std::size_t i = out_.pieces.size();
     TextPiece& p = add_piece(in, layer, SpanKind::kJsonString, begin, end, conversational);
     if (escaped) {
       p.own(std::string(text));
     } else {
       p.text = text;
+    }
+    p.json_text = reading == EscapeReading::kJson;
+    // Without an escape in its literal the text holds no backslash: nothing to decode.
+    if (escaped && (reading == EscapeReading::kJson ? p.text.find('\\') != std::string_view::npos
+                                                    : holds_text_escape(p.text))) {
+      add_decoded(i, reading);
     }
     return true;
   }
@@ -232,10 +245,7 @@ class Walker {
     if (t == sj::json_type::object || t == sj::json_type::array) {
       if (!container_raw_json(v, t, raw)) return false;
     } else if (t == sj::json_type::string) {
-      if (!string_piece(v, in, layer, conversational)) return false;
-      out_.pieces.back().json_text = true;
-      add_decoded(out_.pieces.size() - 1);
-      return true;
+      return string_piece(v, in, layer, conversational, EscapeReading::kJson);
     } else {
       return skip_scalar(v, t);
     }
@@ -243,21 +253,20 @@ class Walker {
     // raw_json() of a container ends at its closing bracket (no trailing whitespace).
     add_piece(in, layer, SpanKind::kJsonValue, begin, begin + raw.size(), conversational).text =
         body_.substr(begin, raw.size());
-    add_decoded(out_.pieces.size() - 1);
+    if (raw.find('\\') != std::string_view::npos) {
+      add_decoded(out_.pieces.size() - 1, EscapeReading::kJson);
+    }
     return true;
   }
 
-  // A second piece of piece `i`'s JSON text with its escapes decoded, when it holds one. It
-  // cannot be rewritten in place (a redact found only there blocks; one its source piece holds
-  // too is that piece's, exchange.cpp) and stays out of the conversation join (its piece is
-  // there already).
-  void add_decoded(std::size_t i) {
-    std::string_view text = out_.pieces[i].text;
-    if (std::memchr(text.data(), '\\', text.size()) == nullptr) return;
-    // The mapped decoder: exchange.cpp places this piece's findings back on piece `i` with it.
-    thread_local rules::FoldedText unescaped;
-    unescape_json(text, true, unescaped);
-    std::string decoded = unescaped.text;
+  // A second piece of piece `i`'s text with its escapes decoded as `reading` says. It cannot be
+  // rewritten in place (a redact found only there blocks; one its source piece holds too is
+  // that piece's, exchange.cpp) and stays out of the conversation join (its piece is there
+  // already).
+  void add_decoded(std::size_t i, EscapeReading reading) {
+    // exchange.cpp places this piece's findings back on piece `i` with the mapped decoder.
+    std::string decoded;
+    decode_escapes(reading, out_.pieces[i].text, decoded);
     const MatchedIn in = out_.pieces[i].matched_in;
     const Layer layer = out_.pieces[i].layer;
     const std::size_t begin = out_.pieces[i].span_begin;
@@ -265,6 +274,7 @@ class Walker {
     TextPiece& d = add_piece(in, layer, SpanKind::kNone, begin, end, false);
     d.own(std::move(decoded));
     d.decoded_from = i;
+    d.decoded_as = reading;
   }
 
   bool skip_scalar(sj::value& v, sj::json_type t) { return consume_json_scalar(v, t); }

@@ -31,6 +31,7 @@
 
 #include "core/net/http_message.hpp"
 #include "daemon/inspect/dialect.hpp"
+#include "daemon/inspect/json_unescape.hpp"
 #include "store/event.hpp"
 
 namespace edgeward::inspect {
@@ -59,10 +60,12 @@ struct TextPiece {
   SpanKind span_kind = SpanKind::kNone;
   std::size_t span_begin = 0;  // byte offsets into the original body
   std::size_t span_end = 0;
-  // A piece of JSON text read once more with its escapes decoded (tool-call JSON): the index of
-  // the piece it decodes, whose own findings it repeats where no escape stood in the match.
+  // A piece read once more with its escapes decoded (tool-call JSON; a text holding escapes
+  // written out): the index of the piece it decodes, whose own findings it repeats where no
+  // escape stood in the match, and how it read them (json_unescape.hpp).
   static constexpr std::size_t kNotDecoded = static_cast<std::size_t>(-1);
   std::size_t decoded_from = kNotDecoded;
+  EscapeReading decoded_as = EscapeReading::kJson;
   // A string whose value is JSON text (tool-call arguments): the tool parses it, so a redaction
   // there must leave it parsing (exchange.cpp blocks instead when it would not).
   bool json_text = false;

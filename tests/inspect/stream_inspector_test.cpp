@@ -1646,3 +1646,45 @@ TEST_CASE("a streamed redaction that would cut a tool call's JSON arguments ends
   CHECK(joined_content(text.out).find("[REDACTED:DLP.SECRET.PASSWORD_ASSIGNMENT]") !=
         std::string::npos);
 }
+
+TEST_CASE(
+    "a streamed answer with a key after an escaped line break ends the stream at every split") {
+  // The answer writes JSON out: `\n` glued the key to the `n` before it, at any depth.
+  for (const std::string esc : {R"(\n)", R"(\\n)", R"(\\\\n)"}) {
+    const std::string text = R"(Use {"env":"REGION=eu)" + esc + "AKIA4XCIVWF6E2B7AYYA\"} here";
+    for (std::size_t cut = 1; cut < text.size(); ++cut) {
+      INFO(text << " cut " << cut);
+      auto r =
+          run_stream(default_rules(), openai_chat(), StreamFormat::kSse,
+                     {sse_chunk(text.substr(0, cut)), sse_chunk(text.substr(cut)), sse_finish()});
+      CHECK(r.ended);
+      CHECK(r.out.find("blocked by edgeward: DLP.SECRET.AWS_ACCESS_KEY") != std::string::npos);
+      CHECK(r.out.find("CIVWF6") == std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("a streamed answer with a card after an escaped tab is redacted at every split") {
+  const std::string text = R"(name\tcard\nBob\t4539 1488 0343 6467\tok)";
+  for (std::size_t cut = 1; cut < text.size(); ++cut) {
+    INFO("cut " << cut);
+    auto r =
+        run_stream(default_rules(), openai_chat(), StreamFormat::kSse,
+                   {sse_chunk(text.substr(0, cut)), sse_chunk(text.substr(cut)), sse_finish()});
+    CHECK_FALSE(r.ended);
+    CHECK(joined_content(r.out) == R"(name\tcard\nBob\t[REDACTED:DLP.PII.CREDIT_CARD]\tok)");
+  }
+}
+
+TEST_CASE("a streamed answer of code with backslashes passes whole and records nothing") {
+  const std::string text =
+      R"(Try printf("total\t%d\n", n); or the path C:\Users\me\new or ^\d{4}\s\w+$ or "\u00e9".)";
+  for (std::size_t cut = 1; cut < text.size(); cut += 7) {
+    auto r =
+        run_stream(default_rules(), openai_chat(), StreamFormat::kSse,
+                   {sse_chunk(text.substr(0, cut)), sse_chunk(text.substr(cut)), sse_finish()});
+    CHECK_FALSE(r.ended);
+    CHECK(joined_content(r.out) == text);
+    CHECK(r.events.empty());
+  }
+}

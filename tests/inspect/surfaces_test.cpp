@@ -20,8 +20,10 @@ std::vector<const TextPiece*> find(const ExtractedBody& b, std::string_view need
   return out;
 }
 
+// The one piece read as written that holds `needle` (a decoded second reading of it aside).
 const TextPiece& only(const ExtractedBody& b, std::string_view needle) {
   auto hits = find(b, needle);
+  std::erase_if(hits, [](const TextPiece* p) { return p->decoded_from != TextPiece::kNotDecoded; });
   REQUIRE(hits.size() == 1);
   return *hits[0];
 }

@@ -8,9 +8,10 @@
 // OpenAI chat completions and Anthropic messages requests of about 2 KiB and 16 KiB, each with
 // a system prompt, several user/assistant turns (one with a content-part array) and one tool
 // definition with a JSON schema; prose without any sensitive token, so every request is allowed
-// (the bench checks it). The request carries the headers an SDK sends. Times are CPU time of
-// this thread (CLOCK_THREAD_CPUTIME_ID), so they hold on a loaded machine; each figure is the
-// median over R repeats of the mean over N requests.
+// (the bench checks it); and `code 16KiB`, C source and a JSON build log whose escapes the rules
+// also read decoded (code_body). The request carries the headers an SDK sends. Times are CPU
+// time of this thread (CLOCK_THREAD_CPUTIME_ID), so they hold on a loaded machine; each figure
+// is the median over R repeats of the mean over N requests.
 //
 // Columns: extract, scan, decide: the three steps of inspect_request; total: the three plus
 // building the ExchangeInspector; hook: the whole exchange through the proxy's hook interface

@@ -617,6 +617,32 @@ TEST_CASE("inspect: the embedded pack forwards and records a paraphrased overrid
   CHECK(events[0].action == store::Action::kMonitor);
 }
 
+TEST_CASE("inspect: escapes written out in a tool result or a pasted log hide nothing",
+          "[integration][inspect]") {
+  Gateway g;
+  REQUIRE(g.ready());
+  g.mock_reset();
+  // The tool result is JSON text: the key starts a line of the file, written `\n` in it.
+  std::string blocked =
+      post(g.port, "/v1/chat/completions",
+           chat(R"([{"role":"user","content":"read the file"},{"role":"tool","tool_call_id":"c",)"
+                R"("content":"{\"file\":\"[default]\\nAKIA4XCIVWF6E2B7AYYA\\n\"}"}])"));
+  CHECK(status_of(blocked) == 403);
+  CHECK(header_value(blocked, "Edgeward-Reason") == "DLP.SECRET.AWS_ACCESS_KEY");
+  CHECK(g.mock_count() == 0);
+  // An IBAN after an escaped line break, two levels deep, is redacted where it stands.
+  std::string r = post(g.port, "/v1/chat/completions",
+                       chat(R"([{"role":"user","content":"log: ok\\\\nDE89 3704 0044 0532 )"
+                            R"(0130 00 end"}])"));
+  REQUIRE(status_of(r) == 200);
+  std::string up = last_upstream_body(g);
+  CHECK(up.find("0532") == std::string::npos);
+  CHECK(up.find(R"(ok\\\\n[REDACTED:DLP.PII.IBAN] end)") != std::string::npos);
+  simdjson::dom::parser p;
+  simdjson::dom::element doc;
+  CHECK_FALSE(p.parse(up).get(doc));
+}
+
 TEST_CASE("inspect: a restart loads the blob's compiled databases from the store",
           "[integration][inspect]") {
   BlobGateway b;

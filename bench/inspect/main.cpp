@@ -160,7 +160,7 @@ std::string proxy_bench_body(std::size_t size) {
 
 // A coding request: C source pasted into the user message and a tool result that is JSON text
 // of a log, so its texts hold escapes written out (a C string's `\n`; the log's line breaks,
-// `\n` inside the tool's JSON), which the rules also read decoded (json_unescape.hpp): the cost
+// `\n` inside the tool's JSON), which the rules also read decoded (rules/json_escapes.hpp): the cost
 // of that second reading.
 std::string code_body(std::size_t size) {
   static constexpr const char* kLines[] = {

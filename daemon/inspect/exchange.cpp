@@ -9,7 +9,7 @@
 #include <tuple>
 
 #include "daemon/inspect/body_rewrite.hpp"
-#include "daemon/inspect/json_unescape.hpp"
+#include "rules/json_escapes.hpp"
 #include "rules/policy.hpp"
 #include "rules/redaction.hpp"
 
@@ -62,7 +62,7 @@ void place_decoded_findings(const ExtractedBody& extracted, std::vector<LocatedT
     if (!decoded(l) || l.finding.end <= l.finding.start) return false;
     const std::size_t source = pieces[l.piece].decoded_from;
     if (source != mapped) {
-      unescape(pieces[l.piece].decoded_as, pieces[source].text, true, map);  // add_decoded's
+      rules::unescape(pieces[l.piece].decoded_as, pieces[source].text, true, map);  // add_decoded's
       mapped = source;
     }
     if (l.finding.end > map.text.size()) return false;

@@ -7,7 +7,7 @@
 #include <optional>
 
 #include "daemon/inspect/body_rewrite.hpp"
-#include "daemon/inspect/json_unescape.hpp"
+#include "rules/json_escapes.hpp"
 #include "rules/policy.hpp"
 #include "rules/redaction.hpp"
 #include "rules/text_fold.hpp"
@@ -377,12 +377,13 @@ std::uint64_t raw_of(const std::deque<std::uint64_t>& raw_begin, std::uint64_t b
 }
 }  // namespace
 
-std::size_t StreamInspector::derive(std::string_view text, EscapeReading reading, bool final) {
+std::size_t StreamInspector::derive(std::string_view text, rules::EscapeReading reading,
+                                    bool final) {
   if (std::memchr(text.data(), '\\', text.size()) == nullptr) {
     if (!rules::fold_hidden_characters(text, derived_)) derived_.text.clear();
     return text.size();
   }
-  const std::size_t consumed = unescape(reading, text, final, unescaped_);
+  const std::size_t consumed = rules::unescape(reading, text, final, unescaped_);
   if (!rules::fold_hidden_characters(unescaped_.text, fold_scratch_)) {
     derived_.text.clear();
     return consumed;
@@ -402,9 +403,9 @@ bool StreamInspector::feed_folded(Channel& ch, std::string_view text, bool final
   const std::uint64_t at = ch.seen - text.size();  // the raw offset of `text`
   // Escapes are decoded too: a tool call's arguments are JSON text, read as the tool that parses
   // them reads it (`\n` glued to a key at the start of a line, `\u0041KIA…`); an answer's text
-  // as a model or a reader reads escapes written out in it, at any depth (json_unescape.hpp).
-  const EscapeReading reading =
-      ch.layer == Layer::kToolCall ? EscapeReading::kJson : EscapeReading::kText;
+  // as a model or a reader reads escapes written out in it, at any depth (rules/json_escapes.hpp).
+  const rules::EscapeReading reading =
+      ch.layer == Layer::kToolCall ? rules::EscapeReading::kJson : rules::EscapeReading::kText;
   if (!ch.folded) {
     if (text.empty()) return true;  // review10: a final delta with text is judged too
     std::string_view before(ch.pending.data(), ch.pending.size() - text.size());

@@ -111,9 +111,9 @@ class StreamInspector {
   // from the first delta that holds one; its findings are mapped back to the channel's text.
   bool feed_folded(Channel& ch, std::string_view text, bool final, std::string& out);
   // What the second scan reads of `text` (into derived_, spans relative to `text`): its escapes
-  // decoded as `reading` says (json_unescape.hpp), then folded. Returns the bytes consumed:
+  // decoded as `reading` says (rules/json_escapes.hpp), then folded. Returns the bytes consumed:
   // all, unless `text` ends inside an escape and the text is not `final`.
-  std::size_t derive(std::string_view text, EscapeReading reading, bool final);
+  std::size_t derive(std::string_view text, rules::EscapeReading reading, bool final);
   // The channel's stable offset and first undecided candidate, the folded scan's included.
   std::uint64_t stable_offset(const Channel& ch) const;
   std::uint64_t pending_start(const Channel& ch) const;

@@ -6,7 +6,7 @@
 
 #include "core/hex.hpp"
 #include "daemon/inspect/json_scalar.hpp"
-#include "daemon/inspect/json_unescape.hpp"
+#include "rules/json_escapes.hpp"
 
 namespace edgeward::inspect {
 
@@ -211,7 +211,7 @@ class Walker {
   // written out (`\n` in a tool result that is JSON, in a log pasted into a prompt): the model
   // reads a line break there, while to the rules the `n` glues a word to the next one.
   bool string_piece(sj::value& v, MatchedIn in, Layer layer, bool conversational,
-                    EscapeReading reading = EscapeReading::kText) {
+                    rules::EscapeReading reading = rules::EscapeReading::kText) {
     std::string_view text;
     bool escaped = false;
     std::size_t begin = 0;
@@ -224,10 +224,11 @@ class Walker {
     } else {
       p.text = text;
     }
-    p.json_text = reading == EscapeReading::kJson;
+    p.json_text = reading == rules::EscapeReading::kJson;
     // Without an escape in its literal the text holds no backslash: nothing to decode.
-    if (escaped && (reading == EscapeReading::kJson ? p.text.find('\\') != std::string_view::npos
-                                                    : holds_text_escape(p.text))) {
+    if (escaped &&
+        (reading == rules::EscapeReading::kJson ? p.text.find('\\') != std::string_view::npos
+                                                : rules::holds_text_escape(p.text))) {
       add_decoded(i, reading);
     }
     return true;
@@ -245,7 +246,7 @@ class Walker {
     if (t == sj::json_type::object || t == sj::json_type::array) {
       if (!container_raw_json(v, t, raw)) return false;
     } else if (t == sj::json_type::string) {
-      return string_piece(v, in, layer, conversational, EscapeReading::kJson);
+      return string_piece(v, in, layer, conversational, rules::EscapeReading::kJson);
     } else {
       return skip_scalar(v, t);
     }
@@ -254,7 +255,7 @@ class Walker {
     add_piece(in, layer, SpanKind::kJsonValue, begin, begin + raw.size(), conversational).text =
         body_.substr(begin, raw.size());
     if (raw.find('\\') != std::string_view::npos) {
-      add_decoded(out_.pieces.size() - 1, EscapeReading::kJson);
+      add_decoded(out_.pieces.size() - 1, rules::EscapeReading::kJson);
     }
     return true;
   }
@@ -263,10 +264,10 @@ class Walker {
   // rewritten in place (a redact found only there blocks; one its source piece holds too is
   // that piece's, exchange.cpp) and stays out of the conversation join (its piece is there
   // already).
-  void add_decoded(std::size_t i, EscapeReading reading) {
+  void add_decoded(std::size_t i, rules::EscapeReading reading) {
     // exchange.cpp places this piece's findings back on piece `i` with the mapped decoder.
     std::string decoded;
-    decode_escapes(reading, out_.pieces[i].text, decoded);
+    rules::decode_escapes(reading, out_.pieces[i].text, decoded);
     const MatchedIn in = out_.pieces[i].matched_in;
     const Layer layer = out_.pieces[i].layer;
     const std::size_t begin = out_.pieces[i].span_begin;
@@ -873,99 +874,6 @@ void reset(ExtractedBody& out, Route route) {
   out.max_tokens.reset();
 }
 
-bool hex4(std::string_view s, std::size_t at, std::uint32_t& out) {
-  if (at + 4 > s.size()) return false;
-  out = 0;
-  for (std::size_t k = at; k < at + 4; ++k) {
-    const char c = s[k];
-    const int d = c >= '0' && c <= '9'   ? c - '0'
-                  : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                  : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                         : -1;
-    if (d < 0) return false;
-    out = out * 16 + static_cast<std::uint32_t>(d);
-  }
-  return true;
-}
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
-}  // namespace
-
-std::string decode_json_escapes(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '\\' || i + 1 == s.size()) {
-      out.push_back(s[i]);
-      continue;
-    }
-    const char e = s[++i];
-    switch (e) {
-      case 'n':
-        out.push_back('\n');
-        break;
-      case 'r':
-        out.push_back('\r');
-        break;
-      case 't':
-        out.push_back('\t');
-        break;
-      case 'b':
-        out.push_back('\b');
-        break;
-      case 'f':
-        out.push_back('\f');
-        break;
-      case '/':
-      case '\\':
-      case '"':
-        out.push_back(e);
-        break;
-      case 'u': {
-        std::uint32_t cp = 0;
-        if (!hex4(s, i + 1, cp)) {
-          out += "\\u";
-          break;
-        }
-        i += 4;
-        std::uint32_t low = 0;
-        if (cp >= 0xD800 && cp <= 0xDBFF && i + 2 < s.size() && s[i + 1] == '\\' &&
-            s[i + 2] == 'u' && hex4(s, i + 3, low) && low >= 0xDC00 && low <= 0xDFFF) {
-          cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-          i += 6;
-        } else if (cp >= 0xD800 && cp <= 0xDFFF) {
-          cp = 0xFFFD;  // a lone surrogate
-        }
-        append_utf8(out, cp);
-        break;
-      }
-      default:
-        out.push_back('\\');
-        out.push_back(e);
-    }
-  }
-  return out;
-}
-
-namespace {
-
 // `text` with its %XX escapes decoded, and '+' read as a space from `plus_from` on (a form
 // body: 0; a request target: its query, from the '?'; npos: never).
 std::string percent_decode(std::string_view text, std::size_t plus_from) {
@@ -1002,7 +910,9 @@ void raw_fallback(Route route, std::string_view body, ExtractedBody& out) {
     d.raw = true;
     d.matched_in = MatchedIn::kBody;
     d.layer = Layer::kPreTemplate;
-    d.own(decode_json_escapes(body));
+    std::string decoded;
+    rules::decode_escapes(rules::EscapeReading::kJson, body, decoded);
+    d.own(std::move(decoded));
   }
   // A form body (`application/x-www-form-urlencoded`) spells bytes as %XX: an upstream that
   // reads forms sees `%41KIA…` as an access key. So do the rules.

@@ -31,7 +31,7 @@
 
 #include "core/net/http_message.hpp"
 #include "daemon/inspect/dialect.hpp"
-#include "daemon/inspect/json_unescape.hpp"
+#include "rules/json_escapes.hpp"
 #include "store/event.hpp"
 
 namespace edgeward::inspect {
@@ -62,10 +62,10 @@ struct TextPiece {
   std::size_t span_end = 0;
   // A piece read once more with its escapes decoded (tool-call JSON; a text holding escapes
   // written out): the index of the piece it decodes, whose own findings it repeats where no
-  // escape stood in the match, and how it read them (json_unescape.hpp).
+  // escape stood in the match, and how it read them (rules/json_escapes.hpp).
   static constexpr std::size_t kNotDecoded = static_cast<std::size_t>(-1);
   std::size_t decoded_from = kNotDecoded;
-  EscapeReading decoded_as = EscapeReading::kJson;
+  rules::EscapeReading decoded_as = rules::EscapeReading::kJson;
   // A string whose value is JSON text (tool-call arguments): the tool parses it, so a redaction
   // there must leave it parsing (exchange.cpp blocks instead when it would not).
   bool json_text = false;
@@ -158,12 +158,6 @@ std::vector<TextPiece> extract_headers(const http::Headers& headers);
 // whitespace up to the next token, so the length is found from its end without reading the
 // string. A token without a closing quote counts whole.
 std::size_t json_string_literal_length(std::string_view token);
-
-// `s` with every JSON escape decoded wherever it stands (inside a string or not): what a lenient
-// parser reads out of a body that is not valid JSON. A surrogate pair becomes its code point, a
-// lone surrogate U+FFFD; a malformed escape is kept as it is. The raw-bytes fallback scans this
-// next to the bytes.
-std::string decode_json_escapes(std::string_view s);
 
 // True for a header whose value is a credential (see extract_headers).
 bool is_credential_header(std::string_view name);

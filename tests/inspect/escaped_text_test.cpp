@@ -1,12 +1,12 @@
-// Escapes written out in free text (json_unescape.hpp's unescape_text) and the requests and
+// Escapes written out in free text (rules/json_escapes.hpp's unescape_text) and the requests and
 // buffered answers whose texts the rules also read decoded because of them (surfaces.cpp).
 
 #include <simdjson.h>
 
 #include "core/json.hpp"
 #include "daemon/inspect/exchange.hpp"
-#include "daemon/inspect/json_unescape.hpp"
 #include "inspect_fixtures.hpp"
+#include "rules/json_escapes.hpp"
 
 using namespace edgeward;
 using namespace edgeward::inspect;
@@ -18,7 +18,7 @@ constexpr const char* kKey = "AKIA4XCIVWF6E2B7AYYA";  // passes the default pack
 
 std::string decoded(std::string_view text, bool final = true) {
   rules::FoldedText out;
-  unescape_text(text, final, out);
+  rules::unescape_text(text, final, out);
   return out.text;
 }
 
@@ -70,6 +70,21 @@ bool valid_json(const std::string& s) {
 
 }  // namespace
 
+std::string json_decoded(std::string_view text) {
+  std::string out;
+  rules::decode_escapes(rules::EscapeReading::kJson, text, out);
+  return out;
+}
+
+TEST_CASE("JSON text decodes every escape wherever it stands and only one level") {
+  CHECK(json_decoded(R"(a\u0041\n\t\"\\\/b)") == "aA\n\t\"\\/b");
+  CHECK(json_decoded(R"(\ud83d\udd13)") == "\xF0\x9F\x94\x93");  // a surrogate pair
+  CHECK(json_decoded(R"(x\ud800y)") == "x\xEF\xBF\xBDy");        // a lone surrogate
+  CHECK(json_decoded(R"(\u12 \q\)") == R"(\u12 \q\)");           // malformed: kept
+  CHECK(json_decoded("outside \\u0044E89 strings") == "outside DE89 strings");
+  CHECK(json_decoded(R"(C:\\new)") == R"(C:\new)");  // what the tool's parser reads
+}
+
 TEST_CASE("free text reads a backslash run before an escape letter as one escape at any depth") {
   CHECK(decoded(R"(a\nb)") == "a\nb");
   CHECK(decoded(R"(a\\nb)") == "a\nb");
@@ -81,7 +96,7 @@ TEST_CASE("free text reads a backslash run before an escape letter as one escape
   CHECK(decoded(R"(\ud83d x)") == "\xEF\xBF\xBD x");  // a lone high half
   // Each decoded byte points at the whole run and its letter.
   rules::FoldedText out;
-  unescape_text(R"(ab\\\nc)", true, out);
+  rules::unescape_text(R"(ab\\\nc)", true, out);
   REQUIRE(out.text == "ab\nc");
   CHECK(out.begin[2] == 2);
   CHECK(out.end[2] == 6);
@@ -97,24 +112,24 @@ TEST_CASE("free text keeps a backslash run before any other byte as written") {
 
 TEST_CASE("free text waits for the letter after a run the text ends in unless final") {
   rules::FoldedText out;
-  CHECK(unescape_text(R"(ab\\)", false, out) == 2);
+  CHECK(rules::unescape_text(R"(ab\\)", false, out) == 2);
   CHECK(out.text == "ab");
-  CHECK(unescape_text(R"(ab\\u00)", false, out) == 2);
-  CHECK(unescape_text(R"(ab\\ud83d)", false, out) == 2);    // its low half may follow
-  CHECK(unescape_text(R"(ab\\ud83dx)", false, out) == 10);  // it cannot any more
-  CHECK(unescape_text(R"(ab\\)", true, out) == 4);
+  CHECK(rules::unescape_text(R"(ab\\u00)", false, out) == 2);
+  CHECK(rules::unescape_text(R"(ab\\ud83d)", false, out) == 2);    // its low half may follow
+  CHECK(rules::unescape_text(R"(ab\\ud83dx)", false, out) == 10);  // it cannot any more
+  CHECK(rules::unescape_text(R"(ab\\)", true, out) == 4);
   CHECK(out.text == R"(ab\\)");
 }
 
 TEST_CASE("only a text with a run that decodes asks for a second reading") {
-  CHECK(holds_text_escape(R"(ok\nAKIA)"));
-  CHECK(holds_text_escape(R"(x\\\"y)"));
-  CHECK(holds_text_escape(R"(\u0041)"));
-  CHECK_FALSE(holds_text_escape(R"(C:\Users\me\Documents)"));
-  CHECK_FALSE(holds_text_escape(R"(\d+\s*\w)"));
-  CHECK_FALSE(holds_text_escape(R"(\u12)"));
-  CHECK_FALSE(holds_text_escape("no backslash"));
-  CHECK_FALSE(holds_text_escape("ends in \\\\"));
+  CHECK(rules::holds_text_escape(R"(ok\nAKIA)"));
+  CHECK(rules::holds_text_escape(R"(x\\\"y)"));
+  CHECK(rules::holds_text_escape(R"(\u0041)"));
+  CHECK_FALSE(rules::holds_text_escape(R"(C:\Users\me\Documents)"));
+  CHECK_FALSE(rules::holds_text_escape(R"(\d+\s*\w)"));
+  CHECK_FALSE(rules::holds_text_escape(R"(\u12)"));
+  CHECK_FALSE(rules::holds_text_escape("no backslash"));
+  CHECK_FALSE(rules::holds_text_escape("ends in \\\\"));
 }
 
 TEST_CASE("a key at the start of a line of a JSON tool result is blocked") {

@@ -450,14 +450,6 @@ TEST_CASE("extracting into a reused ExtractedBody gives what a fresh one gives")
   CHECK(reused.conversation.capacity() >= 512);
 }
 
-TEST_CASE("decode_json_escapes decodes every escape wherever it stands") {
-  CHECK(decode_json_escapes(R"(a\u0041\n\t\"\\\/b)") == "aA\n\t\"\\/b");
-  CHECK(decode_json_escapes(R"(\ud83d\udd13)") == "\xF0\x9F\x94\x93");  // a surrogate pair
-  CHECK(decode_json_escapes(R"(x\ud800y)") == "x\xEF\xBF\xBDy");        // a lone surrogate
-  CHECK(decode_json_escapes(R"(\u12 \q\)") == R"(\u12 \q\)");           // malformed: kept
-  CHECK(decode_json_escapes("outside \\u0044E89 strings") == "outside DE89 strings");
-}
-
 TEST_CASE("a body simdjson refuses is one raw piece, plus its decoded copy when it has escapes") {
   auto plain = extract_request(chat(), R"({"messages": [)");
   CHECK_FALSE(plain.parsed);

@@ -4,20 +4,21 @@
 // or escapes written out), whose findings must be placed back on the text as it was written.
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 #include "rules/text_fold.hpp"
 
-namespace edgeward::inspect {
+namespace edgeward::rules {
 
 // `text` with every JSON escape decoded wherever it stands (inside a string or not: JSON text
 // has backslashes only there), as the tool that parses it reads it, into `out`, each output
-// byte with the span [begin, end) of `text` it came from (rules::FoldedText's layout: an escape
+// byte with the span [begin, end) of `text` it came from (FoldedText's layout: an escape
 // spans its whole sequence). A surrogate pair becomes its code point, a lone surrogate U+FFFD;
-// a malformed escape is kept as it is (as decode_json_escapes in surfaces.hpp). Unless `final`,
-// it stops before an escape the text ends inside (`\`, `\u00`, a high surrogate whose low
-// half may follow) and returns the bytes consumed; with `final` it consumes everything.
-std::size_t unescape_json(std::string_view text, bool final, rules::FoldedText& out);
+// a malformed escape is kept as it is. Unless `final`, it stops before an escape the text ends
+// inside (`\`, `\u00`, a high surrogate whose low half may follow) and returns the bytes
+// consumed; with `final` it consumes everything.
+std::size_t unescape_json(std::string_view text, bool final, FoldedText& out);
 
 // unescape_json as a reader of free text reads escapes: a run of backslashes before an escape
 // letter is one escape, whatever depth it was written at. Text serialized into JSON twice
@@ -27,14 +28,14 @@ std::size_t unescape_json(std::string_view text, bool final, rules::FoldedText& 
 // no word boundary before the key). A run before any other byte (`\\d`, `C:\\Users`) is kept
 // as written. Same contract as unescape_json otherwise: a run the text ends in, or inside a
 // `\u` escape, is not consumed unless `final`.
-std::size_t unescape_text(std::string_view text, bool final, rules::FoldedText& out);
+std::size_t unescape_text(std::string_view text, bool final, FoldedText& out);
 
 // How a piece's escapes are read: as the JSON text a tool parses (tool-call arguments, schemas)
 // or as free text a model reads (everything else).
 enum class EscapeReading : unsigned char { kJson, kText };
 
 inline std::size_t unescape(EscapeReading reading, std::string_view text, bool final,
-                            rules::FoldedText& out) {
+                            FoldedText& out) {
   return reading == EscapeReading::kJson ? unescape_json(text, final, out)
                                          : unescape_text(text, final, out);
 }
@@ -46,4 +47,4 @@ void decode_escapes(EscapeReading reading, std::string_view text, std::string& o
 // letter or a \u escape): the only texts worth a second, decoded scan.
 bool holds_text_escape(std::string_view text);
 
-}  // namespace edgeward::inspect
+}  // namespace edgeward::rules

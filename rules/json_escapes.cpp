@@ -1,8 +1,8 @@
-#include "daemon/inspect/json_unescape.hpp"
+#include "rules/json_escapes.hpp"
 
 #include <cstring>
 
-namespace edgeward::inspect {
+namespace edgeward::rules {
 
 namespace {
 
@@ -26,7 +26,7 @@ long hex_escape(std::string_view text, std::size_t i) {
 }
 
 // Appends code point `cp` as UTF-8 to `text`, and to `map` (when given) with its source span.
-void push_utf8(std::string& text, rules::FoldedText* map, std::uint32_t cp, std::uint32_t b,
+void push_utf8(std::string& text, FoldedText* map, std::uint32_t cp, std::uint32_t b,
                std::uint32_t e) {
   char buf[4];
   std::size_t n = 0;
@@ -79,7 +79,7 @@ char simple_escape(char e) {
 // At a backslash, the escape's letter is the next byte (JSON), or the first byte after the run
 // of backslashes (free text, `deep`).
 std::size_t unescape(std::string_view in, bool final, bool deep, std::string& text,
-                     rules::FoldedText* map) {
+                     FoldedText* map) {
   text.clear();
   if (map != nullptr) {
     map->begin.clear();
@@ -168,11 +168,11 @@ std::size_t unescape(std::string_view in, bool final, bool deep, std::string& te
 
 }  // namespace
 
-std::size_t unescape_json(std::string_view text, bool final, rules::FoldedText& out) {
+std::size_t unescape_json(std::string_view text, bool final, FoldedText& out) {
   return unescape(text, final, false, out.text, &out);
 }
 
-std::size_t unescape_text(std::string_view text, bool final, rules::FoldedText& out) {
+std::size_t unescape_text(std::string_view text, bool final, FoldedText& out) {
   return unescape(text, final, true, out.text, &out);
 }
 
@@ -193,4 +193,4 @@ bool holds_text_escape(std::string_view text) {
   return false;
 }
 
-}  // namespace edgeward::inspect
+}  // namespace edgeward::rules

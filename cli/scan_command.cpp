@@ -3,10 +3,12 @@
 // finding. Exit 0 nothing found, 1 something found, 2 error.
 //
 // The text is scanned as a request body (scope request, surface body) in the given layer
-// (default pre-template). Findings print in priority order, then by offset.
+// (default pre-template), and, when it holds escapes written out, once more with them decoded,
+// as the gateway reads a message. Findings print in priority order, then by offset.
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -19,6 +21,7 @@
 #include "core/json.hpp"
 #include "rules/blob.hpp"
 #include "rules/engine.hpp"
+#include "rules/json_escapes.hpp"
 #include "rules/pack.hpp"
 #include "rules/scanner.hpp"
 
@@ -56,6 +59,29 @@ void write_finding(json::JsonWriter& w, const rules::Finding& f) {
       .field("start", f.start)
       .field("end", f.end)
       .end_object();
+}
+
+// Adds to `findings` (the text's own, in priority order) each finding of the text's decoded
+// reading that it does not hold already, placed on the bytes it was decoded from.
+void place_decoded(const rules::FoldedText& map, const std::vector<rules::Finding>& decoded,
+                   std::vector<rules::Finding>& findings) {
+  const std::size_t own = findings.size();
+  for (rules::Finding f : decoded) {
+    if (f.end <= f.start || f.end > map.text.size()) continue;
+    f.start = map.begin[static_cast<std::size_t>(f.start)];
+    f.end = map.end[static_cast<std::size_t>(f.end - 1)];
+    const auto same = [&](const rules::Finding& g) {
+      return g.rule_index == f.rule_index && g.start == f.start && g.end == f.end;
+    };
+    if (std::none_of(findings.begin(), findings.begin() + static_cast<std::ptrdiff_t>(own), same)) {
+      findings.push_back(f);
+    }
+  }
+  std::stable_sort(findings.begin(), findings.end(),
+                   [](const rules::Finding& a, const rules::Finding& b) {
+                     if (a.priority != b.priority) return a.priority < b.priority;
+                     return a.start < b.start;
+                   });
 }
 
 // The pack to scan with: the embedded one, a pack file, or the pack inside a blob.
@@ -143,12 +169,24 @@ int run_scan(const std::vector<std::string>& args) {
 
   rules::Scanner scanner;
   std::vector<rules::Finding> findings;
+  std::vector<rules::Finding> decoded_findings;
+  rules::FoldedText decoded;
   bool found = false;
   std::string out;
+  // As the gateway reads a message (docs/dialects.md, "Escapes written out in text"): a text
+  // holding escapes written out (a JSON log's `\n`) is scanned decoded too, and what only that
+  // reading finds is reported on the bytes it came from.
   auto scan = [&](std::string_view t) -> bool {
     findings.clear();
     auto s =
         scanner.scan(**compiled, rules::Scope::request, rules::Surface::body, layer, t, findings);
+    if (s.ok() && rules::holds_text_escape(t)) {
+      rules::unescape_text(t, true, decoded);
+      decoded_findings.clear();
+      s = scanner.scan(**compiled, rules::Scope::request, rules::Surface::body, layer, decoded.text,
+                       decoded_findings);
+      if (s.ok()) place_decoded(decoded, decoded_findings, findings);
+    }
     if (!s.ok()) {
       std::fprintf(stderr, "edgeward scan: %s\n", s.error().message.c_str());
       return false;

@@ -16,8 +16,11 @@
 #include "rules/blob.hpp"
 #include "rules/keys.hpp"
 #include "tests/cli/run_process.hpp"
+#include "tests/cli/temp_dir.hpp"
 
 using edgeward::testing::run_edgeward;
+using edgeward::testing::spit;
+using edgeward::testing::TempDir;
 
 namespace {
 
@@ -36,30 +39,11 @@ rules:
       no_match: ['wire it to DE89 3704 0044 0532 0130 01 please']
 )";
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/ew-cli-sign-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    const std::string cmd = "rm -rf '" + path + "'";
-    if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "could not remove %s\n", path.c_str());
-  }
-  std::string file(const std::string& name) const { return path + "/" + name; }
-};
-
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-void spit(const std::string& path, const std::string& data) {
-  std::ofstream(path, std::ios::binary) << data;
 }
 
 unsigned mode_of(const std::string& path) {

@@ -151,16 +151,22 @@ std::size_t unescape(std::string_view in, bool final, bool deep, std::string& te
       if (!final && may_follow) return i;  // its low half may still come
       const long low = escape_next ? hex_escape(in, low_letter - 1) : -1;
       if (low >= 0xDC00 && low <= 0xDFFF) {
-        push_utf8(text, map,
-                  static_cast<std::uint32_t>(0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00)), b,
-                  static_cast<std::uint32_t>(low_letter + 5));
+        const auto pair =
+            static_cast<std::uint32_t>(0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00));
+        if (!(deep && renders_as_nothing(pair))) {
+          push_utf8(text, map, pair, b, static_cast<std::uint32_t>(low_letter + 5));
+        }
         i = low_letter + 5;
         continue;
       }
     }
     const bool surrogate = cp >= 0xD800 && cp <= 0xDFFF;
-    push_utf8(text, map, surrogate ? 0xFFFD : static_cast<std::uint32_t>(cp), b,
-              static_cast<std::uint32_t>(j + 5));
+    const std::uint32_t decoded = surrogate ? 0xFFFD : static_cast<std::uint32_t>(cp);
+    // Written out, a character that renders as nothing is in plain sight: read as nothing (as
+    // the fold drops it), it neither splits a key (`AKIA\u200b4XCI…`) nor counts as hidden text.
+    if (!(deep && renders_as_nothing(decoded))) {
+      push_utf8(text, map, decoded, b, static_cast<std::uint32_t>(j + 5));
+    }
     i = j + 5;
   }
   return in.size();

@@ -26,7 +26,9 @@ std::size_t unescape_json(std::string_view text, bool final, FoldedText& out);
 // line broke, and `\\n` or `\\u0041` a level deeper; a model reads each as the line break or
 // letter it stands for, while to the rules the `n` glued a word to the next one (`\nAKIA…` has
 // no word boundary before the key). A run before any other byte (`\\d`, `C:\\Users`) is kept
-// as written. Same contract as unescape_json otherwise: a run the text ends in, or inside a
+// as written. A `\uXXXX` of a character that renders as nothing (text_fold.hpp) decodes to
+// nothing: written out it is in plain sight, so it is no hidden text, and it no longer splits a
+// key. Same contract as unescape_json otherwise: a run the text ends in, or inside a
 // `\u` escape, is not consumed unless `final`.
 std::size_t unescape_text(std::string_view text, bool final, FoldedText& out);
 

@@ -973,6 +973,10 @@ const auto g_ascii_prefix = ascii_prefix_scalar;
 
 }  // namespace
 
+bool renders_as_nothing(std::uint32_t cp) {
+  return invisible(cp);
+}
+
 bool has_hidden_characters(std::string_view text) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const std::size_t n = text.size();

@@ -52,6 +52,9 @@ struct FoldedText {
   std::vector<std::uint32_t> end;
 };
 
+// True for a character the fold drops (above): it renders as nothing, or is a combining mark.
+bool renders_as_nothing(std::uint32_t cp);
+
 // True when `text` holds a character that can hide a match (above). One pass; an ASCII text is
 // read 128 bytes at a time.
 bool has_hidden_characters(std::string_view text);

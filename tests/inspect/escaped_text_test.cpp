@@ -103,6 +103,14 @@ TEST_CASE("free text reads a backslash run before an escape letter as one escape
   CHECK(out.begin[3] == 6);
 }
 
+TEST_CASE("a written-out escape of a character that renders as nothing reads as nothing") {
+  CHECK(decoded(R"(AKIA\u200b4XCI)") == "AKIA4XCI");
+  CHECK(decoded(R"(a\\u202eb\udb40\udc41c)") == "abc");  // a bidi override; a tag, as a pair
+  CHECK(decoded(R"(caf\u00e9)") == "caf\xC3\xA9");       // a visible one is decoded
+  // The tool's parser reads what it is given: JSON text keeps it.
+  CHECK(json_decoded(R"(AKIA\u200b4)") == "AKIA\xE2\x80\x8B" "4");
+}
+
 TEST_CASE("free text keeps a backslash run before any other byte as written") {
   CHECK(decoded(R"(C:\\Users\\x)") == R"(C:\\Users\\x)");
   CHECK(decoded(R"(\d+\.\w)") == R"(\d+\.\w)");
@@ -172,6 +180,22 @@ TEST_CASE("an override after a line break escaped at any depth is blocked") {
     CHECK(r.decision.kind == RequestDecision::Kind::answer);
     CHECK(has_code(r, "INJECTION.PROMPT_OVERRIDE"));
   }
+}
+
+TEST_CASE("a key split by a written-out zero-width escape is blocked") {
+  auto r = inspect_chat("[" + user(R"(the key is AKIA4XCI\u200bVWF6E2B7AYYA ok)") + "]");
+  CHECK(r.decision.kind == RequestDecision::Kind::answer);
+  CHECK(has_code(r, "DLP.SECRET.AWS_ACCESS_KEY"));
+}
+
+TEST_CASE("code that lists invisible characters as escapes is no hidden text") {
+  // A sanitizer's character class: in plain sight, nothing in it renders as nothing.
+  auto r = inspect_chat("[" +
+                        user(R"(INVISIBLE = re.compile('[\u200b-\u200f\u202a-\u202e)"
+                             R"(\u2060-\u206f\ufeff\U000e0000-\U000e007f]'))") +
+                        "]");
+  CHECK(r.decision.kind == RequestDecision::Kind::allow);
+  CHECK(r.events.empty());
 }
 
 TEST_CASE("backslashes in paths, regexes and code raise nothing and the body is forwarded as is") {

@@ -647,6 +647,36 @@ std::size_t foreign_verb_end(std::string_view s) {
   return std::string_view::npos;
 }
 
+// An absolute file path (`/home/dev/app`, `~/.ssh/id_rsa`, `C:\\Users\\dev`): the shell's working
+// directory (`PWD=/home/dev/app`, `"OLDPWD": "/srv/app"`, every environment dump has both) or
+// a file that holds the secret (`secret: /run/secrets/db`), not a secret itself. A password
+// holds a byte no path segment does, or is not two segments deep.
+bool absolute_path(std::string_view v) {
+  std::size_t slashes = 0;
+  std::size_t from = 0;
+  char sep = '/';
+  if (v.starts_with('/')) {
+    from = 0;
+  } else if (v.starts_with("~/")) {
+    from = 1;
+    ++slashes;
+  } else if (v.size() > 3 && (is_upper(v[0]) || is_lower(v[0])) && v[1] == ':' && v[2] == '\\') {
+    from = 2;
+    sep = '\\';
+  } else {
+    return false;
+  }
+  for (std::size_t k = from; k < v.size(); ++k) {
+    const char c = v[k];
+    if (c == sep) {
+      ++slashes;
+    } else if (!is_alnum(c) && c != '.' && c != '_' && c != '-') {
+      return false;
+    }
+  }
+  return slashes >= 2;
+}
+
 bool password_value_valid(std::string_view s) {
   // The match is `name [:=] value`, `key="…Password" value="…"`, prose `name is value` (in
   // English or another language) or `login with user / value`: the value is after " is " /
@@ -696,6 +726,7 @@ bool password_value_valid(std::string_view s) {
     if (starts_with_ci(v, prefix)) return false;
   }
   if (v.find('{') != std::string_view::npos && v.find('}') != std::string_view::npos) return false;
+  if (absolute_path(v)) return false;
   if (v.find("\\S") != std::string_view::npos || v.find("\\w") != std::string_view::npos ||
       v.find("\\d") != std::string_view::npos) {
     return false;

@@ -255,6 +255,22 @@ TEST_CASE("a password value may be a passphrase or follow a key in another langu
   CHECK(v("Administrator / tO6DiKAUo4cTxca8WCqj6. "));
 }
 
+TEST_CASE("a password value that is an absolute path names a directory or a file") {
+  auto v = [](std::string_view s) { return validate(Validator::password_value, s, 0, s.size()); };
+  // The shell's working directories in an environment dump, a secret's file, sudoers.
+  CHECK_FALSE(v("PWD=/home/nodeuser/project/node"));
+  CHECK_FALSE(v("\"OLDPWD\": \"/home/nodeuser/project/node/src\""));
+  CHECK_FALSE(v("PWD: '/Users/maciej'"));
+  CHECK_FALSE(v("secret: /run/secrets/db_password"));
+  CHECK_FALSE(v("NOPASSWD: /bin/systemctl"));
+  CHECK_FALSE(v("api_key = \"C:\\keys\\prod.pem\""));
+  CHECK_FALSE(v("key_file_password: ~/.ssh/id_rsa"));
+  // A byte no path holds, or one segment: a password that starts with a slash.
+  CHECK(v("password = \"/Tr0ub4dor&3\""));
+  CHECK(v("password: /abc123X"));
+  CHECK(v("password=Tr0ub4dor/3x/y9"));
+}
+
 TEST_CASE("a quoted value that ends the match is the password however the match begins") {
   auto v = [](std::string_view s) { return validate(Validator::password_value, s, 0, s.size()); };
   // As the patterns match them: up to the closing quote. The URL before the user and password

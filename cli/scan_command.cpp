@@ -62,20 +62,29 @@ void write_finding(json::JsonWriter& w, const rules::Finding& f) {
 }
 
 // Adds to `findings` (the text's own, in priority order) each finding of the text's decoded
-// reading that it does not hold already, placed on the bytes it was decoded from.
+// reading that it does not hold already, placed on the bytes it was decoded from. One that
+// overlaps a finding of the same rule is the same value read with an escape's letter glued to
+// it (`\nsk-…` as `nsk-…`): the decoded one, whose bytes are right, stands for both (as the
+// gateway does, daemon/inspect/exchange.cpp).
 void place_decoded(const rules::FoldedText& map, const std::vector<rules::Finding>& decoded,
                    std::vector<rules::Finding>& findings) {
   const std::size_t own = findings.size();
+  std::vector<bool> replaced(own, false);
   for (rules::Finding f : decoded) {
     if (f.end <= f.start || f.end > map.text.size()) continue;
     f.start = map.begin[static_cast<std::size_t>(f.start)];
     f.end = map.end[static_cast<std::size_t>(f.end - 1)];
-    const auto same = [&](const rules::Finding& g) {
-      return g.rule_index == f.rule_index && g.start == f.start && g.end == f.end;
-    };
-    if (std::none_of(findings.begin(), findings.begin() + static_cast<std::ptrdiff_t>(own), same)) {
-      findings.push_back(f);
+    bool same = false;
+    for (std::size_t k = 0; k < own; ++k) {
+      const rules::Finding& g = findings[k];
+      if (g.rule_index != f.rule_index || g.end <= f.start || f.end <= g.start) continue;
+      same = same || (g.start == f.start && g.end == f.end);
+      replaced[k] = replaced[k] || !(g.start == f.start && g.end == f.end);
     }
+    if (!same) findings.push_back(f);
+  }
+  for (std::size_t k = own; k-- > 0;) {
+    if (replaced[k]) findings.erase(findings.begin() + static_cast<std::ptrdiff_t>(k));
   }
   std::stable_sort(findings.begin(), findings.end(),
                    [](const rules::Finding& a, const rules::Finding& b) {

@@ -6,6 +6,16 @@ namespace edgeward::rules {
 
 namespace {
 
+// A run of backslashes longer than this keeps its first ones as written: nesting that deep is
+// no serializer's (eight levels take 128), and a stream waiting for the letter after a run
+// re-reads at most this much (a run of a million backslashes cost quadratic time; a review's
+// finding, 2026-11-25).
+constexpr std::size_t kMaxRun = 256;
+
+// Passes over a text whose decoded form still holds an escape (`\u005cn` is `\n` after one):
+// the first, then up to this many more.
+constexpr int kMaxPasses = 4;
+
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -13,16 +23,43 @@ int hex_value(char c) {
   return -1;
 }
 
-// The \uXXXX at text[i] (i at the backslash), or -1.
-long hex_escape(std::string_view text, std::size_t i) {
-  if (i + 6 > text.size() || text[i] != '\\' || text[i + 1] != 'u') return -1;
+// The value of the `digits` hex digits at in[at], or -1 (not hex, or the text ends first).
+long hex_at(std::string_view in, std::size_t at, std::size_t digits) {
+  if (at + digits > in.size()) return -1;
   long v = 0;
-  for (std::size_t k = i + 2; k < i + 6; ++k) {
-    const int d = hex_value(text[k]);
+  for (std::size_t k = at; k < at + digits; ++k) {
+    const int d = hex_value(in[k]);
     if (d < 0) return -1;
     v = v * 16 + d;
   }
   return v;
+}
+
+// The length of the UTF-8 character at in[at] when it renders as nothing (text_fold.hpp), else 0.
+std::size_t invisible_at(std::string_view in, std::size_t at) {
+  if (at >= in.size()) return 0;
+  const auto b = static_cast<unsigned char>(in[at]);
+  std::size_t len = 0;
+  std::uint32_t cp = 0;
+  if (b >= 0xC2 && b <= 0xDF) {
+    len = 2;
+    cp = b & 0x1F;
+  } else if (b >= 0xE0 && b <= 0xEF) {
+    len = 3;
+    cp = b & 0x0F;
+  } else if (b >= 0xF0 && b <= 0xF4) {
+    len = 4;
+    cp = b & 0x07;
+  } else {
+    return 0;
+  }
+  if (at + len > in.size()) return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    const auto c = static_cast<unsigned char>(in[at + k]);
+    if ((c & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (c & 0x3F);
+  }
+  return renders_as_nothing(cp) ? len : 0;
 }
 
 // Appends code point `cp` as UTF-8 to `text`, and to `map` (when given) with its source span.
@@ -53,33 +90,87 @@ void push_utf8(std::string& text, FoldedText* map, std::uint32_t cp, std::uint32
   }
 }
 
-// The byte a one-letter escape stands for (`\n`, `\"`, …), or 0.
-char simple_escape(char e) {
+// The escape whose letter stands at in[j]. JSON's letters everywhere; free text (`deep`) also
+// reads what other languages write (`\v`, `\a`, `\e`, octal `\0`..`\377`, `\xHH`,
+// `\UHHHHHHHH`): a model reads `\x0aAKIA…` as a key on its own line as well.
+struct Escape {
+  enum class Kind { kNone, kShort, kOne };
+  Kind kind = Kind::kNone;  // kShort: the text ends before the escape can be judged
+  std::uint32_t cp = 0;
+  std::size_t end = 0;  // past its last byte
+};
+
+Escape escape_at(std::string_view in, std::size_t j, bool deep, bool final) {
+  using Kind = Escape::Kind;
+  // Cut short by the end of a text that may go on: wait for the rest (not `final`), else not an
+  // escape.
+  const Escape short_one = final ? Escape{} : Escape{Kind::kShort};
+  const char e = in[j];
+  auto one = [&](std::uint32_t cp, std::size_t end) { return Escape{Kind::kOne, cp, end}; };
   switch (e) {
     case 'n':
-      return '\n';
+      return one('\n', j + 1);
     case 'r':
-      return '\r';
+      return one('\r', j + 1);
     case 't':
-      return '\t';
+      return one('\t', j + 1);
     case 'b':
-      return '\b';
+      return one('\b', j + 1);
     case 'f':
-      return '\f';
+      return one('\f', j + 1);
     case '/':
-    case '\\':
     case '"':
-      return e;
+      return one(static_cast<unsigned char>(e), j + 1);
+    case '\\':
+      return deep ? Escape{} : one('\\', j + 1);  // free text: part of the run
+    case 'u': {
+      const long v = hex_at(in, j + 1, 4);
+      if (v >= 0) return one(static_cast<std::uint32_t>(v), j + 5);
+      return in.size() - j < 5 ? short_one : Escape{};
+    }
     default:
-      return 0;
+      break;
   }
+  if (!deep) return {};
+  switch (e) {
+    case 'v':
+      return one('\v', j + 1);
+    case 'a':
+      return one('\a', j + 1);
+    case 'e':
+      return one(0x1B, j + 1);
+    case 'x': {
+      const long v = hex_at(in, j + 1, 2);
+      if (v >= 0) return one(static_cast<std::uint32_t>(v), j + 3);
+      return in.size() - j < 3 ? short_one : Escape{};
+    }
+    case 'U': {
+      const long v = hex_at(in, j + 1, 8);
+      if (v >= 0 && v <= 0x10FFFF) return one(static_cast<std::uint32_t>(v), j + 9);
+      return in.size() - j < 9 && v < 0 ? short_one : Escape{};
+    }
+    default:
+      break;
+  }
+  if (e >= '0' && e <= '7') {
+    std::uint32_t v = 0;
+    std::size_t k = j;
+    while (k < in.size() && k < j + 3 && in[k] >= '0' && in[k] <= '7' &&
+           v * 8 + (in[k] - '0') <= 0xFF) {
+      v = v * 8 + static_cast<std::uint32_t>(in[k] - '0');
+      ++k;
+    }
+    if (k == in.size() && k < j + 3 && !final) return short_one;  // `\01` may be `\012`
+    return one(v, k);
+  }
+  return {};
 }
 
-// Both readings, into `text` and, when `map` is given, its spans (map->text is `text` then).
-// At a backslash, the escape's letter is the next byte (JSON), or the first byte after the run
-// of backslashes (free text, `deep`).
-std::size_t unescape(std::string_view in, bool final, bool deep, std::string& text,
-                     FoldedText* map) {
+// One pass of both readings, into `text` and, when `map` is given, its spans (map->text is
+// `text` then). At a backslash, the escape's letter is the next byte (JSON), or the first byte
+// after the run of backslashes and of characters that render as nothing (free text, `deep`).
+std::size_t unescape_pass(std::string_view in, bool final, bool deep, std::string& text,
+                          FoldedText* map) {
   text.clear();
   if (map != nullptr) {
     map->begin.clear();
@@ -96,10 +187,23 @@ std::size_t unescape(std::string_view in, bool final, bool deep, std::string& te
   // Where the letter of an escape starting at backslash `i` stands.
   auto letter_at = [&](std::size_t i) {
     std::size_t j = i + 1;
-    if (deep) {
-      while (j < in.size() && in[j] == '\\') ++j;
+    if (!deep) return j;
+    for (;;) {
+      if (j < in.size() && in[j] == '\\') {
+        ++j;
+      } else if (const std::size_t len = invisible_at(in, j); len > 0) {
+        j += len;
+      } else {
+        return j;
+      }
     }
-    return j;
+  };
+  // Decodes code point `cp` of the escape [b, e): written out, a character that renders as
+  // nothing is in plain sight, so free text reads it as the mark it is, a space: no hidden
+  // text, and what stands after it stands apart (`x\u200bAKIA…` is a key).
+  auto decoded = [&](std::uint32_t cp, std::size_t b, std::size_t e) {
+    if (deep && renders_as_nothing(cp)) cp = ' ';
+    push_utf8(text, map, cp, static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(e));
   };
   std::size_t i = 0;
   while (i < in.size()) {
@@ -113,87 +217,133 @@ std::size_t unescape(std::string_view in, bool final, bool deep, std::string& te
       continue;
     }
     const std::size_t j = letter_at(i);
+    if (j - i > kMaxRun) {
+      std::size_t keep = j - kMaxRun;
+      while (keep < j && in[keep] != '\\') ++keep;
+      plain(i, keep);
+      i = keep;
+      continue;
+    }
     if (j == in.size()) {
       if (!final) return i;
       plain(i, j);
       return in.size();
     }
-    const auto b = static_cast<std::uint32_t>(i);
-    const char e = in[j];
-    if (e != 'u') {
-      const char c = simple_escape(e);
-      if (c == 0) {
-        // Not an escape: JSON keeps the pair, free text the run (its letter is read next).
-        plain(i, deep ? j : j + 1);
-        i = deep ? j : j + 1;
-      } else {
-        push_utf8(text, map, static_cast<unsigned char>(c), b, static_cast<std::uint32_t>(j + 1));
-        i = j + 1;
-      }
+    const Escape esc = escape_at(in, j, deep, final);
+    if (esc.kind == Escape::Kind::kShort) return i;
+    if (esc.kind == Escape::Kind::kNone) {
+      // JSON keeps the pair; free text keeps the run, and its letter is read next.
+      const std::size_t to = deep ? j : j + 1;
+      plain(i, to);
+      i = to;
       continue;
     }
-    const long cp = hex_escape(in, j - 1);
-    if (cp < 0) {
-      if (!final && in.size() - j < 5) return i;  // \u and fewer than four digits so far
-      plain(i, j + 1);
-      i = j + 1;
-      continue;
-    }
-    if (cp >= 0xD800 && cp <= 0xDBFF) {
+    std::uint32_t cp = esc.cp;
+    std::size_t end = esc.end;
+    if (in[j] == 'u' && cp >= 0xD800 && cp <= 0xDBFF) {
       // Its low half: the next escape, read the same way.
-      const std::size_t next = j + 5;
-      const bool escape_next = next < in.size() && in[next] == '\\';
-      const std::size_t low_letter = escape_next ? letter_at(next) : next;
+      const bool escape_next = end < in.size() && in[end] == '\\';
+      const std::size_t low_letter = escape_next ? letter_at(end) : end;
       const bool may_follow =
-          next == in.size() ||
+          end == in.size() ||
           (escape_next &&
            (low_letter == in.size() || (in[low_letter] == 'u' && in.size() - low_letter < 5)));
       if (!final && may_follow) return i;  // its low half may still come
-      const long low = escape_next ? hex_escape(in, low_letter - 1) : -1;
+      const long low = escape_next && low_letter < in.size() && in[low_letter] == 'u'
+                           ? hex_at(in, low_letter + 1, 4)
+                           : -1;
       if (low >= 0xDC00 && low <= 0xDFFF) {
-        const auto pair =
-            static_cast<std::uint32_t>(0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00));
-        if (!(deep && renders_as_nothing(pair))) {
-          push_utf8(text, map, pair, b, static_cast<std::uint32_t>(low_letter + 5));
-        }
-        i = low_letter + 5;
-        continue;
+        cp = static_cast<std::uint32_t>(0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00));
+        end = low_letter + 5;
       }
     }
-    const bool surrogate = cp >= 0xD800 && cp <= 0xDFFF;
-    const std::uint32_t decoded = surrogate ? 0xFFFD : static_cast<std::uint32_t>(cp);
-    // Written out, a character that renders as nothing is in plain sight: read as nothing (as
-    // the fold drops it), it neither splits a key (`AKIA\u200b4XCI…`) nor counts as hidden text.
-    if (!(deep && renders_as_nothing(decoded))) {
-      push_utf8(text, map, decoded, b, static_cast<std::uint32_t>(j + 5));
-    }
-    i = j + 5;
+    if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;  // a lone surrogate
+    // A backslash written as an escape at the end of a stream's text may begin an escape with
+    // what comes next (`\u005c` + `n`): it waits, as a run does.
+    if (deep && !final && cp == '\\' && end == in.size()) return i;
+    decoded(cp, i, end);
+    i = end;
   }
   return in.size();
+}
+
+// True when `text` ends in a run of backslashes (kMaxRun at most) or inside an escape: a later
+// free-text pass of a text that is not final waits there.
+bool ends_inside_escape(std::string_view text) {
+  const std::size_t last = text.rfind('\\');
+  if (last == std::string_view::npos) return false;
+  if (last + 1 == text.size()) {
+    std::size_t first = last;
+    while (first > 0 && text[first - 1] == '\\') --first;
+    return last + 1 - first <= kMaxRun;
+  }
+  return text.size() - last <= 10 &&
+         escape_at(text, last + 1, true, false).kind == Escape::Kind::kShort;
+}
+
+// The passes: the first as `reading` says, then free-text passes while what the last one gave
+// still holds an escape (`\u005cn`, `\\u005c\\u006e`: an escape whose backslash was itself
+// written as one). `map`, when given, maps the final text onto `in`; it is given whenever the
+// text is not `final`. Then a later pass may stop before an escape the text ends inside (the
+// JSON `a\\\\` is a run of two, whose letter may come next), and what it did not read is not
+// consumed either.
+std::size_t unescape_passes(std::string_view in, bool final, EscapeReading reading,
+                            std::string& text, FoldedText* map) {
+  std::size_t consumed = unescape_pass(in, final, reading == EscapeReading::kText, text, map);
+  thread_local std::string next;
+  thread_local FoldedText step;
+  for (int pass = 1; pass < kMaxPasses; ++pass) {
+    const bool more = holds_text_escape(text) || (!final && ends_inside_escape(text));
+    if (!more) break;
+    const std::size_t read =
+        unescape_pass(text, final, true, next, map != nullptr ? &step : nullptr);
+    if (read == text.size() && next == text) break;  // nothing decoded: the last pass was the last
+    if (map != nullptr) {
+      if (read < text.size()) consumed = map->begin[read];
+      // step maps `next` onto `text`; map maps `text` onto `in`.
+      std::vector<std::uint32_t> begin(next.size());
+      std::vector<std::uint32_t> end(next.size());
+      for (std::size_t k = 0; k < next.size(); ++k) {
+        begin[k] = map->begin[step.begin[k]];
+        end[k] = map->end[step.end[k] - 1];
+      }
+      map->begin.swap(begin);
+      map->end.swap(end);
+    }
+    text.swap(next);
+  }
+  return consumed;
 }
 
 }  // namespace
 
 std::size_t unescape_json(std::string_view text, bool final, FoldedText& out) {
-  return unescape(text, final, false, out.text, &out);
+  return unescape_passes(text, final, EscapeReading::kJson, out.text, &out);
 }
 
 std::size_t unescape_text(std::string_view text, bool final, FoldedText& out) {
-  return unescape(text, final, true, out.text, &out);
+  return unescape_passes(text, final, EscapeReading::kText, out.text, &out);
 }
 
 void decode_escapes(EscapeReading reading, std::string_view text, std::string& out) {
-  unescape(text, true, reading == EscapeReading::kText, out, nullptr);
+  unescape_passes(text, true, reading, out, nullptr);
 }
 
 bool holds_text_escape(std::string_view text) {
   std::size_t i = text.find('\\');
   while (i != std::string_view::npos) {
     std::size_t j = i;
-    while (j < text.size() && text[j] == '\\') ++j;
+    for (;;) {
+      if (j < text.size() && text[j] == '\\') {
+        ++j;
+      } else if (const std::size_t len = invisible_at(text, j); len > 0) {
+        j += len;
+      } else {
+        break;
+      }
+    }
     if (j == text.size()) return false;
-    if (simple_escape(text[j]) != 0) return true;
-    if (text[j] == 'u' && hex_escape(text, j - 1) >= 0) return true;
+    if (escape_at(text, j, true, true).kind == Escape::Kind::kOne) return true;
     i = text.find('\\', j);
   }
   return false;

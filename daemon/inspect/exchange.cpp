@@ -36,7 +36,9 @@ std::optional<std::string> redacted_text(const TextPiece& p,
 // rule, same bytes) is that one and is dropped; one only the decoded text holds (an escape
 // inside it, or next to it and moving its boundary: `\ncard …`) moves onto the source when the
 // source is a JSON string, so a redact rewrites its bytes there. On a source that cannot be
-// rewritten (raw JSON) it stays where it is, and a redact there blocks.
+// rewritten (raw JSON) it stays where it is, and a redact there blocks. One that overlaps a
+// finding of the same rule in the source is the same value read with an escape's letter glued
+// to it (`\njohn@…` as `njohn@…`): the decoded one, whose bytes are right, stands for both.
 template <class LocatedT>
 void place_decoded_findings(const ExtractedBody& extracted, std::vector<LocatedT>& found) {
   const auto& pieces = extracted.pieces;
@@ -55,7 +57,8 @@ void place_decoded_findings(const ExtractedBody& extracted, std::vector<LocatedT
     }
   }
   std::sort(sources.begin(), sources.end());
-  std::set<Span> moved;  // placed on their source by this pass
+  std::set<Span> moved;     // placed on their source by this pass
+  std::set<Span> replaced;  // the source's findings a moved one stands for
   std::size_t mapped = TextPiece::kNotDecoded;
   rules::FoldedText map;
   std::erase_if(found, [&](LocatedT& l) {
@@ -72,12 +75,28 @@ void place_decoded_findings(const ExtractedBody& extracted, std::vector<LocatedT
     if (std::binary_search(sources.begin(), sources.end(), at) || moved.count(at) != 0) {
       return true;  // the source's own finding
     }
-    if (pieces[source].span_kind != SpanKind::kJsonString) return false;
+    // The source's findings of this rule that overlap it.
+    std::vector<Span> overlapping;
+    for (auto it = std::lower_bound(sources.begin(), sources.end(),
+                                    Span{source, l.finding.rule_index, 0, 0});
+         it != sources.end() && std::get<0>(*it) == source &&
+         std::get<1>(*it) == l.finding.rule_index && std::get<2>(*it) < std::get<3>(at);
+         ++it) {
+      if (std::get<3>(*it) > std::get<2>(at)) overlapping.push_back(*it);
+    }
+    if (pieces[source].span_kind != SpanKind::kJsonString) return !overlapping.empty();
+    replaced.insert(overlapping.begin(), overlapping.end());
     l.piece = source;
     l.finding.start = std::get<2>(at);
     l.finding.end = std::get<3>(at);
     moved.insert(at);
     return false;
+  });
+  if (replaced.empty()) return;
+  std::erase_if(found, [&](const LocatedT& l) {
+    return in_range(l) && !decoded(l) &&
+           moved.count(Span{l.piece, l.finding.rule_index, l.finding.start, l.finding.end}) == 0 &&
+           replaced.count(Span{l.piece, l.finding.rule_index, l.finding.start, l.finding.end}) != 0;
   });
 }
 

@@ -358,6 +358,7 @@ class Walker {
     const bool url = (head.size() >= 7 && http::iequals(head.substr(0, 7), "http://")) ||
                      (head.size() >= 8 && http::iequals(head.substr(0, 8), "https://"));
     if (data_uri || !(any_text || url)) return true;
+    const std::size_t i = out_.pieces.size();
     TextPiece& p =
         add_piece(MatchedIn::kBody, Layer::kPreTemplate, SpanKind::kJsonString, begin, end, false);
     if (escaped) {
@@ -365,6 +366,7 @@ class Walker {
     } else {
       p.text = text;
     }
+    if (escaped && rules::holds_text_escape(p.text)) add_decoded(i, rules::EscapeReading::kText);
     return true;
   }
 
@@ -386,6 +388,9 @@ class Walker {
     p.layer = Layer::kPreTemplate;
     p.own(std::move(keys_));
     keys_.clear();
+    if (rules::holds_text_escape(p.text)) {
+      add_decoded(out_.pieces.size() - 1, rules::EscapeReading::kText);
+    }
   }
 
   // Skips a value we deliberately do not extract (binary payloads), validating its structure.

@@ -79,3 +79,28 @@ TEST_CASE("scan refuses an unknown option and an unknown layer with exit 2", "[c
   CHECK(layer.exit_code == 2);
   CHECK(layer.err.find("unknown layer 'nowhere'") != std::string::npos);
 }
+
+TEST_CASE("scan reports a value glued to an escape's letter once, on its own bytes",
+          "[cli][scan]") {
+  TempDir dir;
+  const std::string pack = dir.file("pack.yaml");
+  spit(pack, R"(apiVersion: edgeward/v1
+kind: RulePack
+name: glued
+rules:
+  - id: dddddddd-dddd-4ddd-8ddd-dddddddddddd
+    name: test key
+    reason_code: DLP.SECRET.OPENAI_API_KEY
+    action: redact
+    detect:
+      patterns: ['[a-z]{0,6}sk-test-[a-z]{12}']
+)");
+  // Read as written the match takes in the `n` of `\n` (5-26); decoded it is 6-26.
+  auto r = scan(R"(key:\nsk-test-abcdefabcdef ok)", {"--rules", pack});
+  CHECK(r.exit_code == 1);
+  CHECK(
+      r.out ==
+      R"({"reason_code":"DLP.SECRET.OPENAI_API_KEY","rule_id":"dddddddd-dddd-4ddd-8ddd-dddddddddddd",)"
+      R"("severity":"critical","action":"redact","start":6,"end":26})"
+      "\n");
+}

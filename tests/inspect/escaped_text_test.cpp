@@ -76,13 +76,16 @@ std::string json_decoded(std::string_view text) {
   return out;
 }
 
-TEST_CASE("JSON text decodes every escape wherever it stands and only one level") {
-  CHECK(json_decoded(R"(a\u0041\n\t\"\\\/b)") == "aA\n\t\"\\/b");
+TEST_CASE("JSON text decodes every escape wherever it stands then reads what it gives as text") {
+  // As the tool's parser reads it: `\\` is one backslash, which then escapes the `/` for a
+  // reader of the value.
+  CHECK(json_decoded(R"(a\u0041\n\t\"\\\/b)") == "aA\n\t\"/b");
   CHECK(json_decoded(R"(\ud83d\udd13)") == "\xF0\x9F\x94\x93");  // a surrogate pair
   CHECK(json_decoded(R"(x\ud800y)") == "x\xEF\xBF\xBDy");        // a lone surrogate
   CHECK(json_decoded(R"(\u12 \q\)") == R"(\u12 \q\)");           // malformed: kept
   CHECK(json_decoded("outside \\u0044E89 strings") == "outside DE89 strings");
-  CHECK(json_decoded(R"(C:\\new)") == R"(C:\new)");  // what the tool's parser reads
+  CHECK(json_decoded(R"(C:\\table)") == "C:\table");     // the parser's `C:\table`, read as text
+  CHECK(json_decoded(R"(C:\\Users)") == R"(C:\Users)");  // no escape letter: as the parser reads
 }
 
 TEST_CASE("free text reads a backslash run before an escape letter as one escape at any depth") {
@@ -103,12 +106,14 @@ TEST_CASE("free text reads a backslash run before an escape letter as one escape
   CHECK(out.begin[3] == 6);
 }
 
-TEST_CASE("a written-out escape of a character that renders as nothing reads as nothing") {
-  CHECK(decoded(R"(AKIA\u200b4XCI)") == "AKIA4XCI");
-  CHECK(decoded(R"(a\\u202eb\udb40\udc41c)") == "abc");  // a bidi override; a tag, as a pair
-  CHECK(decoded(R"(caf\u00e9)") == "caf\xC3\xA9");       // a visible one is decoded
+TEST_CASE("a written-out escape of a character that renders as nothing reads as a space") {
+  CHECK(decoded(R"(x\u200bAKIA)") == "x AKIA");
+  CHECK(decoded(R"(a\\u202eb\udb40\udc41c)") == "a b c");  // a bidi override; a tag, as a pair
+  CHECK(decoded(R"(caf\u00e9)") == "caf\xC3\xA9");         // a visible one is decoded
   // The tool's parser reads what it is given: JSON text keeps it.
-  CHECK(json_decoded(R"(AKIA\u200b4)") == "AKIA\xE2\x80\x8B" "4");
+  CHECK(json_decoded(R"(AKIA\u200b4)") ==
+        "AKIA\xE2\x80\x8B"
+        "4");
 }
 
 TEST_CASE("free text keeps a backslash run before any other byte as written") {
@@ -182,10 +187,12 @@ TEST_CASE("an override after a line break escaped at any depth is blocked") {
   }
 }
 
-TEST_CASE("a key split by a written-out zero-width escape is blocked") {
-  auto r = inspect_chat("[" + user(R"(the key is AKIA4XCI\u200bVWF6E2B7AYYA ok)") + "]");
-  CHECK(r.decision.kind == RequestDecision::Kind::answer);
-  CHECK(has_code(r, "DLP.SECRET.AWS_ACCESS_KEY"));
+TEST_CASE("a key after a written-out zero-width escape is blocked") {
+  for (const char* before : {R"(x\u200b)", R"(x\u00ad)", R"(x\ufeff)"}) {
+    auto r = inspect_chat("[" + user(std::string("the key is ") + before + kKey + " ok") + "]");
+    CHECK(r.decision.kind == RequestDecision::Kind::answer);
+    CHECK(has_code(r, "DLP.SECRET.AWS_ACCESS_KEY"));
+  }
 }
 
 TEST_CASE("code that lists invisible characters as escapes is no hidden text") {
@@ -218,4 +225,87 @@ TEST_CASE("a buffered answer with a key after an escaped line break is blocked")
                          escaped(answer) + R"("}}]})");
   CHECK(d.kind == ResponseDecision::Kind::answer);
   CHECK(d.answer.reason_code == "DLP.SECRET.AWS_ACCESS_KEY");
+}
+
+// From a review of the first version (helper-53, 2026-11-25): each of these was forwarded or
+// rewritten.
+
+TEST_CASE("a long backslash run keeps its first ones as written so a stream waits for little") {
+  const std::string run(10000, '\\');
+  rules::FoldedText out;
+  CHECK(rules::unescape_text(run, false, out) == run.size() - 256);
+  CHECK(out.text == run.substr(256));
+  CHECK(decoded(run + "nx") == run.substr(256) + "\nx");
+}
+
+TEST_CASE("a backslash written as an escape still begins an escape") {
+  for (const char* esc :
+       {R"(\u005cn)", R"(\u005c\u006e)", R"(\\u005cn)", R"(\u005C\u005cn)", R"(\x5cn)"}) {
+    INFO(esc);
+    auto r = inspect_chat("[" + user(std::string("[default]") + esc + kKey) + "]");
+    CHECK(r.decision.kind == RequestDecision::Kind::answer);
+  }
+  rules::FoldedText out;
+  CHECK(rules::unescape_text(R"(ab\u005c)", false, out) == 2);  // its letter may follow
+}
+
+TEST_CASE("escapes of other languages before a key are read too") {
+  for (const char* esc :
+       {R"(\x0a)", R"(\x00)", R"(\v)", R"(\0)", R"(\a)", R"(\e)", R"(\012)", R"(\U0000000a)"}) {
+    INFO(esc);
+    auto r = inspect_chat("[" + user(std::string("[default]") + esc + kKey) + "]");
+    CHECK(r.decision.kind == RequestDecision::Kind::answer);
+  }
+}
+
+TEST_CASE("a hidden character inside an escape is read through") {
+  for (const char* hidden : {"\xE2\x80\x8B", "\xC2\xAD", "\xE2\x81\xA0", "\xEF\xBB\xBF"}) {
+    auto r = inspect_chat("[" + user(std::string("[default]\\") + hidden + "n" + kKey) + "]");
+    CHECK(r.decision.kind == RequestDecision::Kind::answer);
+  }
+}
+
+TEST_CASE("a tool schema's property names and the names of unknown fields are read decoded") {
+  const std::string name = escaped(std::string(R"([default]\n)") + kKey);
+  auto r = inspect_chat(R"([{"role":"user","content":"hi"}],"tools":[{"type":"function",)"
+                        R"("function":{"name":"f","parameters":{"type":"object","properties":{")" +
+                        name + R"(":{"type":"string"}}}}}])");
+  CHECK(r.decision.kind == RequestDecision::Kind::answer);
+  auto m = inspect_chat(R"([{"role":"user","content":"hi"}],"metadata":{")" + name + R"(":"x"})");
+  CHECK(m.decision.kind == RequestDecision::Kind::answer);
+}
+
+TEST_CASE("a sanitizer's regex of zero-width escapes reaches the model unchanged") {
+  for (const char* code :
+       {R"(str.replace(/[\u200B-\u200D\uFEFF]/g, ''))",
+        R"(ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff")", R"(tags = "\uDB40\uDC41\uDB40\uDC42")",
+        R"(if (s.includes("\u202E")) warn())"}) {
+    INFO(code);
+    auto r = inspect_chat("[" + user(code) + "]");
+    CHECK(r.decision.kind == RequestDecision::Kind::allow);
+    CHECK(r.events.empty());
+  }
+}
+
+TEST_CASE("a value found glued to an escape's letter and found decoded is one finding") {
+  // A match that may start with letters: read as written it takes in the `n` of `\n`, decoded
+  // it does not. One key, one event, and the redaction leaves the escape whole.
+  constexpr const char* kPack = R"(apiVersion: edgeward/v1
+kind: RulePack
+name: token
+rules:
+  - id: dddddddd-dddd-4ddd-8ddd-dddddddddddd
+    name: test key
+    reason_code: DLP.SECRET.OPENAI_API_KEY
+    action: redact
+    detect:
+      patterns: ['[a-z]{0,6}sk-test-[a-z]{12}']
+)";
+  ExchangeInspector x(compiled(kPack), scanner(), InspectionPolicy{}, facts(openai_chat()));
+  auto d = x.inspect_request(
+      {}, "/v1/chat/completions",
+      R"({"model":"m","messages":[)" + user(R"(key:\nsk-test-abcdefabcdef ok)") + "]}");
+  REQUIRE(d.kind == RequestDecision::Kind::rewrite);
+  CHECK(x.events().take().size() == 1);
+  CHECK(d.body.find(R"(key:\\n[REDACTED:DLP.SECRET.OPENAI_API_KEY] ok)") != std::string::npos);
 }

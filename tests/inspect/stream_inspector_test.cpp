@@ -1386,11 +1386,12 @@ TEST_CASE("variable-length redact match: raw and decoded spans differ") {
   CHECK(r10_args_joined(r.out).find("fgh") == std::string::npos);
 }
 
-TEST_CASE("backslash runs split at every cut: 3 backslashes + n is a newline") {
+TEST_CASE("backslash runs split at every cut: an odd or even run before n is a line break") {
   const std::string key = kAwsKey;
   // JSON text a\\\nKEY : decoded a\ <newline> KEY -> key at line start: must block.
   const std::string odd = std::string(R"({"c":"a\\\n)") + key + R"("})";
-  // JSON text a\\\\nKEY : decoded a\\nKEY -> no newline: block scan finds nothing.
+  // JSON text a\\\\nKEY : decoded a\\nKEY, which read as free text (the value may be text
+  // with escapes written out) is a line break before the key: must block too.
   const std::string even = std::string(R"({"c":"a\\\\n)") + key + R"("})";
   for (std::size_t cut = 1; cut < odd.size(); ++cut) {
     INFO("odd cut " << cut);
@@ -1405,7 +1406,8 @@ TEST_CASE("backslash runs split at every cut: 3 backslashes + n is a newline") {
     auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse,
                         {arguments_chunk(even.substr(0, cut), true),
                          arguments_chunk(even.substr(cut)), sse_finish()});
-    CHECK_FALSE(r.ended);
+    CHECK(r.ended);
+    CHECK(r.out.find(key.substr(10)) == std::string::npos);
   }
 }
 
@@ -1687,4 +1689,41 @@ TEST_CASE("a streamed answer of code with backslashes passes whole and records n
     CHECK(joined_content(r.out) == text);
     CHECK(r.events.empty());
   }
+}
+
+TEST_CASE("a streamed answer with a key after an escape of another depth or language ends") {
+  // A backslash written as an escape, an escape of Python's or C's: each a line break before
+  // the key to a reader (a review's findings, 2026-11-25).
+  for (const std::string esc : {R"(\u005cn)", R"(\x0a)", R"(\012)",
+                                R"(\)"
+                                "\xE2\x80\x8B"
+                                "n"}) {
+    const std::string text = "[default]" + esc + "AKIA4XCIVWF6E2B7AYYA end";
+    for (std::size_t cut = 1; cut < text.size(); ++cut) {
+      if ((static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) continue;  // a JSON string
+      INFO(text << " cut " << cut);                                          // holds whole ones
+      auto r =
+          run_stream(default_rules(), openai_chat(), StreamFormat::kSse,
+                     {sse_chunk(text.substr(0, cut)), sse_chunk(text.substr(cut)), sse_finish()});
+      CHECK(r.ended);
+      CHECK(r.out.find("CIVWF6") == std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("escaped hidden characters are no hidden text in a stream or a buffered answer") {
+  const std::string text = R"(a\u200b\u200b\u200bb and \udb40\udc49\udb40\udc67 and x\u202Ey)";
+  auto r = run_stream(default_rules(), openai_chat(), StreamFormat::kSse,
+                      {sse_chunk(text.substr(0, 9)), sse_chunk(text.substr(9)), sse_finish()});
+  CHECK_FALSE(r.ended);
+  CHECK(joined_content(r.out) == text);
+  CHECK(r.events.empty());
+  ExchangeInspector x(default_rules(), scanner(), {}, facts(openai_chat()));
+  REQUIRE(x.inspect_request({}, "/v1/chat/completions", "{}").kind == RequestDecision::Kind::allow);
+  std::string body = R"({"choices":[{"index":0,"message":{"role":"assistant","content":)";
+  json::append_json_string(body, text);
+  body += "}}]}";
+  auto d = x.inspect_response(body);
+  CHECK(d.kind == ResponseDecision::Kind::allow);
+  CHECK(x.events().take().empty());
 }

@@ -62,6 +62,33 @@ std::size_t invisible_at(std::string_view in, std::size_t at) {
   return renders_as_nothing(cp) ? len : 0;
 }
 
+// The end of the ANSI control sequence (`[`, parameters, a final byte: a colour, a cursor move)
+// that an ESC before in[at] begins; 0 when there is none, npos when the text ends inside one.
+std::size_t csi_end(std::string_view in, std::size_t at) {
+  if (at >= in.size()) return std::string_view::npos;
+  if (in[at] != '[') return 0;
+  std::size_t k = at + 1;
+  while (k < in.size() && k < at + 32 &&
+         ((in[k] >= '0' && in[k] <= '9') || in[k] == ';' || in[k] == '?')) {
+    ++k;
+  }
+  if (k == in.size()) return std::string_view::npos;
+  return in[k] >= '@' && in[k] <= '~' ? k + 1 : 0;
+}
+
+// Where the next byte the free-text reading may change stands: a backslash, or (`deep`) an ESC.
+std::size_t next_special(std::string_view in, std::size_t from, bool deep) {
+  const void* slash = std::memchr(in.data() + from, '\\', in.size() - from);
+  std::size_t at = slash == nullptr
+                       ? in.size()
+                       : static_cast<std::size_t>(static_cast<const char*>(slash) - in.data());
+  if (deep) {
+    const void* esc = std::memchr(in.data() + from, 0x1B, at - from);
+    if (esc != nullptr) at = static_cast<std::size_t>(static_cast<const char*>(esc) - in.data());
+  }
+  return at;
+}
+
 // Appends code point `cp` as UTF-8 to `text`, and to `map` (when given) with its source span.
 void push_utf8(std::string& text, FoldedText* map, std::uint32_t cp, std::uint32_t b,
                std::uint32_t e) {
@@ -205,15 +232,33 @@ std::size_t unescape_pass(std::string_view in, bool final, bool deep, std::strin
     if (deep && renders_as_nothing(cp)) cp = ' ';
     push_utf8(text, map, cp, static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(e));
   };
+  // An ANSI control sequence reads as a space (a terminal draws none; a coloured log's `m`
+  // glued the key after it: `\x1b[32mAKIA…`). Returns false when the text ends inside one.
+  auto control_sequence = [&](std::size_t b, std::size_t at, std::size_t& next) {
+    const std::size_t e = csi_end(in, at);
+    if (e == std::string_view::npos && !final) return false;
+    if (e == 0 || e == std::string_view::npos) return true;
+    push_utf8(text, map, ' ', static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(e));
+    next = e;
+    return true;
+  };
   std::size_t i = 0;
   while (i < in.size()) {
-    if (in[i] != '\\') {
-      const void* next = std::memchr(in.data() + i, '\\', in.size() - i);
-      const std::size_t to =
-          next == nullptr ? in.size()
-                          : static_cast<std::size_t>(static_cast<const char*>(next) - in.data());
+    if (in[i] != '\\' && !(deep && in[i] == 0x1B)) {
+      const std::size_t to = next_special(in, i, deep);
       plain(i, to);
       i = to;
+      continue;
+    }
+    if (in[i] == 0x1B) {
+      std::size_t next = i;
+      if (!control_sequence(i, i + 1, next)) return i;
+      if (next == i) {
+        plain(i, i + 1);
+        ++i;
+      } else {
+        i = next;
+      }
       continue;
     }
     const std::size_t j = letter_at(i);
@@ -261,6 +306,14 @@ std::size_t unescape_pass(std::string_view in, bool final, bool deep, std::strin
     // A backslash written as an escape at the end of a stream's text may begin an escape with
     // what comes next (`\u005c` + `n`): it waits, as a run does.
     if (deep && !final && cp == '\\' && end == in.size()) return i;
+    if (deep && cp == 0x1B) {
+      std::size_t next = end;
+      if (!control_sequence(i, end, next)) return i;
+      if (next != end) {
+        i = next;
+        continue;
+      }
+    }
     decoded(cp, i, end);
     i = end;
   }
@@ -330,6 +383,11 @@ void decode_escapes(EscapeReading reading, std::string_view text, std::string& o
 }
 
 bool holds_text_escape(std::string_view text) {
+  for (std::size_t e = text.find('\x1b'); e != std::string_view::npos;
+       e = text.find('\x1b', e + 1)) {
+    const std::size_t end = csi_end(text, e + 1);
+    if (end != 0 && end != std::string_view::npos) return true;
+  }
   std::size_t i = text.find('\\');
   while (i != std::string_view::npos) {
     std::size_t j = i;

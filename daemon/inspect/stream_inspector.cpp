@@ -300,7 +300,8 @@ StreamInspector::Channel* StreamInspector::channel(const StreamDelta& d, std::st
     fresh.seen = tail.size();
     fresh.released = tail.size();
     fresh.tail = tail;
-    fresh.tail_hides = rules::has_hidden_characters(tail) || tail.find('\\') != std::string::npos;
+    fresh.tail_hides =
+        rules::has_hidden_characters(tail) || tail.find_first_of("\\\x1b") != std::string::npos;
     fresh.handled = std::move(carried);
     scratch_.clear();
     if (!scanner_.feed(*fresh.stream, tail, scratch_).ok()) {
@@ -379,7 +380,7 @@ std::uint64_t raw_of(const std::deque<std::uint64_t>& raw_begin, std::uint64_t b
 
 std::size_t StreamInspector::derive(std::string_view text, rules::EscapeReading reading,
                                     bool final) {
-  if (std::memchr(text.data(), '\\', text.size()) == nullptr) {
+  if (text.find_first_of("\\\x1b") == std::string_view::npos) {  // nothing to decode
     if (!rules::fold_hidden_characters(text, derived_)) derived_.text.clear();
     return text.size();
   }
@@ -409,7 +410,9 @@ bool StreamInspector::feed_folded(Channel& ch, std::string_view text, bool final
   if (!ch.folded) {
     if (text.empty()) return true;  // review10: a final delta with text is judged too
     std::string_view before(ch.pending.data(), ch.pending.size() - text.size());
-    bool start = ch.tail_hides || std::memchr(text.data(), '\\', text.size()) != nullptr;
+    // A backslash (an escape written out) or an ESC (a terminal's colour code) asks for the
+    // decoded reading.
+    bool start = ch.tail_hides || text.find_first_of("\\\x1b") != std::string_view::npos;
     auto non_ascii = [](char c) { return static_cast<unsigned char>(c) >= 0x80; };
     // The recent bytes before this delta, as views (a delta of ASCII after ASCII copies
     // nothing): a word of look-alikes is judged by the ASCII word after it (text_fold.hpp),

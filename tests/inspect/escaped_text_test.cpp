@@ -309,3 +309,24 @@ rules:
   CHECK(x.events().take().size() == 1);
   CHECK(d.body.find(R"(key:\\n[REDACTED:DLP.SECRET.OPENAI_API_KEY] ok)") != std::string::npos);
 }
+
+TEST_CASE("a terminal's colour codes read as a space, raw or written out") {
+  CHECK(decoded("key: \x1b[32mAKIA\x1b[0m end") == "key:  AKIA  end");
+  CHECK(decoded(R"(key: \u001b[1;32mAKIA)") == "key:  AKIA");
+  CHECK(decoded(R"(\e[0m\033[31mx)") == "  x");
+  CHECK(decoded("no sequence \x1b(B here") == "no sequence \x1b(B here");
+  rules::FoldedText out;
+  CHECK(rules::unescape_text("ok \x1b[3", false, out) == 3);  // its final byte may follow
+  // A coloured CI log pasted or returned by a tool: the `m` glued the key to it.
+  for (const std::string& text : {std::string("key: \x1b[32mAKIA4XCIVWF6E2B7AYYA\x1b[0m"),
+                                 std::string(R"(key: \u001b[32mAKIA4XCIVWF6E2B7AYYA\u001b[0m)"),
+                                 std::string(R"(key: \x1b[32mAKIA4XCIVWF6E2B7AYYA\x1b[0m)"),
+                                 std::string(R"(key: \033[32mAKIA4XCIVWF6E2B7AYYA\033[0m)")}) {
+    INFO(text);
+    auto r = inspect_chat("[" + user(text) + "]");
+    CHECK(r.decision.kind == RequestDecision::Kind::answer);
+  }
+  auto clean = inspect_chat("[" + user("\x1b[32mPASS\x1b[0m build 42 \x1b[1mok\x1b[0m") + "]");
+  CHECK(clean.decision.kind == RequestDecision::Kind::allow);
+  CHECK(clean.events.empty());
+}

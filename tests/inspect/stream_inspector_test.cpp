@@ -1727,3 +1727,17 @@ TEST_CASE("escaped hidden characters are no hidden text in a stream or a buffere
   CHECK(d.kind == ResponseDecision::Kind::allow);
   CHECK(x.events().take().empty());
 }
+
+TEST_CASE("a streamed answer with a key after a colour code ends at every split") {
+  for (const std::string& text : {std::string("key: \x1b[32mAKIA4XCIVWF6E2B7AYYA\x1b[0m end"),
+                                 std::string(R"(key: \u001b[32mAKIA4XCIVWF6E2B7AYYA end)")}) {
+    for (std::size_t cut = 1; cut < text.size(); ++cut) {
+      INFO(text << " cut " << cut);
+      auto r =
+          run_stream(default_rules(), openai_chat(), StreamFormat::kSse,
+                     {sse_chunk(text.substr(0, cut)), sse_chunk(text.substr(cut)), sse_finish()});
+      CHECK(r.ended);
+      CHECK(r.out.find("CIVWF6") == std::string::npos);
+    }
+  }
+}

@@ -271,6 +271,28 @@ TEST_CASE("a password value that is an absolute path names a directory or a file
   CHECK(v("password=Tr0ub4dor/3x/y9"));
 }
 
+TEST_CASE("a password-shaped match in a docstring field or code or prose is not a password") {
+  // The match as the pattern reads it, inside the text around it.
+  auto v = [](std::string_view text, std::string_view match) {
+    const std::size_t at = text.find(match);
+    REQUIRE(at != std::string_view::npos);
+    return validate(Validator::password_value, text, at, at + match.size());
+  };
+  CHECK_FALSE(v(":param password: Unicode password.", "password: Unicode "));
+  CHECK_FALSE(v(":param client_secret: Unicode client secret.", "client_secret: Unicode "));
+  CHECK_FALSE(v(":type passphrase: Bytes2", "passphrase: Bytes2"));
+  CHECK_FALSE(v("exports = { password: readPassword, user: x }", "password: readPassword,"));
+  CHECK_FALSE(v("CHALLENGE_PASSWORD: \"challengePassword\",", "PASSWORD: \"challengePassword\""));
+  CHECK_FALSE(v("PASS: Convert x86-64 object with zlib", "PASS: Convert "));
+  CHECK_FALSE(v("log(\"PASS: MessageFormat successful\")", "PASS: MessageFormat "));
+  // Random mixed case, a capitalized word that ends the text, digits: passwords.
+  CHECK(v("ANSIBLE_BECOME_PASS='qObPCsoCsxMKjme'", "PASS='qObPCsoCsxMKjme'"));
+  CHECK(v("password: Sunshine", "password: Sunshine"));
+  CHECK(v("the password is Sunshine. Keep it", "password is Sunshine. "));
+  CHECK(v("password: readPassword9,", "password: readPassword9,"));
+  CHECK(v("see :param x: and password: Xk9#mq2!Lp", "password: Xk9#mq2!Lp"));
+}
+
 TEST_CASE("a quoted value that ends the match is the password however the match begins") {
   auto v = [](std::string_view s) { return validate(Validator::password_value, s, 0, s.size()); };
   // As the patterns match them: up to the closing quote. The URL before the user and password

@@ -30,7 +30,7 @@ constexpr std::array<std::string_view, 3> kLayerNames = {"pre-template", "post-t
 constexpr std::array<std::string_view, 6> kKindNames = {
     "pattern", "tool_permission", "model_permission", "egress_domains", "max_tokens", "body_size"};
 constexpr std::array<std::string_view, 3> kSpanNames = {"match", "token", "url"};
-constexpr std::array<std::string_view, 31> kValidatorNames = {"luhn",
+constexpr std::array<std::string_view, 32> kValidatorNames = {"luhn",
                                                               "credit_card",
                                                               "iban",
                                                               "us_ssn",
@@ -52,6 +52,7 @@ constexpr std::array<std::string_view, 31> kValidatorNames = {"luhn",
                                                               "aws_secret",
                                                               "db_connection_string",
                                                               "password_value",
+                                                              "password_word",
                                                               "invisible_unicode",
                                                               "base64_text",
                                                               "ipv6",

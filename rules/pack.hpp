@@ -71,6 +71,7 @@ enum class Validator {
   aws_secret,
   db_connection_string,
   password_value,
+  password_word,
   invisible_unicode,
   base64_text,
   ipv6,

@@ -684,19 +684,34 @@ bool absolute_path(std::string_view v) {
 //    `CHALLENGE_PASSWORD: "challengePassword"`, `PASS: MessageFormat successful`) is an
 //    identifier;
 //  - a capitalized word followed by a lower-case one (`:param client_secret: Unicode client
-//    secret.`, `secret: Resource owner secret`) is prose.
+//    secret.`, `secret: Resource owner secret`) is prose;
+//  - a name followed by `(` is a call or a C declaration (`user_pwd *SRP_VBASE_get1_by_user(`).
 // Each was redacted in code and docstrings (14,533 code chunks, 2026-11-25).
 bool password_in_code_or_prose(std::string_view text, std::size_t start, std::size_t end) {
   const std::string_view before = text.substr(0, start);
   for (std::string_view field : {":param ", ":type ", ":ivar ", ":cvar ", ":var ", "@param "}) {
     if (before.ends_with(field)) return true;
   }
-  // The value: the last run of letters and digits in the match.
+  // The value: the last run of letters and digits in the match, read on to its end in the text
+  // (a candidate may end inside it: `pass BasicA` of `pass BasicAuth`).
   std::string_view m = text.substr(start, end - start);
   while (!m.empty() && !is_alnum(m.back())) m.remove_suffix(1);
   std::size_t from = m.size();
   while (from > 0 && (is_alnum(m[from - 1]) || m[from - 1] == '_')) --from;
-  const std::string_view v = m.substr(from);
+  std::size_t stop = start + m.size();
+  if (m.size() == end - start) {
+    while (stop < text.size() && (is_alnum(text[stop]) || text[stop] == '_')) ++stop;
+  }
+  const std::string_view v = text.substr(start + from, stop - start - from);
+  // A name followed by `(` is a call or a declaration (`pwd *SRP_VBASE_get1_by_user(…`), also
+  // when the candidate ends inside the name (`*SRP_VBASE_get1_by_`).
+  if (end > start && (is_alnum(text[end - 1]) || text[end - 1] == '_')) {
+    std::size_t name_end = end;
+    while (name_end < text.size() && (is_alnum(text[name_end]) || text[name_end] == '_')) {
+      ++name_end;
+    }
+    if (name_end < text.size() && text[name_end] == '(') return true;
+  }
   if (v.size() < 6 ||
       !std::all_of(v.begin(), v.end(), [](char c) { return is_upper(c) || is_lower(c); })) {
     return false;
@@ -723,7 +738,7 @@ bool password_in_code_or_prose(std::string_view text, std::size_t start, std::si
   if (words >= 2) return true;
   if (!is_upper(v[0]) || !std::all_of(v.begin() + 1, v.end(), is_lower)) return false;
   // A capitalized word: prose when a lower-case word follows it.
-  std::size_t after = start + m.size();
+  const std::size_t after = stop;
   if (after < text.size() && text[after] == ' ' && after + 1 < text.size() &&
       is_lower(text[after + 1])) {
     return true;
@@ -1397,6 +1412,8 @@ bool validate(Validator v, std::string_view text, std::size_t start, std::size_t
       return db_connection_string_valid(m);
     case Validator::password_value:
       return password_value_valid(m) && !password_in_code_or_prose(text, start, end);
+    case Validator::password_word:
+      return !password_in_code_or_prose(text, start, end);
     case Validator::invisible_unicode:
       return invisible_unicode_valid(text, start);
     case Validator::base64_text:

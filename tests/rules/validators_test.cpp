@@ -285,6 +285,18 @@ TEST_CASE("a password-shaped match in a docstring field or code or prose is not 
   CHECK_FALSE(v("CHALLENGE_PASSWORD: \"challengePassword\",", "PASSWORD: \"challengePassword\""));
   CHECK_FALSE(v("PASS: Convert x86-64 object with zlib", "PASS: Convert "));
   CHECK_FALSE(v("log(\"PASS: MessageFormat successful\")", "PASS: MessageFormat "));
+  // The short-key rule's validator: the same reading without the key's own forms.
+  auto w = [](std::string_view text, std::string_view match) {
+    const std::size_t at = text.find(match);
+    REQUIRE(at != std::string_view::npos);
+    return validate(Validator::password_word, text, at, at + match.size());
+  };
+  CHECK_FALSE(w("# user:pass BasicAuth (optional)", "pass BasicA"));
+  CHECK_FALSE(w("SRP_user_pwd *SRP_VBASE_get1_by_user(SRP_VBASE *vb)", "*SRP_VBASE_get1_by_user"));
+  CHECK_FALSE(w("SRP_user_pwd *SRP_VBASE_get1_by_user(SRP_VBASE *vb)", "*SRP_VBASE_get1_by_"));
+  CHECK(w("user admin pass Xk9#mq2!Lp (see the vault)", "pass Xk9#mq2!Lp "));
+  CHECK(w("ssh deploy@build-3, pw Qk8!vLm2", "pw Qk8!vLm2"));
+  CHECK(w("login jsmith pwd Orange1465#", "pwd Orange1465#"));
   // Random mixed case, a capitalized word that ends the text, digits: passwords.
   CHECK(v("ANSIBLE_BECOME_PASS='qObPCsoCsxMKjme'", "PASS='qObPCsoCsxMKjme'"));
   CHECK(v("password: Sunshine", "password: Sunshine"));

@@ -685,7 +685,9 @@ bool absolute_path(std::string_view v) {
 //    identifier;
 //  - a capitalized word followed by a lower-case one (`:param client_secret: Unicode client
 //    secret.`, `secret: Resource owner secret`) is prose;
-//  - a name followed by `(` is a call or a C declaration (`user_pwd *SRP_VBASE_get1_by_user(`).
+//  - a name followed by `(` is a call or a C declaration (`user_pwd *SRP_VBASE_get1_by_user(`),
+//    and capitals joined by underscores a constant's name (`'CURLOPT_PASSWORD',
+//    'CURLOPT_READDATA'`).
 // Each was redacted in code and docstrings (14,533 code chunks, 2026-11-25).
 bool password_in_code_or_prose(std::string_view text, std::size_t start, std::size_t end) {
   const std::string_view before = text.substr(0, start);
@@ -711,6 +713,12 @@ bool password_in_code_or_prose(std::string_view text, std::size_t start, std::si
       ++name_end;
     }
     if (name_end < text.size() && text[name_end] == '(') return true;
+  }
+  // A constant's name (`CURLOPT_READDATA`).
+  if (v.find('_') != std::string_view::npos && std::all_of(v.begin(), v.end(), [](char c) {
+        return is_upper(c) || is_digit(c) || c == '_';
+      })) {
+    return true;
   }
   if (v.size() < 6 ||
       !std::all_of(v.begin(), v.end(), [](char c) { return is_upper(c) || is_lower(c); })) {

@@ -295,6 +295,9 @@ TEST_CASE("a password-shaped match in a docstring field or code or prose is not 
   CHECK_FALSE(w("SRP_user_pwd *SRP_VBASE_get1_by_user(SRP_VBASE *vb)", "*SRP_VBASE_get1_by_user"));
   CHECK_FALSE(w("SRP_user_pwd *SRP_VBASE_get1_by_user(SRP_VBASE *vb)", "*SRP_VBASE_get1_by_"));
   CHECK(w("user admin pass Xk9#mq2!Lp (see the vault)", "pass Xk9#mq2!Lp "));
+  CHECK_FALSE(
+      w("opts = ('CURLOPT_PASSWORD', 'CURLOPT_READDATA')", "PASSWORD', 'CURLOPT_READDATA'"));
+  CHECK(w("auth = ('deploy', 'Xk9_mq2Lp')", "'deploy', 'Xk9_mq2Lp'"));
   CHECK(w("ssh deploy@build-3, pw Qk8!vLm2", "pw Qk8!vLm2"));
   CHECK(w("login jsmith pwd Orange1465#", "pwd Orange1465#"));
   // Random mixed case, a capitalized word that ends the text, digits: passwords.

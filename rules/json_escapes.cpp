@@ -76,6 +76,21 @@ std::size_t csi_end(std::string_view in, std::size_t at) {
   return in[k] >= '@' && in[k] <= '~' ? k + 1 : 0;
 }
 
+// When the backslash at in[i] follows a drive letter (`C:\Users\alice`, `D:\\2024\\repo` in
+// an environment dump), the end of that path: it is read as written, its `\n`, `\r`, `\t` and
+// `\u` being the first letters of folder names. Else 0.
+std::size_t drive_path_end(std::string_view in, std::size_t i) {
+  const auto alpha = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); };
+  const auto alnum = [&](char c) { return alpha(c) || (c >= '0' && c <= '9'); };
+  if (i < 2 || in[i - 1] != ':' || !alpha(in[i - 2]) || (i >= 3 && alnum(in[i - 3]))) return 0;
+  std::size_t e = i;
+  while (e < in.size() &&
+         std::string_view(" \t\r\n\"'<>|,;`").find(in[e]) == std::string_view::npos) {
+    ++e;
+  }
+  return e;
+}
+
 // Where the next byte the free-text reading may change stands: a backslash, or (`deep`) an ESC.
 std::size_t next_special(std::string_view in, std::size_t from, bool deep) {
   const void* slash = std::memchr(in.data() + from, '\\', in.size() - from);
@@ -118,8 +133,10 @@ void push_utf8(std::string& text, FoldedText* map, std::uint32_t cp, std::uint32
 }
 
 // The escape whose letter stands at in[j]. JSON's letters everywhere; free text (`deep`) also
-// reads what other languages write (`\v`, `\a`, `\e`, octal `\0`..`\377`, `\xHH`,
-// `\UHHHHHHHH`): a model reads `\x0aAKIA…` as a key on its own line as well.
+// reads the hex escapes other languages write (`\xHH`, `\UHHHHHHHH`): a model reads
+// `\x0aAKIA…` (Python's repr of bytes) as a key on its own line as well. Not `\a`, `\e`, `\v`
+// or octal: Windows paths are full of them (`C:\\Users\\alice`, `\\2024`), and a review
+// (helper-54) found paths in environment dumps mangled into passwords.
 struct Escape {
   enum class Kind { kNone, kShort, kOne };
   Kind kind = Kind::kNone;  // kShort: the text ends before the escape can be judged
@@ -160,12 +177,6 @@ Escape escape_at(std::string_view in, std::size_t j, bool deep, bool final) {
   }
   if (!deep) return {};
   switch (e) {
-    case 'v':
-      return one('\v', j + 1);
-    case 'a':
-      return one('\a', j + 1);
-    case 'e':
-      return one(0x1B, j + 1);
     case 'x': {
       const long v = hex_at(in, j + 1, 2);
       if (v >= 0) return one(static_cast<std::uint32_t>(v), j + 3);
@@ -178,17 +189,6 @@ Escape escape_at(std::string_view in, std::size_t j, bool deep, bool final) {
     }
     default:
       break;
-  }
-  if (e >= '0' && e <= '7') {
-    std::uint32_t v = 0;
-    std::size_t k = j;
-    while (k < in.size() && k < j + 3 && in[k] >= '0' && in[k] <= '7' &&
-           v * 8 + (in[k] - '0') <= 0xFF) {
-      v = v * 8 + static_cast<std::uint32_t>(in[k] - '0');
-      ++k;
-    }
-    if (k == in.size() && k < j + 3 && !final) return short_one;  // `\01` may be `\012`
-    return one(v, k);
   }
   return {};
 }
@@ -261,6 +261,13 @@ std::size_t unescape_pass(std::string_view in, bool final, bool deep, std::strin
       }
       continue;
     }
+    if (deep) {
+      if (const std::size_t path_end = drive_path_end(in, i); path_end > 0) {
+        plain(i, path_end);
+        i = path_end;
+        continue;
+      }
+    }
     const std::size_t j = letter_at(i);
     if (j - i > kMaxRun) {
       std::size_t keep = j - kMaxRun;
@@ -287,8 +294,10 @@ std::size_t unescape_pass(std::string_view in, bool final, bool deep, std::strin
     std::size_t end = esc.end;
     if (in[j] == 'u' && cp >= 0xD800 && cp <= 0xDBFF) {
       // Its low half: the next escape, read the same way.
-      const bool escape_next = end < in.size() && in[end] == '\\';
-      const std::size_t low_letter = escape_next ? letter_at(end) : end;
+      std::size_t low_letter = end < in.size() && in[end] == '\\' ? letter_at(end) : end;
+      // A run too long to be one escape (kMaxRun) holds no low half: the surrogate stands alone,
+      // and a stream does not wait on the run (a review's finding: quadratic, held back).
+      const bool escape_next = low_letter > end && low_letter - end <= kMaxRun;
       const bool may_follow =
           end == in.size() ||
           (escape_next &&
@@ -390,6 +399,10 @@ bool holds_text_escape(std::string_view text) {
   }
   std::size_t i = text.find('\\');
   while (i != std::string_view::npos) {
+    if (const std::size_t path_end = drive_path_end(text, i); path_end > 0) {
+      i = text.find('\\', path_end);
+      continue;
+    }
     std::size_t j = i;
     for (;;) {
       if (j < text.size() && text[j] == '\\') {

@@ -656,6 +656,23 @@ bool absolute_path(std::string_view v) {
   std::size_t from = 0;
   char sep = '/';
   if (v.starts_with('/')) {
+    // The first folder names a file system's top (`/home`, `/Users`, `/run`), so a secret that
+    // happens to start with a slash (`/K7MDENG/bPxRfiCY…`) is not taken for a path: refused
+    // whole, its prefix was redacted and the rest left (a review's finding, helper-54).
+    const std::string_view top = v.substr(
+        1, v.find('/', 1) == std::string_view::npos ? std::string_view::npos : v.find('/', 1) - 1);
+    bool known = false;
+    for (std::string_view dir :
+         {"home",    "Users",     "usr",        "etc",      "var",    "opt",     "srv",
+          "run",     "tmp",       "bin",        "sbin",     "lib",    "lib64",   "root",
+          "mnt",     "media",     "proc",       "sys",      "dev",    "data",    "app",
+          "apps",    "workspace", "workspaces", "builds",   "src",    "Library", "Applications",
+          "Volumes", "private",   "nix",        "snap",     "boot",   "config",  "secrets",
+          "vault",   "code",      "project",    "projects", "github", "build",   "cache",
+          "storage", "export",    "net",        "Network"}) {
+      known = known || top == dir;
+    }
+    if (!known) return false;
     from = 0;
   } else if (v.starts_with("~/")) {
     from = 1;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <optional>
 #include <set>
 #include <tuple>
@@ -37,8 +38,9 @@ std::optional<std::string> redacted_text(const TextPiece& p,
 // inside it, or next to it and moving its boundary: `\ncard …`) moves onto the source when the
 // source is a JSON string, so a redact rewrites its bytes there. On a source that cannot be
 // rewritten (raw JSON) it stays where it is, and a redact there blocks. One that overlaps a
-// finding of the same rule in the source is the same value read with an escape's letter glued
-// to it (`\njohn@…` as `njohn@…`): the decoded one, whose bytes are right, stands for both.
+// finding of the same rule in the source is the same value read two ways (`\nsk-…` as
+// `nsk-…`; a password holding `\t`): the source's finding stands for both, over the bytes of
+// either.
 template <class LocatedT>
 void place_decoded_findings(const ExtractedBody& extracted, std::vector<LocatedT>& found) {
   const auto& pieces = extracted.pieces;
@@ -57,8 +59,9 @@ void place_decoded_findings(const ExtractedBody& extracted, std::vector<LocatedT
     }
   }
   std::sort(sources.begin(), sources.end());
-  std::set<Span> moved;     // placed on their source by this pass
-  std::set<Span> replaced;  // the source's findings a moved one stands for
+  std::set<Span> moved;  // placed on their source by this pass
+  // The source's findings a decoded one overlaps, and the bytes they cover with it.
+  std::map<Span, std::pair<std::uint64_t, std::uint64_t>> widened;
   std::size_t mapped = TextPiece::kNotDecoded;
   rules::FoldedText map;
   std::erase_if(found, [&](LocatedT& l) {
@@ -75,29 +78,42 @@ void place_decoded_findings(const ExtractedBody& extracted, std::vector<LocatedT
     if (std::binary_search(sources.begin(), sources.end(), at) || moved.count(at) != 0) {
       return true;  // the source's own finding
     }
-    // The source's findings of this rule that overlap it.
-    std::vector<Span> overlapping;
+    // The source's findings of this rule that overlap it: the same value read two ways. The
+    // source's finding stands for both, widened to cover the bytes of either reading: a
+    // password holding `\t` ends at the tab decoded, and the wider raw reading keeps its tail
+    // from leaking (a review's finding, helper-54). A match spans at most kMaxPatternWidth
+    // bytes, so the search starts there, not at the rule's first finding (quadratic in an
+    // 8 MiB body of them).
+    const std::uint64_t reach = rules::kMaxPatternWidth;
+    const std::uint64_t from = std::get<2>(at) > reach ? std::get<2>(at) - reach : 0;
+    bool overlapped = false;
     for (auto it = std::lower_bound(sources.begin(), sources.end(),
-                                    Span{source, l.finding.rule_index, 0, 0});
+                                    Span{source, l.finding.rule_index, from, 0});
          it != sources.end() && std::get<0>(*it) == source &&
          std::get<1>(*it) == l.finding.rule_index && std::get<2>(*it) < std::get<3>(at);
          ++it) {
-      if (std::get<3>(*it) > std::get<2>(at)) overlapping.push_back(*it);
+      if (std::get<3>(*it) <= std::get<2>(at)) continue;
+      overlapped = true;
+      auto [w, inserted] = widened.try_emplace(*it, std::get<2>(*it), std::get<3>(*it));
+      w->second.first = std::min(w->second.first, std::get<2>(at));
+      w->second.second = std::max(w->second.second, std::get<3>(at));
     }
-    if (pieces[source].span_kind != SpanKind::kJsonString) return !overlapping.empty();
-    replaced.insert(overlapping.begin(), overlapping.end());
+    if (overlapped) return true;
+    if (pieces[source].span_kind != SpanKind::kJsonString) return false;
     l.piece = source;
     l.finding.start = std::get<2>(at);
     l.finding.end = std::get<3>(at);
     moved.insert(at);
     return false;
   });
-  if (replaced.empty()) return;
-  std::erase_if(found, [&](const LocatedT& l) {
-    return in_range(l) && !decoded(l) &&
-           moved.count(Span{l.piece, l.finding.rule_index, l.finding.start, l.finding.end}) == 0 &&
-           replaced.count(Span{l.piece, l.finding.rule_index, l.finding.start, l.finding.end}) != 0;
-  });
+  if (widened.empty()) return;
+  for (LocatedT& l : found) {
+    if (!in_range(l) || decoded(l)) continue;
+    auto w = widened.find(Span{l.piece, l.finding.rule_index, l.finding.start, l.finding.end});
+    if (w == widened.end()) continue;
+    l.finding.start = w->second.first;
+    l.finding.end = w->second.second;
+  }
 }
 
 // A head as one text for one scan: the reason phrase (when given), then every header name and

@@ -84,7 +84,7 @@ TEST_CASE("JSON text decodes every escape wherever it stands then reads what it 
   CHECK(json_decoded(R"(x\ud800y)") == "x\xEF\xBF\xBDy");        // a lone surrogate
   CHECK(json_decoded(R"(\u12 \q\)") == R"(\u12 \q\)");           // malformed: kept
   CHECK(json_decoded("outside \\u0044E89 strings") == "outside DE89 strings");
-  CHECK(json_decoded(R"(C:\\table)") == "C:\table");     // the parser's `C:\table`, read as text
+  CHECK(json_decoded(R"(C:\\table)") == R"(C:\table)");  // a drive's path stays as written
   CHECK(json_decoded(R"(C:\\Users)") == R"(C:\Users)");  // no escape letter: as the parser reads
 }
 
@@ -250,8 +250,7 @@ TEST_CASE("a backslash written as an escape still begins an escape") {
 }
 
 TEST_CASE("escapes of other languages before a key are read too") {
-  for (const char* esc :
-       {R"(\x0a)", R"(\x00)", R"(\v)", R"(\0)", R"(\a)", R"(\e)", R"(\012)", R"(\U0000000a)"}) {
+  for (const char* esc : {R"(\x0a)", R"(\x00)", R"(\U0000000a)"}) {
     INFO(esc);
     auto r = inspect_chat("[" + user(std::string("[default]") + esc + kKey) + "]");
     CHECK(r.decision.kind == RequestDecision::Kind::answer);
@@ -287,9 +286,9 @@ TEST_CASE("a sanitizer's regex of zero-width escapes reaches the model unchanged
   }
 }
 
-TEST_CASE("a value found glued to an escape's letter and found decoded is one finding") {
+TEST_CASE("a value read two ways is one finding over the bytes of both") {
   // A match that may start with letters: read as written it takes in the `n` of `\n`, decoded
-  // it does not. One key, one event, and the redaction leaves the escape whole.
+  // it does not. One key, one event, nothing of it left.
   constexpr const char* kPack = R"(apiVersion: edgeward/v1
 kind: RulePack
 name: token
@@ -307,21 +306,28 @@ rules:
       R"({"model":"m","messages":[)" + user(R"(key:\nsk-test-abcdefabcdef ok)") + "]}");
   REQUIRE(d.kind == RequestDecision::Kind::rewrite);
   CHECK(x.events().take().size() == 1);
-  CHECK(d.body.find(R"(key:\\n[REDACTED:DLP.SECRET.OPENAI_API_KEY] ok)") != std::string::npos);
+  CHECK(d.body.find("abcdef") == std::string::npos);
+  CHECK(d.body.find("[REDACTED:DLP.SECRET.OPENAI_API_KEY] ok") != std::string::npos);
+  CHECK(valid_json(d.body));
+  // A password holding an escape written out: decoded, it ends at the tab; as written it goes
+  // on. The redaction covers the whole of it (a review's finding: its tail was left).
+  auto p = inspect_chat("[" + user(R"(db password: Xk9#mq2\tLp7!zQ end)") + "]");
+  REQUIRE(p.decision.kind == RequestDecision::Kind::rewrite);
+  CHECK(p.decision.body.find("Lp7") == std::string::npos);
+  CHECK(p.decision.body.find("Xk9") == std::string::npos);
+  CHECK(p.events.size() == 1);
 }
 
 TEST_CASE("a terminal's colour codes read as a space, raw or written out") {
   CHECK(decoded("key: \x1b[32mAKIA\x1b[0m end") == "key:  AKIA  end");
   CHECK(decoded(R"(key: \u001b[1;32mAKIA)") == "key:  AKIA");
-  CHECK(decoded(R"(\e[0m\033[31mx)") == "  x");
   CHECK(decoded("no sequence \x1b(B here") == "no sequence \x1b(B here");
   rules::FoldedText out;
   CHECK(rules::unescape_text("ok \x1b[3", false, out) == 3);  // its final byte may follow
   // A coloured CI log pasted or returned by a tool: the `m` glued the key to it.
   for (const std::string& text : {std::string("key: \x1b[32mAKIA4XCIVWF6E2B7AYYA\x1b[0m"),
-                                 std::string(R"(key: \u001b[32mAKIA4XCIVWF6E2B7AYYA\u001b[0m)"),
-                                 std::string(R"(key: \x1b[32mAKIA4XCIVWF6E2B7AYYA\x1b[0m)"),
-                                 std::string(R"(key: \033[32mAKIA4XCIVWF6E2B7AYYA\033[0m)")}) {
+                                  std::string(R"(key: \u001b[32mAKIA4XCIVWF6E2B7AYYA\u001b[0m)"),
+                                  std::string(R"(key: \x1b[32mAKIA4XCIVWF6E2B7AYYA\x1b[0m)")}) {
     INFO(text);
     auto r = inspect_chat("[" + user(text) + "]");
     CHECK(r.decision.kind == RequestDecision::Kind::answer);
@@ -329,4 +335,18 @@ TEST_CASE("a terminal's colour codes read as a space, raw or written out") {
   auto clean = inspect_chat("[" + user("\x1b[32mPASS\x1b[0m build 42 \x1b[1mok\x1b[0m") + "]");
   CHECK(clean.decision.kind == RequestDecision::Kind::allow);
   CHECK(clean.events.empty());
+}
+
+TEST_CASE("a drive's path in an environment dump is read as written") {
+  // `\a`, `\n`, `\r`, `\t` begin folder names there: decoded, the paths became passwords.
+  for (const char* text :
+       {R"({"USERPROFILE":"C:\\Users\\alice","PWD":"C:\\actions-runner\\_work\\repo"})",
+        R"(set PWD=C:\Users\nathan\repo\tools)", R"({"HOME":"D:\\2024\\victor\\eric"})"}) {
+    INFO(text);
+    CHECK_FALSE(rules::holds_text_escape(text));
+    auto r = inspect_chat("[" + user(text) + "]");
+    CHECK(r.decision.kind == RequestDecision::Kind::allow);
+    CHECK(r.events.empty());
+  }
+  CHECK(decoded(R"(at C:\new\table then \nAKIA)") == "at C:\\new\\table then \nAKIA");
 }

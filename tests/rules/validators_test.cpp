@@ -269,6 +269,9 @@ TEST_CASE("a password value that is an absolute path names a directory or a file
   CHECK(v("password = \"/Tr0ub4dor&3\""));
   CHECK(v("password: /abc123X"));
   CHECK(v("password=Tr0ub4dor/3x/y9"));
+  // A secret that starts with a slash is no path unless its first folder is a file system's top.
+  CHECK(v("password = \"/K7MDENG/bPxRfiCYEXAMPLEKEY/Lm\""));
+  CHECK(v("secret: /Xk9mq2Lp/r7zz"));
 }
 
 TEST_CASE("a password-shaped match in a docstring field or code or prose is not a password") {

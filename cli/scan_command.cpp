@@ -64,8 +64,9 @@ void write_finding(json::JsonWriter& w, const rules::Finding& f) {
 // Adds to `findings` (the text's own, in priority order) each finding of the text's decoded
 // reading that it does not hold already, placed on the bytes it was decoded from. One that
 // overlaps a finding of the same rule is the same value read with an escape's letter glued to
-// it (`\nsk-…` as `nsk-…`): the decoded one, whose bytes are right, stands for both (as the
-// gateway does, daemon/inspect/exchange.cpp).
+// it (`\nsk-…` as `nsk-…`): the decoded one, whose bytes are the value's, is printed for both.
+// (The gateway redacts the bytes of both readings instead, daemon/inspect/exchange.cpp: there a
+// span too short would leak the rest of a value, here it is only reported.)
 void place_decoded(const rules::FoldedText& map, const std::vector<rules::Finding>& decoded,
                    std::vector<rules::Finding>& findings) {
   const std::size_t own = findings.size();

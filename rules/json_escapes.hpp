@@ -31,8 +31,11 @@ std::size_t unescape_json(std::string_view text, bool final, FoldedText& out);
 //    its first ones as written: no serializer nests that deep, and a stream waiting for the
 //    letter re-reads at most that much); characters that render as nothing inside the run or
 //    before the letter are read through (`\`, U+200B, `n`);
-//  - the letters are JSON's and those of other languages a text may carry (`\v`, `\a`, `\e`,
-//    octal `\0`..`\377`, `\xHH`, `\UHHHHHHHH`: Python's repr of bytes writes `\x00AKIA…`);
+//  - the letters are JSON's and the hex escapes of other languages (`\xHH`, `\UHHHHHHHH`:
+//    Python's repr of bytes writes `\x00AKIA…`); not `\a`, `\e`, `\v` or octal, which begin
+//    folder names in Windows paths, and a drive's path (`C:\\Users\\nathan`) is read as written;
+//  - a terminal's control sequence (ESC `[` … a final byte), raw or written out
+//    (`\x1b[32m`), reads as a space: a coloured log's `m` glued the key after it;
 //  - an escape of a character that renders as nothing (text_fold.hpp) decodes to a space:
 //    written out it is in plain sight, a mark that sets apart what stands around it
 //    (`x\u200bAKIA…` is a key), not hidden text (a sanitizer's `[\u200b-\u200f]` is code);

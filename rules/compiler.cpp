@@ -749,6 +749,18 @@ EnforcementMode CompiledRules::mode() const {
 Action CompiledRules::effective_action(std::uint32_t index) const {
   return data_->actions[index];
 }
+Finding CompiledRules::finding_of(std::uint32_t index) const {
+  const Rule& r = data_->pack.rules[index];
+  Finding f;
+  f.rule_index = index;
+  f.reason_code = r.reason_code;
+  f.rule_id = r.id;
+  f.rule_name = r.name;
+  f.severity = r.severity;
+  f.action = data_->actions[index];
+  f.priority = r.priority;
+  return f;
+}
 std::span<const std::uint32_t> CompiledRules::policy_rules() const {
   return data_->policy_rules;
 }

@@ -92,6 +92,8 @@ class CompiledRules {
   EnforcementMode mode() const;
   // The action a finding of rule `index` carries (rule mode and gateway mode applied).
   Action effective_action(std::uint32_t index) const;
+  // A finding of rule `index`, its rule's fields and effective action filled in, without a span.
+  Finding finding_of(std::uint32_t index) const;
 
   // Indexes of the non-pattern rules (tool_permission, ...), in ascending priority.
   std::span<const std::uint32_t> policy_rules() const;

@@ -19,16 +19,7 @@ bool in_scope(const Rule& r, Scope s) {
 }
 
 void add(const CompiledRules& rules, std::uint32_t index, std::vector<Finding>& out) {
-  const Rule& r = rules.rule(index);
-  Finding f;
-  f.rule_index = index;
-  f.reason_code = r.reason_code;
-  f.rule_id = r.id;
-  f.rule_name = r.name;
-  f.severity = r.severity;
-  f.action = rules.effective_action(index);
-  f.priority = r.priority;
-  out.push_back(f);
+  out.push_back(rules.finding_of(index));
 }
 
 template <class Violates>

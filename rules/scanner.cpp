@@ -186,9 +186,19 @@ bool is_continuation(char c) {
   return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
 }
 
+Finding make_finding(const CompiledRules& rules, std::uint32_t rule, std::uint64_t start,
+                     std::uint64_t end, bool context) {
+  Finding f = rules.finding_of(rule);
+  f.start = start;
+  f.end = end;
+  f.context_matched = context;
+  return f;
+}
+
 // Turns sorted candidates of one call into findings. `raw` is sorted by (rule, from, to desc).
 // `ready(rule, from)` says whether a group may be decided now; undecided groups are kept in
-// `keep` (stream mode). `last_end` tracks, per rule, the end of its last accepted finding.
+// `keep` (stream mode). `progress` carries, per rule, what its findings so far leave for the
+// next ones (stream mode: across calls).
 //
 // Hyperscan reports each match end once, with its leftmost start. A match that starts later
 // and ends at the same place is a candidate too ("ref 2024 4539 1488 0343 6467": the card's
@@ -201,32 +211,42 @@ bool is_continuation(char c) {
 // again (their later starts are not word starts an attacker can put a prefix before).
 // `rescan(start, limit, out)` scans the block databases again from one start: it appends every
 // match that begins at `start` and ends at or before `limit` (absolute offsets) to `out`.
+//
+// A finding that overlaps the rule's previous one joins it: the rule reports their union, as
+// redaction would cover it anyway. A run a bounded pattern matches at every position (a flood
+// of zero-width characters under `{2,32}`) otherwise gave one finding per character, and a
+// stream that had to keep them all and hold its text until the run ended took superlinear time
+// (a 256 KiB flood about 400 s). A union grows to kMaxPatternWidth at most, the widest a single
+// match may be, so what a stream holds stays within the bounds a single match sets; past it,
+// the overlapping finding starts where the previous one ends. In stream mode a finding that
+// joins one reported by an earlier call is reported again, whole, with the same start.
 template <class Ready, class Rescan>
 Status decide_candidates(const CompiledRules& rules, std::uint8_t layer_bit, std::string_view text,
                          std::uint64_t base, std::vector<RawMatch>& raw, Ready ready,
-                         std::vector<std::uint64_t>* last_end_per_rule, std::vector<RawMatch>* keep,
+                         std::vector<RuleProgress>* progress, std::vector<RawMatch>* keep,
                          Rescan&& rescan, std::vector<Finding>& out) {
   const CompiledRulesData& d = rules.data();
   std::size_t i = 0;
   std::uint32_t current_rule = UINT32_MAX;
-  std::uint64_t last_end = 0;
+  RuleProgress p;
+  // The current rule's finding in `out` that a later one of this call joins, if any.
+  std::size_t found_at = SIZE_MAX;
+  auto save = [&](std::uint32_t rule) {
+    if (progress) (*progress)[rule] = p;
+  };
   // A window-model rule (an injection intent rule) whose model flagged the window of a cue at
   // `from` does not run it again for a cue of the same rule within kModelStride bytes after:
   // the rule has its finding there, and a text of attacks made of one cue word ("DAN.DAN.…")
   // otherwise ran the model at every word (a review measured 2 MB/s, an 8 MiB prompt holding a
   // worker for 10 s). Only after a flagged window: after a refused one, the next cue's window
   // reaches 64 bytes further and may hold the attack (a second review hid attacks behind a
-  // benign cue that way). last_end carries it, so a stream skips the same cues as a block.
+  // benign cue that way). skip_to carries it, so a stream skips the same cues as a block.
   constexpr std::uint64_t kModelStride = 64;
-  const auto after_model = [&](std::uint32_t rule, std::uint64_t from) {
-    last_end = std::max(last_end, from + kModelStride);
-    if (last_end_per_rule) (*last_end_per_rule)[rule] = last_end;
-  };
   // Decides one group [b, e) of equal (rule, from), longest end first; true when it is a finding.
   auto decide_group = [&](std::uint32_t rule, const RawMatch* b, const RawMatch* e) {
     const std::uint64_t from = b->from;
     // b has the longest end of the group.
-    if (from < last_end && b->to <= last_end) return false;
+    if (from < p.skip_to && b->to <= p.skip_to) return false;
     // An allow-listed value at any end silences the whole group: its prefixes are not findings
     // either (an allowed webhook URL must not be reported one character shorter).
     if (!d.pack.rules[rule].allow.empty()) {
@@ -245,22 +265,37 @@ Status decide_candidates(const CompiledRules& rules, std::uint8_t layer_bit, std
       if (!bounded) continue;
       bool context = false;
       if (!accept_candidate(rules, rule, text, base, from, k->to, context)) continue;
-      const Rule& r = d.pack.rules[rule];
-      Finding f;
-      f.rule_index = rule;
-      f.reason_code = r.reason_code;
-      f.rule_id = r.id;
-      f.rule_name = r.name;
-      f.severity = r.severity;
-      f.action = d.actions[rule];
-      f.priority = r.priority;
-      f.start = from;
-      f.end = k->to;
-      f.context_matched = context;
-      out.push_back(f);
-      last_end = std::max(last_end, k->to);
-      if (last_end_per_rule) (*last_end_per_rule)[rule] = last_end;
-      if (d.window_model[rule]) after_model(rule, from);
+      const std::uint64_t to = k->to;
+      // A match found by a later start's rescan is decided before the groups that start
+      // between (rescans run ahead): one that starts before the finding's first match stays
+      // one of its own.
+      const bool joins = from >= p.found_from && from < p.found_end && to > p.found_end;
+      if (joins) {
+        if (to - p.found_start <= kMaxPatternWidth) {
+          // Joins the previous finding: in place when this call reported it, else again whole.
+          if (found_at != SIZE_MAX) {
+            out[found_at].end = to;
+            out[found_at].context_matched = out[found_at].context_matched || context;
+          } else {
+            found_at = out.size();
+            out.push_back(make_finding(rules, rule, p.found_start, to, context));
+          }
+          p.found_end = to;
+          p.skip_to = std::max(p.skip_to, to);
+          if (d.window_model[rule]) p.skip_to = std::max(p.skip_to, from + kModelStride);
+          save(rule);
+          return true;
+        }
+      }
+      const std::uint64_t start = joins ? p.found_end : from;
+      found_at = out.size();
+      out.push_back(make_finding(rules, rule, start, to, context));
+      p.found_from = from;
+      p.found_start = start;
+      p.found_end = to;
+      p.skip_to = std::max(p.skip_to, to);
+      if (d.window_model[rule]) p.skip_to = std::max(p.skip_to, from + kModelStride);
+      save(rule);
       return true;
     }
     return false;
@@ -304,14 +339,15 @@ Status decide_candidates(const CompiledRules& rules, std::uint8_t layer_bit, std
     }
     if (rule != current_rule) {
       current_rule = rule;
-      last_end = last_end_per_rule ? (*last_end_per_rule)[rule] : 0;
+      p = progress ? (*progress)[rule] : RuleProgress{};
+      found_at = SIZE_MAX;
     }
     decide_group(rule, raw.data() + i, raw.data() + j);
     const std::uint64_t longest = raw[i].to;
     if (d.entries[raw[i].id].span == SpanMode::match && !d.window_model[rule]) {
       const std::uint64_t text_end = base + text.size();
-      for (std::uint64_t at = std::max(from + 1, last_end); at < longest && at < text_end; ++at) {
-        if (at < last_end || !may_start(rule, at)) continue;
+      for (std::uint64_t at = std::max(from + 1, p.skip_to); at < longest && at < text_end; ++at) {
+        if (at < p.skip_to || !may_start(rule, at)) continue;
         // A hidden match from here ends at one of the group's ends; unless one of those spans
         // passes the rule's checks (validator, entropy, allow list, context), nothing from here
         // can be a finding, and the rescan is skipped.
@@ -989,7 +1025,7 @@ Result<ScanStream> Scanner::open_stream(std::shared_ptr<const CompiledRules> rul
   s.db_count_ = d.slot_dbs(s.slot_, dbs);
   s.layer_bit_ = static_cast<std::uint8_t>(1u << static_cast<int>(layer));
   s.tails_ = static_cast<std::size_t>(s.slot_ * kLayerCount + static_cast<int>(layer));
-  s.last_end_.assign(d.pack.rules.size(), 0);
+  s.progress_.assign(d.pack.rules.size(), RuleProgress{});
   if (s.db_count_ > 0) {
     if (auto st = prepare(*rules); !st.ok()) return st.error();
     for (int k = 0; k < s.db_count_; ++k) {
@@ -1075,7 +1111,7 @@ Status Scanner::process_stream(ScanStream& s, bool final, std::vector<Finding>& 
     return scan_from(d, dbs, n, s.history_, s.history_base_, start, limit, found);
   };
   auto st = decide_candidates(*s.rules_, s.layer_bit_, s.history_, s.history_base_, raw_, ready,
-                              &s.last_end_, &s.pending_, rescan, out);
+                              &s.progress_, &s.pending_, rescan, out);
   sort_findings(out, first);
   if (!st.ok()) return st;
 
@@ -1102,8 +1138,15 @@ Status Scanner::process_stream(ScanStream& s, bool final, std::vector<Finding>& 
   };
   stable = snap_down(stable);
   // ... and not inside a finding already reported.
-  for (std::size_t k = first; k < out.size(); ++k)
-    s.reported_.emplace_back(out[k].start, out[k].end);
+  for (std::size_t k = first; k < out.size(); ++k) {
+    auto grown = std::find_if(s.reported_.begin(), s.reported_.end(),
+                              [&](const auto& span) { return span.first == out[k].start; });
+    if (grown != s.reported_.end()) {
+      grown->second = std::max(grown->second, out[k].end);  // a finding reported again
+    } else {
+      s.reported_.emplace_back(out[k].start, out[k].end);
+    }
+  }
   bool moved = true;
   while (moved) {
     moved = false;
@@ -1133,6 +1176,17 @@ Status Scanner::process_stream(ScanStream& s, bool final, std::vector<Finding>& 
   return ok_status();
 }
 
+void grow_or_add(std::vector<Finding>& findings, const Finding& f) {
+  for (auto it = findings.rbegin(); it != findings.rend(); ++it) {
+    if (it->rule_index == f.rule_index && it->start == f.start) {
+      it->end = std::max(it->end, f.end);
+      it->context_matched = it->context_matched || f.context_matched;
+      return;
+    }
+  }
+  findings.push_back(f);
+}
+
 // --- ScanStream ----------------------------------------------------------------------------
 
 ScanStream::ScanStream(ScanStream&& o) noexcept {
@@ -1157,7 +1211,7 @@ ScanStream& ScanStream::operator=(ScanStream&& o) noexcept {
     history_ = std::move(o.history_);
     history_base_ = o.history_base_;
     pending_ = std::move(o.pending_);
-    last_end_ = std::move(o.last_end_);
+    progress_ = std::move(o.progress_);
     reported_ = std::move(o.reported_);
   }
   return *this;

@@ -39,6 +39,18 @@ namespace edgeward::rules {
 struct Database;
 struct CompiledRulesData;
 
+// Per rule, what its findings so far leave for the next ones (scanner.cpp, decide_candidates).
+struct RuleProgress {
+  // A candidate ending by here adds nothing: it lies in a finding or a model stride.
+  std::uint64_t skip_to = 0;
+  // The rule's last finding: a candidate overlapping it joins it.
+  std::uint64_t found_start = 0;
+  std::uint64_t found_end = 0;
+  // Where its first match starts (before found_start when the finding begins where the one
+  // before it ended, a union having reached kMaxPatternWidth).
+  std::uint64_t found_from = 0;
+};
+
 struct RawMatch {
   std::uint32_t id;  // pattern entry (Hyperscan id)
   std::uint64_t from;
@@ -72,7 +84,9 @@ class ScanStream {
   // can have them, no longer than its widest pattern; for token/url spans, the last run of span
   // bytes and what follows it (compiled_internal.hpp, TailClass). A rule whose pattern the
   // analysis cannot read (byte_alphabet.hpp) holds up to its width, as every rule did before.
-  // Bound: bytes_seen() - stable_offset() <= max_match_length + max context window + 8.
+  // Bound: bytes_seen() - stable_offset() <= max_match_length + max context window + 8, plus,
+  // while later matches of a rule still join its last finding, that finding's length (at most
+  // kMaxPatternWidth; feed).
   std::uint64_t stable_offset() const { return stable_; }
 
   // The start of the earliest candidate still being decided (a longer end or its trailing
@@ -100,8 +114,8 @@ class ScanStream {
   // Retained text [history_base_, bytes_seen_): what validators and context words still need.
   std::string history_;
   std::uint64_t history_base_ = 0;
-  std::vector<RawMatch> pending_;        // candidates not yet decidable
-  std::vector<std::uint64_t> last_end_;  // per rule: end of its last accepted finding
+  std::vector<RawMatch> pending_;                                  // candidates not yet decidable
+  std::vector<RuleProgress> progress_;                             // per rule
   std::vector<std::pair<std::uint64_t, std::uint64_t>> reported_;  // spans near stable_
 };
 
@@ -137,6 +151,9 @@ class Scanner {
   Result<ScanStream> open_stream(std::shared_ptr<const CompiledRules> rules, Scope scope,
                                  Surface surface, Layer layer);
   // Feeds the next chunk; appends every finding that became final. Offsets are absolute.
+  // A finding that a later match of its rule overlaps grows to their union (up to
+  // kMaxPatternWidth, as in a block scan): the stream then reports it again, whole, with the same
+  // rule and start and a larger end; grow_or_add keeps the latest.
   Status feed(ScanStream& stream, std::string_view chunk, std::vector<Finding>& out);
   // Ends the text: reports matches that needed the end of data and every pending candidate.
   Status finish(ScanStream& stream, std::vector<Finding>& out);
@@ -215,6 +232,10 @@ class Scanner {
 
 // Decides one candidate (validator, entropy, allow list, context). `text` holds the candidate
 // at [from - base, to - base). Exposed for tests and for rules lint/test tooling.
+// Adds `f` to `findings`, or grows the finding of the same rule and start it reports again
+// (Scanner::feed). Recent findings are looked at first: a stream's growing one is the last.
+void grow_or_add(std::vector<Finding>& findings, const Finding& f);
+
 bool accept_candidate(const CompiledRules& rules, std::uint32_t rule_index, std::string_view text,
                       std::uint64_t base, std::uint64_t from, std::uint64_t to,
                       bool& context_matched);

@@ -18,6 +18,8 @@
 // (InspectionEngine::begin … on_complete, with a buffered chat-completion answer inspected too:
 // what bench/proxy's edgewardd+pack row pays on top of forwarding); response: that buffered
 // answer's inspection alone (ExchangeInspector::inspect_response); memcpy: copying the body.
+// Then streamed answers: 1 MiB of prose and of zero-width characters through a StreamInspector in
+// SSE deltas (CPU ms for the whole stream, the most text held at once, memcpy of its SSE bytes).
 // --case TEXT runs only the cases whose name contains TEXT (e.g. "proxy-bench", for a profile).
 // Bodies are given as the proxy gives them: in a buffer with daemon::kBodyPadding bytes of
 // capacity after them, so they are parsed in place.
@@ -39,6 +41,7 @@
 #include "daemon/inspect/exchange.hpp"
 #include "daemon/inspect/hook.hpp"
 #include "daemon/inspect/precompiled_pack.hpp"
+#include "daemon/inspect/stream_inspector.hpp"
 #include "daemon/inspect/surfaces.hpp"
 #include "rules/engine.hpp"
 #include "rules/pack.hpp"
@@ -160,8 +163,8 @@ std::string proxy_bench_body(std::size_t size) {
 
 // A coding request: C source pasted into the user message and a tool result that is JSON text
 // of a log, so its texts hold escapes written out (a C string's `\n`; the log's line breaks,
-// `\n` inside the tool's JSON), which the rules also read decoded (rules/json_escapes.hpp): the cost
-// of that second reading.
+// `\n` inside the tool's JSON), which the rules also read decoded (rules/json_escapes.hpp): the
+// cost of that second reading.
 std::string code_body(std::size_t size) {
   static constexpr const char* kLines[] = {
       "static int report(FILE* f, const char* name, int n) {\n",
@@ -362,6 +365,73 @@ Figures measure(const std::shared_ptr<const rules::CompiledRules>& compiled,
   return f;
 }
 
+// One SSE chunk of an OpenAI chat-completion stream carrying `text` as the delta's content.
+std::string sse_delta(std::string_view text) {
+  std::string data =
+      R"({"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":)";
+  json::append_json_string(data, text);
+  data += R"(},"finish_reason":null}]})";
+  return "data: " + data + "\n\n";
+}
+
+struct StreamFigures {
+  double ms = 0;         // CPU ms to inspect the whole stream
+  double memcpy_ms = 0;  // copying its SSE bytes once
+  std::size_t held = 0;  // the most text the inspector held at once
+  bool passed = false;   // forwarded to the end (not blocked)
+};
+
+// Streams `text` through a StreamInspector in SSE deltas of about `per` bytes (cut on code point
+// boundaries), as the proxy feeds an upstream's chunks.
+StreamFigures stream_figures(const std::shared_ptr<const rules::CompiledRules>& compiled,
+                             rules::Scanner& scanner, const std::string& text, std::size_t per) {
+  std::vector<std::string> chunks;
+  std::size_t sse_bytes = 0;
+  for (std::size_t pos = 0; pos < text.size();) {
+    std::size_t end = std::min(text.size(), pos + per);
+    while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
+    chunks.push_back(sse_delta(std::string_view(text).substr(pos, end - pos)));
+    sse_bytes += chunks.back().size();
+    pos = end;
+  }
+  const Route route{Dialect::kOpenAI, Endpoint::kChatCompletions};
+  ExchangeFacts facts;
+  facts.route = route;
+  facts.method = "POST";
+  facts.target = "/v1/chat/completions";
+  facts.upstream = "bench";
+  EventRecorder events(facts);
+  StreamFigures f;
+  double a = cpu_now_us();
+  StreamInspector inspector(compiled, scanner, route, StreamFormat::kSse, 128, events);
+  std::string out;
+  bool ended = false;
+  for (const std::string& c : chunks) {
+    out.clear();
+    if (inspector.feed(c, out) == StreamStep::kEnd) {
+      ended = true;
+      break;
+    }
+    f.held = std::max<std::size_t>(f.held, inspector.held_bytes());
+  }
+  out.clear();
+  if (!ended) ended = inspector.finish(out) == StreamStep::kEnd;
+  double b = cpu_now_us();
+  f.ms = (b - a) / 1000;
+  f.passed = !ended;
+  std::string copy(sse_bytes, '\0');
+  volatile char sink = 0;
+  double m0 = cpu_now_us();
+  std::size_t at = 0;
+  for (const std::string& c : chunks) {
+    std::memcpy(copy.data() + at, c.data(), c.size());
+    at += c.size();
+  }
+  sink = sink + copy[copy.size() / 2];
+  f.memcpy_ms = (cpu_now_us() - m0) / 1000;
+  return f;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -439,12 +509,16 @@ int main(int argc, char** argv) {
        false,
        true},
   };
-  std::printf("CPU time per request, us (median of %d x %d requests)\n", repeats, iterations);
-  std::printf("%-18s %7s %8s %8s %8s %8s %8s %8s %8s\n", "case", "bytes", "extract", "scan",
-              "decide", "total", "hook", "response", "memcpy");
   int status = 0;
+  bool request_header = false;
   for (const Case& c : cases) {
     if (std::string_view(c.name).find(only) == std::string_view::npos) continue;
+    if (!request_header) {
+      std::printf("CPU time per request, us (median of %d x %d requests)\n", repeats, iterations);
+      std::printf("%-18s %7s %8s %8s %8s %8s %8s %8s %8s\n", "case", "bytes", "extract", "scan",
+                  "decide", "total", "hook", "response", "memcpy");
+      request_header = true;
+    }
     const std::string body = padded(c.code          ? code_body(c.size)
                                     : c.proxy_shape ? proxy_bench_body(c.size)
                                     : c.anthropic   ? sized_body(anthropic_body, c.size)
@@ -457,6 +531,37 @@ int main(int argc, char** argv) {
     if (!f.allowed || f.findings != 0) {
       std::fprintf(stderr, "%s: expected an allowed request without findings, got %zu\n", c.name,
                    f.findings);
+      status = 1;
+    }
+  }
+  // Streamed answers: a whole 1 MiB answer, CPU time of the stream inspector (what the proxy pays
+  // per streamed response on top of forwarding), and the most text it held at once. The
+  // zero-width flood is one finding per position of a bounded pattern (docs/inspection.md, "Runs
+  // a pattern matches at every position"): linear, and holding at most the widest finding.
+  std::string zero_width;
+  while (zero_width.size() < (1u << 20)) zero_width += "\u200b";
+  std::mt19937 stream_rng(7);
+  const struct {
+    const char* name;
+    std::string text;
+    std::size_t per;
+  } streams[] = {
+      {"stream prose", prose(stream_rng, 1u << 20), 60},
+      {"stream zero-width", zero_width, 60},
+      {"stream zero-width", zero_width, 3},
+  };
+  bool header = false;
+  for (const auto& c : streams) {
+    if (std::string_view(c.name).find(only) == std::string_view::npos) continue;
+    if (!header) {
+      std::printf("\nStreamed answers, 1 MiB of text each, CPU ms (one run)\n");
+      std::printf("%-18s %7s %8s %8s %8s\n", "case", "delta", "inspect", "held", "memcpy");
+      header = true;
+    }
+    StreamFigures f = stream_figures(*compiled, scanner, c.text, c.per);
+    std::printf("%-18s %7zu %8.1f %8zu %8.3f\n", c.name, c.per, f.ms, f.held, f.memcpy_ms);
+    if (!f.passed) {
+      std::fprintf(stderr, "%s: the stream ended as blocked\n", c.name);
       status = 1;
     }
   }

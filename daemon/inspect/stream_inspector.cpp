@@ -201,7 +201,7 @@ bool StreamInspector::handle(std::vector<rules::Finding>& findings, MatchedIn in
       block(f, out);
       return false;
     }
-    redactions->push_back(f);
+    rules::grow_or_add(*redactions, f);  // a finding reported again grows (Scanner::feed)
   }
   return true;
 }
@@ -788,12 +788,14 @@ namespace {
 constexpr std::size_t kMaxGenericPaths = 64;
 }  // namespace
 
-// Drops the stream findings the event-by-event scan of a generic channel already acted on.
+// Drops the stream findings the event-by-event scan of a generic channel already acted on: a
+// finding of the same rule within one acted on. The stream may report a part of what the scan
+// of the whole event found as one finding (a run its later matches join), and then the rest.
 void StreamInspector::drop_handled(const Channel& ch, std::vector<rules::Finding>& found) {
   std::erase_if(found, [&](const rules::Finding& f) {
-    return std::find(ch.handled.begin(), ch.handled.end(),
-                     std::array<std::uint64_t, 3>{f.rule_index, f.start, f.end}) !=
-           ch.handled.end();
+    return std::any_of(ch.handled.begin(), ch.handled.end(), [&](const auto& h) {
+      return h[0] == f.rule_index && h[1] <= f.start && f.end <= h[2];
+    });
   });
 }
 

@@ -1741,3 +1741,36 @@ TEST_CASE("a streamed answer with a key after a colour code ends at every split"
     }
   }
 }
+
+TEST_CASE(
+    "a streamed flood of zero-width characters is redacted as a whole body is, holding little") {
+  // The hidden-text rule matches a run of them at every position: a stream kept every finding
+  // and held the whole run (128 KiB took 51 s). Findings of a run join, up to the widest match.
+  auto rules = default_rules();
+  std::string text = "look here ";
+  for (int i = 0; i < 12000; ++i) text += "\u200b";  // 36,000 bytes
+  text += " and read on";
+  std::vector<rules::Finding> whole;
+  REQUIRE(scanner()
+              .scan(*rules, rules::Scope::response, rules::Surface::body,
+                    rules::Layer::pre_template, text, whole)
+              .ok());
+  const std::string want = rules::redact(text, whole);
+  CHECK(want.find("\u200b") == std::string::npos);
+  for (std::size_t per : {3, 60, 600}) {
+    ExchangeFacts f = facts(openai_chat());
+    EventRecorder rec(f);
+    StreamInspector s(rules, scanner(), openai_chat(), StreamFormat::kSse, 128, rec);
+    std::string out;
+    std::uint64_t most_held = 0;
+    for (const std::string& piece : code_point_pieces(text, [&] { return per; })) {
+      REQUIRE(s.feed(sse_chunk(piece), out) == StreamStep::kContinue);
+      most_held = std::max(most_held, s.held_bytes());
+    }
+    REQUIRE(s.feed(sse_finish(), out) == StreamStep::kContinue);
+    REQUIRE(s.finish(out) == StreamStep::kContinue);
+    INFO("delta bytes " << per);
+    CHECK(joined_content(out) == want);
+    CHECK(most_held <= rules::kMaxPatternWidth + 2 * per + 1024);
+  }
+}

@@ -177,18 +177,25 @@ TEST_CASE("default pack: no finding starts before an offset already declared sta
     std::vector<Finding> out;
     std::uint64_t stable = 0;
     bool ordered = true;
+    std::vector<Finding> batch;
     for (std::size_t pos = 0; pos < text.size();) {
       const std::size_t n = std::min<std::size_t>(1 + rng() % 20, text.size() - pos);
-      const std::size_t before = out.size();
-      REQUIRE(scanner.feed(*stream, std::string_view(text).substr(pos, n), out).ok());
-      for (std::size_t k = before; k < out.size(); ++k) ordered &= out[k].start >= stable;
+      batch.clear();
+      REQUIRE(scanner.feed(*stream, std::string_view(text).substr(pos, n), batch).ok());
+      for (const Finding& f : batch) {
+        ordered &= f.start >= stable;
+        grow_or_add(out, f);
+      }
       ordered &= stream->stable_offset() >= stable;
       stable = stream->stable_offset();
       pos += n;
     }
-    const std::size_t before = out.size();
-    REQUIRE(scanner.finish(*stream, out).ok());
-    for (std::size_t k = before; k < out.size(); ++k) ordered &= out[k].start >= stable;
+    batch.clear();
+    REQUIRE(scanner.finish(*stream, batch).ok());
+    for (const Finding& f : batch) {
+      ordered &= f.start >= stable;
+      grow_or_add(out, f);
+    }
     INFO("text: " << text);
     CHECK(ordered);
     // Block scans also look at the text with hidden characters folded (rules/text_fold.hpp);

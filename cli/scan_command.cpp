@@ -71,22 +71,42 @@ void place_decoded(const rules::FoldedText& map, const std::vector<rules::Findin
                    std::vector<rules::Finding>& findings) {
   const std::size_t own = findings.size();
   std::vector<bool> replaced(own, false);
+  // The text's own findings by (rule, start), to look each decoded one up among those that can
+  // overlap it: a finding spans at most kMaxPatternWidth bytes, so they start no further back
+  // (one found through folded hidden characters may span more, and is then printed besides the
+  // decoded one at worst). Every own finding against every decoded one was quadratic.
+  std::vector<std::size_t> by_rule(own);
+  for (std::size_t k = 0; k < own; ++k) by_rule[k] = k;
+  auto key = [&](std::size_t k) { return std::pair(findings[k].rule_index, findings[k].start); };
+  std::sort(by_rule.begin(), by_rule.end(),
+            [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
   for (rules::Finding f : decoded) {
     if (f.end <= f.start || f.end > map.text.size()) continue;
     f.start = map.begin[static_cast<std::size_t>(f.start)];
     f.end = map.end[static_cast<std::size_t>(f.end - 1)];
+    const std::uint64_t back =
+        f.start > rules::kMaxPatternWidth ? f.start - rules::kMaxPatternWidth : 0;
+    auto it = std::lower_bound(by_rule.begin(), by_rule.end(), std::pair(f.rule_index, back),
+                               [&](std::size_t k, const auto& v) { return key(k) < v; });
     bool same = false;
-    for (std::size_t k = 0; k < own; ++k) {
-      const rules::Finding& g = findings[k];
-      if (g.rule_index != f.rule_index || g.end <= f.start || f.end <= g.start) continue;
+    for (; it != by_rule.end() && findings[*it].rule_index == f.rule_index &&
+           findings[*it].start < f.end;
+         ++it) {
+      const rules::Finding& g = findings[*it];
+      if (g.end <= f.start) continue;
       same = same || (g.start == f.start && g.end == f.end);
-      replaced[k] = replaced[k] || !(g.start == f.start && g.end == f.end);
+      replaced[*it] = replaced[*it] || !(g.start == f.start && g.end == f.end);
     }
     if (!same) findings.push_back(f);
   }
-  for (std::size_t k = own; k-- > 0;) {
-    if (replaced[k]) findings.erase(findings.begin() + static_cast<std::ptrdiff_t>(k));
+  // One pass: erasing each replaced finding in place moved the rest every time (quadratic).
+  std::size_t kept = 0;
+  for (std::size_t k = 0; k < findings.size(); ++k) {
+    if (k < own && replaced[k]) continue;
+    if (kept != k) findings[kept] = findings[k];
+    ++kept;
   }
+  findings.resize(kept);
   std::stable_sort(findings.begin(), findings.end(),
                    [](const rules::Finding& a, const rules::Finding& b) {
                      if (a.priority != b.priority) return a.priority < b.priority;

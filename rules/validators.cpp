@@ -862,23 +862,38 @@ bool password_value_valid(std::string_view s) {
   return true;
 }
 
-bool invisible_unicode_valid(std::string_view text, std::size_t start) {
-  // Tag characters (U+E0000..E007F) directly after U+1F3F4 WAVING BLACK FLAG spell a
-  // subdivision flag emoji (England, Scotland, Wales): not hidden text.
-  // The span may start inside such a run (a later start of the same match end), so walk back
-  // over the tag characters before it first.
+bool invisible_unicode_valid(std::string_view text, std::size_t start, std::size_t end) {
+  // Tag characters (U+E0000..E007F) directly after U+1F3F4 WAVING BLACK FLAG, up to the CANCEL
+  // TAG that ends them, spell a subdivision flag emoji (England: the flag, g b e n g, cancel):
+  // not hidden text. A flag has at most kMaxFlagTags of them; tags that run on past its cancel
+  // tag or its length are hidden text with a flag in front (a review's evasion: the flag made
+  // any run after it pass), and the walks stay that short (walking back over the whole run
+  // made a flood of tag characters quadratic: 512 KiB took 6.5 s).
+  // The span may start inside the flag's run (a later start of the same match end).
   constexpr std::string_view kBlackFlag = "\xF0\x9F\x8F\xB4";
+  constexpr std::string_view kCancelTag = "\xF3\xA0\x81\xBF";
+  constexpr std::size_t kTag = 4;
+  constexpr std::size_t kMaxFlagTags = 7;  // a region code of up to 6 and the cancel tag
   auto is_tag = [&](std::size_t at) {
-    return text[at] == '\xF3' && text[at + 1] == '\xA0' &&
+    return at + kTag <= text.size() && text[at] == '\xF3' && text[at + 1] == '\xA0' &&
            (text[at + 2] == '\x80' || text[at + 2] == '\x81') &&
            (static_cast<unsigned char>(text[at + 3]) & 0xC0) == 0x80;
   };
-  while (start >= 4 && is_tag(start - 4)) start -= 4;
-  if (start >= kBlackFlag.size() &&
-      text.substr(start - kBlackFlag.size(), kBlackFlag.size()) == kBlackFlag) {
-    return false;
+  std::size_t first = start;
+  for (std::size_t n = 0; n < kMaxFlagTags && first >= kTag && is_tag(first - kTag); ++n) {
+    first -= kTag;
   }
-  return true;
+  if (first < kBlackFlag.size() ||
+      text.substr(first - kBlackFlag.size(), kBlackFlag.size()) != kBlackFlag) {
+    return true;
+  }
+  std::size_t flag_end = first;
+  for (std::size_t n = 0; n < kMaxFlagTags && is_tag(flag_end); ++n) {
+    const bool cancel = text.substr(flag_end, kTag) == kCancelTag;
+    flag_end += kTag;
+    if (cancel) break;
+  }
+  return end > flag_end;
 }
 
 bool base64_text_valid(std::string_view s) {
@@ -1443,7 +1458,7 @@ bool validate(Validator v, std::string_view text, std::size_t start, std::size_t
     case Validator::password_word:
       return !password_in_code_or_prose(text, start, end);
     case Validator::invisible_unicode:
-      return invisible_unicode_valid(text, start);
+      return invisible_unicode_valid(text, start, end);
     case Validator::base64_text:
       return base64_text_valid(m);
     case Validator::ipv6:

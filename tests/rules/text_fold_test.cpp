@@ -618,6 +618,22 @@ TEST_CASE("a long run of combining marks is read once, not once per mark") {
   CHECK(has_hidden_characters(marks + "a\xCC\x81"));
 }
 
+TEST_CASE("a flood of tag characters is hidden text, each candidate judged near its start") {
+  // The flag check walked back over the whole run for every candidate: 512 KiB took 6.5 s,
+  // 4 MiB would take minutes. Findings of a run join, up to kMaxPatternWidth each.
+  std::string flood = "hi ";
+  for (int k = 0; k < (1 << 20); ++k) flood += "\xF3\xA0\x81\xA1";  // U+E0061, tag 'a'
+  flood += " there";
+  const std::vector<Finding> found = scan(flood);
+  std::size_t covered = 0;
+  for (const Finding& f : found) {
+    REQUIRE(f.reason_code == "INJECTION.INVISIBLE_UNICODE");
+    covered += f.end - f.start;
+  }
+  CHECK(covered == std::size_t{4} << 20);
+  CHECK(found.size() == (std::size_t{4} << 20) / kMaxPatternWidth);
+}
+
 // ---- runs of white space between words (Spaces::kCollapse) -----------------------------------
 
 namespace {

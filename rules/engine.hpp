@@ -65,6 +65,9 @@ struct Finding {
   std::uint64_t start = 0;       // byte offsets, [start, end); absolute from the stream start in
   std::uint64_t end = 0;         //   stream mode
   bool context_matched = false;  // a `detect.context` word was near the match (confidence boost)
+  // Stream mode: this grows a finding an earlier feed reported (the same rule and start, a
+  // larger end: later matches joined it; Scanner::feed). rules::grow_or_add keeps the latest.
+  bool reported_again = false;
 };
 
 // What a set of findings decides (DESIGN §3.2: rules are evaluated in ascending priority and the

@@ -213,13 +213,15 @@ Finding make_finding(const CompiledRules& rules, std::uint32_t rule, std::uint64
 // match that begins at `start` and ends at or before `limit` (absolute offsets) to `out`.
 //
 // A finding that overlaps the rule's previous one joins it: the rule reports their union, as
-// redaction would cover it anyway. A run a bounded pattern matches at every position (a flood
-// of zero-width characters under `{2,32}`) otherwise gave one finding per character, and a
-// stream that had to keep them all and hold its text until the run ended took superlinear time
-// (a 256 KiB flood about 400 s). A union grows to kMaxPatternWidth at most, the widest a single
-// match may be, so what a stream holds stays within the bounds a single match sets; past it,
-// the overlapping finding starts where the previous one ends. In stream mode a finding that
-// joins one reported by an earlier call is reported again, whole, with the same start.
+// redaction would cover it anyway (a consumer that judges a finding by where it starts and ends
+// judges the union: exchange.cpp's glued parts scan a run again when one reads past it). A run a
+// bounded pattern matches at every position (a flood of zero-width characters under `{2,32}`)
+// otherwise gave one finding per character, and a stream that had to keep them all and hold its
+// text until the run ended took superlinear time (a 256 KiB flood about 400 s). A union grows to
+// kMaxPatternWidth at most, the widest a single match may be, so what a stream holds stays within
+// the bounds a single match sets; past it, the overlapping finding starts where the previous one
+// ends. In stream mode a finding that joins one reported by an earlier call is reported again,
+// whole, with the same start.
 template <class Ready, class Rescan>
 Status decide_candidates(const CompiledRules& rules, std::uint8_t layer_bit, std::string_view text,
                          std::uint64_t base, std::vector<RawMatch>& raw, Ready ready,
@@ -279,6 +281,7 @@ Status decide_candidates(const CompiledRules& rules, std::uint8_t layer_bit, std
           } else {
             found_at = out.size();
             out.push_back(make_finding(rules, rule, p.found_start, to, context));
+            out.back().reported_again = true;
           }
           p.found_end = to;
           p.skip_to = std::max(p.skip_to, to);
@@ -1139,10 +1142,15 @@ Status Scanner::process_stream(ScanStream& s, bool final, std::vector<Finding>& 
   stable = snap_down(stable);
   // ... and not inside a finding already reported.
   for (std::size_t k = first; k < out.size(); ++k) {
-    auto grown = std::find_if(s.reported_.begin(), s.reported_.end(),
-                              [&](const auto& span) { return span.first == out[k].start; });
+    // A finding reported again grows its span (at most one per rule and call: no list walk for
+    // the others, so a call of many findings stays linear).
+    auto grown = s.reported_.end();
+    if (out[k].reported_again) {
+      grown = std::find_if(s.reported_.begin(), s.reported_.end(),
+                           [&](const auto& span) { return span.first == out[k].start; });
+    }
     if (grown != s.reported_.end()) {
-      grown->second = std::max(grown->second, out[k].end);  // a finding reported again
+      grown->second = std::max(grown->second, out[k].end);
     } else {
       s.reported_.emplace_back(out[k].start, out[k].end);
     }
@@ -1177,6 +1185,10 @@ Status Scanner::process_stream(ScanStream& s, bool final, std::vector<Finding>& 
 }
 
 void grow_or_add(std::vector<Finding>& findings, const Finding& f) {
+  if (!f.reported_again) {
+    findings.push_back(f);
+    return;
+  }
   for (auto it = findings.rbegin(); it != findings.rend(); ++it) {
     if (it->rule_index == f.rule_index && it->start == f.start) {
       it->end = std::max(it->end, f.end);

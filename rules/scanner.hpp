@@ -230,12 +230,13 @@ class Scanner {
   std::vector<std::uint64_t> spaced_runs_;  // the collapsed runs of the slice being scanned
 };
 
-// Decides one candidate (validator, entropy, allow list, context). `text` holds the candidate
-// at [from - base, to - base). Exposed for tests and for rules lint/test tooling.
-// Adds `f` to `findings`, or grows the finding of the same rule and start it reports again
-// (Scanner::feed). Recent findings are looked at first: a stream's growing one is the last.
+// Adds `f` to `findings`, or, when it is reported again (Finding::reported_again), grows the
+// finding of the same rule and start in place (Scanner::feed). Only such a finding looks through
+// the list (at most one per rule and feed call); others are appended.
 void grow_or_add(std::vector<Finding>& findings, const Finding& f);
 
+// Decides one candidate (validator, entropy, allow list, context). `text` holds the candidate
+// at [from - base, to - base). Exposed for tests and for rules lint/test tooling.
 bool accept_candidate(const CompiledRules& rules, std::uint32_t rule_index, std::string_view text,
                       std::uint64_t base, std::uint64_t from, std::uint64_t to,
                       bool& context_matched);

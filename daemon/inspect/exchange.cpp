@@ -557,29 +557,90 @@ std::vector<ExchangeInspector::Located> ExchangeInspector::scan_request(
     auto seg_end = [&](std::size_t k) {
       return segs[k].offset + extracted.pieces[segs[k].piece].text.size();
     };
-    // Where the run of glued parts each part is in ends: a finding must not reach past it into
-    // the next message's run (they are apart by a newline that some patterns read through).
+    // Where the run of glued parts each part is in begins and ends: a match must not reach past
+    // it into the next message's run (they are apart by a newline that some patterns read
+    // through).
     thread_local std::vector<std::uint64_t> run_end;
+    thread_local std::vector<std::size_t> run_first;
     run_end.assign(segs.size(), 0);
+    run_first.assign(segs.size(), 0);
     for (std::size_t k = segs.size(); k-- > 0;) {
       const bool glued_to_next = k + 1 < segs.size() && seg_end(k) == segs[k + 1].offset;
       run_end[k] = glued_to_next ? run_end[k + 1] : seg_end(k);
     }
-    // Whether the finding runs from the part it starts in into the next, within their run.
-    auto crosses = [&](const Located& l) {
+    for (std::size_t k = 1; k < segs.size(); ++k) {
+      run_first[k] = seg_end(k - 1) == segs[k].offset ? run_first[k - 1] : k;
+    }
+    auto segment_at = [&](std::uint64_t off) -> std::optional<std::size_t> {
       auto it = std::upper_bound(
-          segs.begin(), segs.end(), l.finding.start,
-          [](std::uint64_t off, const ConversationSegment& seg) { return off < seg.offset; });
-      if (it == segs.begin()) return false;
+          segs.begin(), segs.end(), off,
+          [](std::uint64_t o, const ConversationSegment& seg) { return o < seg.offset; });
+      if (it == segs.begin()) return std::nullopt;
       const auto k = static_cast<std::size_t>(it - segs.begin() - 1);
-      return l.finding.end > seg_end(k) && l.finding.end <= run_end[k];
+      if (off >= seg_end(k)) return std::nullopt;  // the newline between two runs
+      return k;
     };
-    found.erase(std::remove_if(found.begin() + static_cast<std::ptrdiff_t>(first), found.end(),
-                               [&](const Located& l) {
-                                 return l.piece == kGlued && !l.finding.rule_id.empty() &&
-                                        !crosses(l);
-                               }),
-                found.end());
+    // A glued finding is its rule's union of overlapping matches (rules/scanner.cpp). One
+    // within its run is kept when it runs from the part it starts in into the next, or when it
+    // starts where the rule's previous one ended: a union longer than kMaxPatternWidth goes on
+    // in a finding that starts there, made of matches that began before it, maybe in the part
+    // before (kept whole, it also covers matches of one part, which the conversation finds
+    // anyway). A union that reads past its run may join a match across two parts with one
+    // reading into the next message: the runs it covers are scanned again each alone, and
+    // their findings judged the same way. Judged whole, such a union was dropped, the card
+    // across two parts with it, and so was a union's next finding at a part's start (a
+    // review's findings). The rest is the conversation's.
+    thread_local std::vector<std::uint64_t> last_end;  // per rule: where its last one ended
+    last_end.assign(rules_->pack().rules.size(), UINT64_MAX);
+    std::vector<bool> rescan(segs.size(), false);  // by a run's first segment
+    std::vector<Located> kept, within;             // within: glued findings that stay in their run
+    auto judge = [&](const Located& l) {
+      const auto k = segment_at(l.finding.start);
+      if (!k) return;
+      std::uint64_t& last = last_end[l.finding.rule_index];
+      if (l.finding.end > seg_end(*k) || l.finding.start == last) kept.push_back(l);
+      last = l.finding.end;
+    };
+    for (std::size_t i = first; i < found.size(); ++i) {
+      const Located& l = found[i];
+      if (l.piece != kGlued || l.finding.rule_id.empty()) {
+        kept.push_back(l);
+        continue;
+      }
+      const auto k = segment_at(l.finding.start);
+      if (k && l.finding.end <= run_end[*k]) {
+        within.push_back(l);
+        continue;
+      }
+      for (std::size_t j = k ? *k : 0; j < segs.size() && segs[j].offset < l.finding.end; ++j) {
+        if (seg_end(j) > l.finding.start) rescan[run_first[j]] = true;
+      }
+    }
+    const std::string_view glued = extracted.glued;
+    for (std::size_t k = 0; k < segs.size(); ++k) {
+      if (!rescan[k]) continue;
+      std::vector<Located> alone;
+      const std::uint64_t from = segs[k].offset;
+      scan_text(glued.substr(from, run_end[k] - from), MatchedIn::kBody, Layer::kPostTemplate,
+                false, kGlued, scope, alone);
+      for (Located& l : alone) {
+        if (l.finding.rule_id.empty()) {
+          kept.push_back(l);
+          continue;
+        }
+        l.finding.start += from;
+        l.finding.end += from;
+        within.push_back(l);
+      }
+    }
+    // In order of rule and start, so that a union's next finding follows it.
+    std::stable_sort(within.begin(), within.end(), [](const Located& a, const Located& b) {
+      return std::pair(a.finding.rule_index, a.finding.start) <
+             std::pair(b.finding.rule_index, b.finding.start);
+    });
+    for (const Located& l : within) judge(l);
+    found.resize(first);
+    found.insert(found.end(), kept.begin(), kept.end());
     if (run_end.capacity() > kKeptIndexEntries) run_end = {};
   }
   TextPiece url = extract_url(target);

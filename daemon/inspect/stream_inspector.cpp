@@ -791,12 +791,35 @@ constexpr std::size_t kMaxGenericPaths = 64;
 // Drops the stream findings the event-by-event scan of a generic channel already acted on: a
 // finding of the same rule within one acted on. The stream may report a part of what the scan
 // of the whole event found as one finding (a run its later matches join), and then the rest.
+// The acted-on spans are sorted by (rule, start) with the furthest end so far, so each finding
+// is one search: an event of 80,000 findings looked each up in all of them (1.2 s).
 void StreamInspector::drop_handled(const Channel& ch, std::vector<rules::Finding>& found) {
-  std::erase_if(found, [&](const rules::Finding& f) {
-    return std::any_of(ch.handled.begin(), ch.handled.end(), [&](const auto& h) {
-      return h[0] == f.rule_index && h[1] <= f.start && f.end <= h[2];
+  if (found.empty()) return;
+  auto within = [](const rules::Finding& f, const std::array<std::uint64_t, 3>& h) {
+    return h[0] == f.rule_index && h[1] <= f.start && f.end <= h[2];
+  };
+  if (ch.handled.size() * found.size() <= 4096) {  // a delta's few: a sort costs more
+    std::erase_if(found, [&](const rules::Finding& f) {
+      return std::any_of(ch.handled.begin(), ch.handled.end(),
+                         [&](const auto& h) { return within(f, h); });
     });
+    return;
+  }
+  thread_local std::vector<std::array<std::uint64_t, 3>> spans;  // rule, start, furthest end
+  spans.assign(ch.handled.begin(), ch.handled.end());
+  std::sort(spans.begin(), spans.end());
+  for (std::size_t k = 1; k < spans.size(); ++k) {
+    if (spans[k][0] == spans[k - 1][0]) spans[k][2] = std::max(spans[k][2], spans[k - 1][2]);
+  }
+  std::erase_if(found, [&](const rules::Finding& f) {
+    // The last span of f's rule starting at or before f: the furthest end of all of them.
+    auto it = std::upper_bound(spans.begin(), spans.end(),
+                               std::array<std::uint64_t, 3>{f.rule_index, f.start, UINT64_MAX});
+    if (it == spans.begin()) return false;
+    --it;
+    return (*it)[0] == f.rule_index && f.end <= (*it)[2];
   });
+  if (spans.capacity() > 4096) spans = {};
 }
 
 StreamInspector::Channel* StreamInspector::generic_channel(const std::string& path) {

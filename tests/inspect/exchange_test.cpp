@@ -305,6 +305,53 @@ TEST_CASE("glued parts do not run into the next message or join separate inputs"
             .kind == RequestDecision::Kind::allow);
 }
 
+TEST_CASE("a card across two parts is redacted when another reads on into the next message") {
+  // 4556 4821 4377 4396 crosses the parts of message 1; 4821 4377 4396 + 4614 overlaps it and
+  // reads through the newline into message 2. The scanner reports their union: judged whole,
+  // it ran past the message and was dropped, the first card with it (a review's finding).
+  const std::string body =
+      chat_body(R"([{"role":"user","content":[{"type":"text","text":"card 4556\t4821\t"},)"
+                R"({"type":"text","text":"4377\t4396"}]},)"
+                R"({"role":"user","content":[{"type":"text","text":"4614 items"},)"
+                R"({"type":"text","text":"ok"}]}])");
+  ExchangeInspector x(default_rules(), scanner(), {}, facts(openai_chat()));
+  auto d = x.inspect_request({}, "/v1/chat/completions", body);
+  REQUIRE(d.kind == RequestDecision::Kind::rewrite);
+  CHECK(d.body.find("4377") == std::string::npos);
+  CHECK(d.body.find("4556") == std::string::npos);
+  CHECK(d.body.find("4614 items") != std::string::npos);  // message 2 is no card of its own
+  CHECK(valid_json(d.body));
+}
+
+TEST_CASE("a union of matches longer than the widest match is redacted across a part edge") {
+  // x{2,4} over a run: its matches join, up to kMaxPatternWidth, then the next finding starts
+  // where the union ended; with the run's first part exactly that long, the next finding lies
+  // in the second part, continuing the first (a review's finding: it was dropped).
+  auto rules = compiled(R"(apiVersion: edgeward/v1
+kind: RulePack
+name: run
+rules:
+  - id: 00000000-0000-4000-8000-000000000031
+    name: run
+    reason_code: POLICY.CUSTOM
+    action: redact
+    detect:
+      patterns: ['x{2,4}']
+)");
+  for (std::size_t n :
+       {std::size_t{100}, std::size_t{4095}, std::size_t{4096}, std::size_t{4097}}) {
+    ExchangeInspector x(rules, scanner(), {}, facts(openai_chat()));
+    const std::string part1 = "a " + std::string(n, 'x');
+    auto d = x.inspect_request({}, "/v1/chat/completions",
+                               chat_body(R"([{"role":"user","content":[{"type":"text","text":")" +
+                                         part1 + R"("},{"type":"text","text":"x b"}]}])"));
+    INFO("x in the first part: " << n);
+    REQUIRE(d.kind == RequestDecision::Kind::rewrite);
+    CHECK(d.body.find(R"("text":"x b")") == std::string::npos);
+    CHECK(d.body.find("xx") == std::string::npos);
+  }
+}
+
 TEST_CASE("many parts with a secret across every edge are all redacted") {
   // 40,000 parts, 20,000 keys each cut in two: the mapping back onto the parts is a search per
   // finding, not a walk over every part (a review measured 12 s for 128k such parts).

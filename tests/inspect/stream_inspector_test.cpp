@@ -1774,3 +1774,28 @@ TEST_CASE(
     CHECK(most_held <= rules::kMaxPatternWidth + 2 * per + 1024);
   }
 }
+
+TEST_CASE("one large delta of many redactions is inspected in one pass") {
+  // Each finding looked through the channel's redactions and the stream's reported spans for
+  // one to grow: one 280 KB delta of delimiters took 845 ms, a 4 MiB event would take minutes
+  // (a review's finding; this one would take two minutes). Only a finding reported again looks,
+  // at most one per rule and call.
+  std::string text;
+  for (int k = 0; k < 500000; ++k) text += "[INST] ";  // 3.5 MB, a redaction every 7 bytes
+  auto r = run_stream(default_rules(), openai_chat(), StreamFormat::kSse,
+                      {sse_chunk(text), sse_finish()});
+  REQUIRE_FALSE(r.ended);
+  const std::string joined = joined_content(r.out);
+  CHECK(joined.find("[INST]") == std::string::npos);
+  CHECK(joined.find("[REDACTED:INJECTION.DELIMITER_SPOOFING]") != std::string::npos);
+  // A generic stream's event: its findings were each looked up in all the event scan's
+  // (80,000 took 1.2 s; this one would take about a minute).
+  std::string data = R"({"token":{"text":)";
+  json::append_json_string(data, text);
+  data += "}}";
+  auto generic = run_stream(default_rules(), Route{Dialect::kGeneric, Endpoint::kUnknown},
+                            StreamFormat::kSse, {"data: " + data + "\n\n"});
+  REQUIRE_FALSE(generic.ended);
+  CHECK(generic.out.find("[INST]") == std::string::npos);
+  CHECK(generic.out.find("[REDACTED:INJECTION.DELIMITER_SPOOFING]") != std::string::npos);
+}

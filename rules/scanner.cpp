@@ -250,12 +250,18 @@ Status decide_candidates(const CompiledRules& rules, std::uint8_t layer_bit, std
     // b has the longest end of the group.
     if (from < p.skip_to && b->to <= p.skip_to) return false;
     // An allow-listed value at any end silences the whole group: its prefixes are not findings
-    // either (an allowed webhook URL must not be reported one character shorter).
-    if (!d.pack.rules[rule].allow.empty()) {
+    // either (an allowed webhook URL must not be reported one character shorter). Looked at
+    // once the group has a candidate: every end against every allowed value, for every group,
+    // was most of the cost of a body of digits (the card rule's allowed test numbers).
+    bool allow_checked = d.pack.rules[rule].allow.empty();
+    auto allowed = [&] {
+      if (allow_checked) return false;
+      allow_checked = true;
       for (const RawMatch* k = b; k < e; ++k) {
-        if (is_allowed(d.pack.rules[rule], text, base, from, k->to)) return false;
+        if (is_allowed(d.pack.rules[rule], text, base, from, k->to)) return true;
       }
-    }
+      return false;
+    };
     for (const RawMatch *k = b, *run_end = b; k < e; k = run_end) {
       // Several patterns of the rule may report this same span (with their own cut `\b`s and,
       // for recovered spans, their own Hyperscan ends): it is a candidate if any of them holds,
@@ -267,6 +273,7 @@ Status decide_candidates(const CompiledRules& rules, std::uint8_t layer_bit, std
       if (!bounded) continue;
       bool context = false;
       if (!accept_candidate(rules, rule, text, base, from, k->to, context)) continue;
+      if (allowed()) return false;
       const std::uint64_t to = k->to;
       // A match found by a later start's rescan is decided before the groups that start
       // between (rescans run ahead): one that starts before the finding's first match stays

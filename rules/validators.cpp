@@ -863,37 +863,43 @@ bool password_value_valid(std::string_view s) {
 }
 
 bool invisible_unicode_valid(std::string_view text, std::size_t start, std::size_t end) {
-  // Tag characters (U+E0000..E007F) directly after U+1F3F4 WAVING BLACK FLAG, up to the CANCEL
-  // TAG that ends them, spell a subdivision flag emoji (England: the flag, g b e n g, cancel):
-  // not hidden text. A flag has at most kMaxFlagTags of them; tags that run on past its cancel
-  // tag or its length are hidden text with a flag in front (a review's evasion: the flag made
-  // any run after it pass), and the walks stay that short (walking back over the whole run
-  // made a flood of tag characters quadratic: 512 KiB took 6.5 s).
-  // The span may start inside the flag's run (a later start of the same match end).
+  // Tag characters (U+E0000..E007F) directly after U+1F3F4 WAVING BLACK FLAG spell a
+  // subdivision flag emoji. Only the three Unicode recommends for general use are flags here
+  // (England, Scotland, Wales: "gbeng", "gbsct", "gbwls" and the CANCEL TAG): any other tags
+  // after a flag are hidden text behind it. Reviews hid messages behind a flag (any tags after
+  // it passed) and then behind a flag per word of up to seven tags ("🏴ignore🏴all…"), so
+  // the letters are the flag's or nothing. The walks stay that short: walking back over the
+  // whole run made a flood of tag characters quadratic (512 KiB took 6.5 s).
+  // The span may start inside the flag's tags (a later start of the same match end).
   constexpr std::string_view kBlackFlag = "\xF0\x9F\x8F\xB4";
-  constexpr std::string_view kCancelTag = "\xF3\xA0\x81\xBF";
   constexpr std::size_t kTag = 4;
-  constexpr std::size_t kMaxFlagTags = 7;  // a region code of up to 6 and the cancel tag
-  auto is_tag = [&](std::size_t at) {
-    return at + kTag <= text.size() && text[at] == '\xF3' && text[at + 1] == '\xA0' &&
-           (text[at + 2] == '\x80' || text[at + 2] == '\x81') &&
-           (static_cast<unsigned char>(text[at + 3]) & 0xC0) == 0x80;
+  constexpr std::size_t kFlagTags = 6;  // five letters and the cancel tag
+  constexpr std::string_view kFlags[] = {"gbeng\x7F", "gbsct\x7F", "gbwls\x7F"};
+  // The ASCII a tag character at `at` stands for, or 0 when there is none there.
+  auto tag_at = [&](std::size_t at) -> char {
+    if (at + kTag > text.size() || text[at] != '\xF3' || text[at + 1] != '\xA0' ||
+        (text[at + 2] != '\x80' && text[at + 2] != '\x81') ||
+        (static_cast<unsigned char>(text[at + 3]) & 0xC0) != 0x80) {
+      return 0;
+    }
+    return static_cast<char>(((text[at + 2] & 0x01) << 6) | (text[at + 3] & 0x3F));
   };
   std::size_t first = start;
-  for (std::size_t n = 0; n < kMaxFlagTags && first >= kTag && is_tag(first - kTag); ++n) {
+  for (std::size_t n = 0; n < kFlagTags && first >= kTag && tag_at(first - kTag) != 0; ++n) {
     first -= kTag;
   }
   if (first < kBlackFlag.size() ||
       text.substr(first - kBlackFlag.size(), kBlackFlag.size()) != kBlackFlag) {
     return true;
   }
-  std::size_t flag_end = first;
-  for (std::size_t n = 0; n < kMaxFlagTags && is_tag(flag_end); ++n) {
-    const bool cancel = text.substr(flag_end, kTag) == kCancelTag;
-    flag_end += kTag;
-    if (cancel) break;
+  std::string letters;
+  for (std::size_t n = 0; n < kFlagTags; ++n) {
+    const char c = tag_at(first + n * kTag);
+    if (c == 0) break;
+    letters.push_back(c);
   }
-  return end > flag_end;
+  const bool flag = std::find(std::begin(kFlags), std::end(kFlags), letters) != std::end(kFlags);
+  return !flag || end > first + kFlagTags * kTag;
 }
 
 bool base64_text_valid(std::string_view s) {

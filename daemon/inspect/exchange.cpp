@@ -592,6 +592,9 @@ std::vector<ExchangeInspector::Located> ExchangeInspector::scan_request(
     // review's findings). The rest is the conversation's.
     thread_local std::vector<std::uint64_t> last_end;  // per rule: where its last one ended
     last_end.assign(rules_->pack().rules.size(), UINT64_MAX);
+    // Per rule: where its last finding that sent its runs to be scanned again ended.
+    thread_local std::vector<std::uint64_t> dropped_end;
+    dropped_end.assign(rules_->pack().rules.size(), UINT64_MAX);
     std::vector<bool> rescan(segs.size(), false);  // by a run's first segment
     std::vector<Located> kept, within;             // within: glued findings that stay in their run
     auto judge = [&](const Located& l) {
@@ -608,13 +611,23 @@ std::vector<ExchangeInspector::Located> ExchangeInspector::scan_request(
         continue;
       }
       const auto k = segment_at(l.finding.start);
-      if (k && l.finding.end <= run_end[*k]) {
+      std::uint64_t& dropped = dropped_end[l.finding.rule_index];
+      if (k && l.finding.end <= run_end[*k] && l.finding.start != dropped) {
         within.push_back(l);
         continue;
       }
-      for (std::size_t j = k ? *k : 0; j < segs.size() && segs[j].offset < l.finding.end; ++j) {
-        if (seg_end(j) > l.finding.start) rescan[run_first[j]] = true;
-      }
+      // It reads past its run, or goes on from a union that did (a union's next finding, made
+      // of matches that began in it): the runs it covers are judged alone. The first part that
+      // ends after its start is found by a search (a walk from the first part made a body of
+      // many messages quadratic: a review's finding).
+      auto j = static_cast<std::size_t>(
+          std::upper_bound(
+              segs.begin(), segs.end(), l.finding.start,
+              [](std::uint64_t off, const ConversationSegment& seg) { return off < seg.offset; }) -
+          segs.begin());
+      if (j > 0 && seg_end(j - 1) > l.finding.start) --j;
+      for (; j < segs.size() && segs[j].offset < l.finding.end; ++j) rescan[run_first[j]] = true;
+      dropped = l.finding.end;
     }
     const std::string_view glued = extracted.glued;
     for (std::size_t k = 0; k < segs.size(); ++k) {
@@ -642,6 +655,7 @@ std::vector<ExchangeInspector::Located> ExchangeInspector::scan_request(
     found.resize(first);
     found.insert(found.end(), kept.begin(), kept.end());
     if (run_end.capacity() > kKeptIndexEntries) run_end = {};
+    if (run_first.capacity() > kKeptIndexEntries) run_first = {};
   }
   TextPiece url = extract_url(target);
   scan_piece(url, kNoPiece, scope, found);

@@ -352,6 +352,65 @@ rules:
   }
 }
 
+TEST_CASE("a union that reads into the next message does not redact that message") {
+  // The union of a run of x and line breaks reads from message 1 into message 2 and reaches
+  // kMaxPatternWidth; its next finding starts in message 2, whose text matches nothing alone
+  // (a review's finding: it was kept as the union's continuation and redacted "y").
+  auto rules = compiled(R"(apiVersion: edgeward/v1
+kind: RulePack
+name: run
+rules:
+  - id: 00000000-0000-4000-8000-000000000032
+    name: run
+    reason_code: POLICY.CUSTOM
+    action: redact
+    detect:
+      patterns: ['(?:x|\n)(?:x|\n|y){1,3}']
+)");
+  for (std::size_t n : {std::size_t{4093}, std::size_t{4095}, std::size_t{4097}}) {
+    ExchangeInspector x(rules, scanner(), {}, facts(openai_chat()));
+    auto d = x.inspect_request(
+        {}, "/v1/chat/completions",
+        chat_body(
+            R"([{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":")" +
+            std::string(n, 'x') +
+            R"("}]},{"role":"user","content":[{"type":"text","text":"y"},)"
+            R"({"type":"text","text":"yy ok"}]}])"));
+    INFO("x in message 1: " << n);
+    REQUIRE(d.kind == RequestDecision::Kind::rewrite);
+    CHECK(d.body.find(R"({"type":"text","text":"y"},{"type":"text","text":"yy ok"})") !=
+          std::string::npos);
+  }
+}
+
+TEST_CASE("a body of many messages whose findings start between them is judged in one pass") {
+  // A pattern that begins with white space starts on the newline between two messages' runs
+  // and reads into the next; each such finding walked the parts from the first (64k messages:
+  // 4.1 s, a review's finding). (The conversation, a line per part, finds "\nqq" itself.)
+  auto rules = compiled(R"(apiVersion: edgeward/v1
+kind: RulePack
+name: nl
+rules:
+  - id: 00000000-0000-4000-8000-000000000051
+    name: nl
+    reason_code: POLICY.CUSTOM
+    action: redact
+    detect:
+      patterns: ['\sqq[a-z]{0,3}']
+)");
+  std::string messages;
+  for (int k = 0; k < 64000; ++k) {
+    messages += R"({"role":"user","content":[{"type":"text","text":"qq"},)"
+                R"({"type":"text","text":"a"}]},)";
+  }
+  messages.pop_back();
+  ExchangeInspector x(rules, scanner(), {}, facts(openai_chat()));
+  auto d = x.inspect_request({}, "/v1/chat/completions", chat_body("[" + messages + "]"));
+  REQUIRE(d.kind == RequestDecision::Kind::rewrite);
+  CHECK(d.body.find(R"("text":"qq")") == std::string::npos);
+  CHECK(valid_json(d.body));
+}
+
 TEST_CASE("many parts with a secret across every edge are all redacted") {
   // 40,000 parts, 20,000 keys each cut in two: the mapping back onto the parts is a search per
   // finding, not a walk over every part (a review measured 12 s for 128k such parts).

@@ -535,9 +535,9 @@ int main(int argc, char** argv) {
     }
   }
   // Streamed answers: a whole 1 MiB answer, CPU time of the stream inspector (what the proxy pays
-  // per streamed response on top of forwarding), and the most text it held at once. The
-  // zero-width flood is one finding per position of a bounded pattern (docs/inspection.md, "Runs
-  // a pattern matches at every position"): linear, and holding at most the widest finding.
+  // per streamed response on top of forwarding), and the most text it held at once. A bounded
+  // pattern matches the zero-width flood at every position (docs/inspection.md, "Runs a pattern
+  // matches at every position"): linear, and holding at most the widest finding.
   std::string zero_width;
   while (zero_width.size() < (1u << 20)) zero_width += "\u200b";
   std::mt19937 stream_rng(7);

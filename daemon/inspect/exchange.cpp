@@ -571,14 +571,19 @@ std::vector<ExchangeInspector::Located> ExchangeInspector::scan_request(
     for (std::size_t k = 1; k < segs.size(); ++k) {
       run_first[k] = seg_end(k - 1) == segs[k].offset ? run_first[k - 1] : k;
     }
+    // The first part that begins after `off`.
+    auto part_after = [&](std::uint64_t off) {
+      return static_cast<std::size_t>(
+          std::upper_bound(
+              segs.begin(), segs.end(), off,
+              [](std::uint64_t o, const ConversationSegment& seg) { return o < seg.offset; }) -
+          segs.begin());
+    };
+    // The part that holds `off`, if any (not the newline between two runs).
     auto segment_at = [&](std::uint64_t off) -> std::optional<std::size_t> {
-      auto it = std::upper_bound(
-          segs.begin(), segs.end(), off,
-          [](std::uint64_t o, const ConversationSegment& seg) { return o < seg.offset; });
-      if (it == segs.begin()) return std::nullopt;
-      const auto k = static_cast<std::size_t>(it - segs.begin() - 1);
-      if (off >= seg_end(k)) return std::nullopt;  // the newline between two runs
-      return k;
+      const std::size_t after = part_after(off);
+      if (after == 0 || off >= seg_end(after - 1)) return std::nullopt;
+      return after - 1;
     };
     // A glued finding is its rule's union of overlapping matches (rules/scanner.cpp). One
     // within its run is kept when it runs from the part it starts in into the next, or when it
@@ -620,11 +625,7 @@ std::vector<ExchangeInspector::Located> ExchangeInspector::scan_request(
       // of matches that began in it): the runs it covers are judged alone. The first part that
       // ends after its start is found by a search (a walk from the first part made a body of
       // many messages quadratic: a review's finding).
-      auto j = static_cast<std::size_t>(
-          std::upper_bound(
-              segs.begin(), segs.end(), l.finding.start,
-              [](std::uint64_t off, const ConversationSegment& seg) { return off < seg.offset; }) -
-          segs.begin());
+      std::size_t j = part_after(l.finding.start);
       if (j > 0 && seg_end(j - 1) > l.finding.start) --j;
       for (; j < segs.size() && segs[j].offset < l.finding.end; ++j) rescan[run_first[j]] = true;
       dropped = l.finding.end;

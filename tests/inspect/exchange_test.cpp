@@ -305,6 +305,18 @@ TEST_CASE("glued parts do not run into the next message or join separate inputs"
             .kind == RequestDecision::Kind::allow);
 }
 
+namespace {
+// A pack of one redact rule (POLICY.CUSTOM) with one pattern, written as Hyperscan reads it.
+std::shared_ptr<const edgeward::rules::CompiledRules> one_redact_rule(const std::string& pattern) {
+  return compiled(
+      "apiVersion: edgeward/v1\nkind: RulePack\nname: one\nrules:\n"
+      "  - id: 00000000-0000-4000-8000-000000000031\n    name: one\n"
+      "    reason_code: POLICY.CUSTOM\n    action: redact\n"
+      "    detect:\n      patterns: ['" +
+      pattern + "']\n");
+}
+}  // namespace
+
 TEST_CASE("a card across two parts is redacted when another reads on into the next message") {
   // 4556 4821 4377 4396 crosses the parts of message 1; 4821 4377 4396 + 4614 overlaps it and
   // reads through the newline into message 2. The scanner reports their union: judged whole,
@@ -327,17 +339,7 @@ TEST_CASE("a union of matches longer than the widest match is redacted across a 
   // x{2,4} over a run: its matches join, up to kMaxPatternWidth, then the next finding starts
   // where the union ended; with the run's first part exactly that long, the next finding lies
   // in the second part, continuing the first (a review's finding: it was dropped).
-  auto rules = compiled(R"(apiVersion: edgeward/v1
-kind: RulePack
-name: run
-rules:
-  - id: 00000000-0000-4000-8000-000000000031
-    name: run
-    reason_code: POLICY.CUSTOM
-    action: redact
-    detect:
-      patterns: ['x{2,4}']
-)");
+  auto rules = one_redact_rule(R"(x{2,4})");
   for (std::size_t n :
        {std::size_t{100}, std::size_t{4095}, std::size_t{4096}, std::size_t{4097}}) {
     ExchangeInspector x(rules, scanner(), {}, facts(openai_chat()));
@@ -356,17 +358,7 @@ TEST_CASE("a union that reads into the next message does not redact that message
   // The union of a run of x and line breaks reads from message 1 into message 2 and reaches
   // kMaxPatternWidth; its next finding starts in message 2, whose text matches nothing alone
   // (a review's finding: it was kept as the union's continuation and redacted "y").
-  auto rules = compiled(R"(apiVersion: edgeward/v1
-kind: RulePack
-name: run
-rules:
-  - id: 00000000-0000-4000-8000-000000000032
-    name: run
-    reason_code: POLICY.CUSTOM
-    action: redact
-    detect:
-      patterns: ['(?:x|\n)(?:x|\n|y){1,3}']
-)");
+  auto rules = one_redact_rule(R"((?:x|\n)(?:x|\n|y){1,3})");
   for (std::size_t n : {std::size_t{4093}, std::size_t{4095}, std::size_t{4097}}) {
     ExchangeInspector x(rules, scanner(), {}, facts(openai_chat()));
     auto d = x.inspect_request(
@@ -387,17 +379,7 @@ TEST_CASE("a body of many messages whose findings start between them is judged i
   // A pattern that begins with white space starts on the newline between two messages' runs
   // and reads into the next; each such finding walked the parts from the first (64k messages:
   // 4.1 s, a review's finding). (The conversation, a line per part, finds "\nqq" itself.)
-  auto rules = compiled(R"(apiVersion: edgeward/v1
-kind: RulePack
-name: nl
-rules:
-  - id: 00000000-0000-4000-8000-000000000051
-    name: nl
-    reason_code: POLICY.CUSTOM
-    action: redact
-    detect:
-      patterns: ['\sqq[a-z]{0,3}']
-)");
+  auto rules = one_redact_rule(R"(\sqq[a-z]{0,3})");
   std::string messages;
   for (int k = 0; k < 64000; ++k) {
     messages += R"({"role":"user","content":[{"type":"text","text":"qq"},)"

@@ -72,6 +72,13 @@ std::string sse_chunk(std::string_view text) {
   return "data: " + data + "\n\n";
 }
 
+std::string sse_finish();
+
+// `text` as two content deltas cut at `cut`, then the stream's end.
+std::vector<std::string> two_deltas(std::string_view text, std::size_t cut) {
+  return {sse_chunk(text.substr(0, cut)), sse_chunk(text.substr(cut)), sse_finish()};
+}
+
 std::string sse_finish() {
   return "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}"
          "\n\ndata: [DONE]\n\n";
@@ -174,9 +181,7 @@ TEST_CASE("an IBAN split across deltas at every byte boundary is found") {
   std::string text = std::string("pay ") + kIban + " now";
   for (std::size_t cut = 1; cut < text.size(); ++cut) {
     INFO(cut);
-    auto r =
-        run_stream(test_rules(), openai_chat(), StreamFormat::kSse,
-                   {sse_chunk(text.substr(0, cut)), sse_chunk(text.substr(cut)), sse_finish()});
+    auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse, two_deltas(text, cut));
     CHECK(r.ended);
     CHECK(r.out.find("3704") == std::string::npos);
   }
@@ -1016,9 +1021,7 @@ TEST_CASE("a key of look-alikes judged by the word after it does not leave at an
     for (std::size_t cut = 1; cut < text.size(); ++cut) {
       if ((static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) continue;
       INFO(text << " cut " << cut);
-      auto r =
-          run_stream(test_rules(), openai_chat(), StreamFormat::kSse,
-                     {sse_chunk(text.substr(0, cut)), sse_chunk(text.substr(cut)), sse_finish()});
+      auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse, two_deltas(text, cut));
       CHECK(r.ended);
       CHECK(r.out.find(key.substr(8)) == std::string::npos);
       CHECK(r.out.find("blocked by edgeward: DLP.SECRET.AWS_ACCESS_KEY") != std::string::npos);
@@ -1033,9 +1036,7 @@ TEST_CASE("a key with hidden characters inside is found in streamed deltas at ev
   for (std::size_t cut = 1; cut < text.size(); ++cut) {
     if ((static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) continue;
     INFO(cut);
-    auto r =
-        run_stream(test_rules(), openai_chat(), StreamFormat::kSse,
-                   {sse_chunk(text.substr(0, cut)), sse_chunk(text.substr(cut)), sse_finish()});
+    auto r = run_stream(test_rules(), openai_chat(), StreamFormat::kSse, two_deltas(text, cut));
     CHECK(r.ended);
     CHECK(r.out.find("QWERTY") == std::string::npos);
     CHECK(r.out.find("blocked by edgeward: DLP.SECRET.AWS_ACCESS_KEY") != std::string::npos);
@@ -1657,8 +1658,7 @@ TEST_CASE(
     for (std::size_t cut = 1; cut < text.size(); ++cut) {
       INFO(text << " cut " << cut);
       auto r =
-          run_stream(default_rules(), openai_chat(), StreamFormat::kSse,
-                     {sse_chunk(text.substr(0, cut)), sse_chunk(text.substr(cut)), sse_finish()});
+          run_stream(default_rules(), openai_chat(), StreamFormat::kSse, two_deltas(text, cut));
       CHECK(r.ended);
       CHECK(r.out.find("blocked by edgeward: DLP.SECRET.AWS_ACCESS_KEY") != std::string::npos);
       CHECK(r.out.find("CIVWF6") == std::string::npos);
@@ -1670,9 +1670,7 @@ TEST_CASE("a streamed answer with a card after an escaped tab is redacted at eve
   const std::string text = R"(name\tcard\nBob\t4539 1488 0343 6467\tok)";
   for (std::size_t cut = 1; cut < text.size(); ++cut) {
     INFO("cut " << cut);
-    auto r =
-        run_stream(default_rules(), openai_chat(), StreamFormat::kSse,
-                   {sse_chunk(text.substr(0, cut)), sse_chunk(text.substr(cut)), sse_finish()});
+    auto r = run_stream(default_rules(), openai_chat(), StreamFormat::kSse, two_deltas(text, cut));
     CHECK_FALSE(r.ended);
     CHECK(joined_content(r.out) == R"(name\tcard\nBob\t[REDACTED:DLP.PII.CREDIT_CARD]\tok)");
   }
@@ -1682,9 +1680,7 @@ TEST_CASE("a streamed answer of code with backslashes passes whole and records n
   const std::string text =
       R"(Try printf("total\t%d\n", n); or the path C:\Users\me\new or ^\d{4}\s\w+$ or "\u00e9".)";
   for (std::size_t cut = 1; cut < text.size(); cut += 7) {
-    auto r =
-        run_stream(default_rules(), openai_chat(), StreamFormat::kSse,
-                   {sse_chunk(text.substr(0, cut)), sse_chunk(text.substr(cut)), sse_finish()});
+    auto r = run_stream(default_rules(), openai_chat(), StreamFormat::kSse, two_deltas(text, cut));
     CHECK_FALSE(r.ended);
     CHECK(joined_content(r.out) == text);
     CHECK(r.events.empty());
@@ -1703,8 +1699,7 @@ TEST_CASE("a streamed answer with a key after an escape of another depth or lang
       if ((static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) continue;  // a JSON string
       INFO(text << " cut " << cut);                                          // holds whole ones
       auto r =
-          run_stream(default_rules(), openai_chat(), StreamFormat::kSse,
-                     {sse_chunk(text.substr(0, cut)), sse_chunk(text.substr(cut)), sse_finish()});
+          run_stream(default_rules(), openai_chat(), StreamFormat::kSse, two_deltas(text, cut));
       CHECK(r.ended);
       CHECK(r.out.find("CIVWF6") == std::string::npos);
     }
@@ -1734,8 +1729,7 @@ TEST_CASE("a streamed answer with a key after a colour code ends at every split"
     for (std::size_t cut = 1; cut < text.size(); ++cut) {
       INFO(text << " cut " << cut);
       auto r =
-          run_stream(default_rules(), openai_chat(), StreamFormat::kSse,
-                     {sse_chunk(text.substr(0, cut)), sse_chunk(text.substr(cut)), sse_finish()});
+          run_stream(default_rules(), openai_chat(), StreamFormat::kSse, two_deltas(text, cut));
       CHECK(r.ended);
       CHECK(r.out.find("CIVWF6") == std::string::npos);
     }

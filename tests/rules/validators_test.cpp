@@ -21,6 +21,14 @@ std::string hex(const std::array<std::uint8_t, 32>& h) {
   }
   return out;
 }
+
+// `which` on `candidate` where it stands in `text`, as the scanner passes a match with the text
+// around it.
+bool validate_at(Validator which, std::string_view text, std::string_view candidate) {
+  const std::size_t start = text.find(candidate);
+  REQUIRE(start != std::string_view::npos);
+  return validate(which, text, start, start + candidate.size());
+}
 }  // namespace
 
 TEST_CASE("Luhn accepts valid numbers and refuses a changed digit") {
@@ -277,9 +285,7 @@ TEST_CASE("a password value that is an absolute path names a directory or a file
 TEST_CASE("a password-shaped match in a docstring field or code or prose is not a password") {
   // The match as the pattern reads it, inside the text around it.
   auto v = [](std::string_view text, std::string_view match) {
-    const std::size_t at = text.find(match);
-    REQUIRE(at != std::string_view::npos);
-    return validate(Validator::password_value, text, at, at + match.size());
+    return validate_at(Validator::password_value, text, match);
   };
   CHECK_FALSE(v(":param password: Unicode password.", "password: Unicode "));
   CHECK_FALSE(v(":param client_secret: Unicode client secret.", "client_secret: Unicode "));
@@ -290,9 +296,7 @@ TEST_CASE("a password-shaped match in a docstring field or code or prose is not 
   CHECK_FALSE(v("log(\"PASS: MessageFormat successful\")", "PASS: MessageFormat "));
   // The short-key rule's validator: the same reading without the key's own forms.
   auto w = [](std::string_view text, std::string_view match) {
-    const std::size_t at = text.find(match);
-    REQUIRE(at != std::string_view::npos);
-    return validate(Validator::password_word, text, at, at + match.size());
+    return validate_at(Validator::password_word, text, match);
   };
   CHECK_FALSE(w("# user:pass BasicAuth (optional)", "pass BasicA"));
   CHECK_FALSE(w("SRP_user_pwd *SRP_VBASE_get1_by_user(SRP_VBASE *vb)", "*SRP_VBASE_get1_by_user"));
@@ -378,9 +382,7 @@ TEST_CASE("a flag in front of tag characters hides no message behind it") {
 TEST_CASE("validators that look around the candidate") {
   // Candidate text[start, end) inside a larger text, as the scanner passes it.
   auto at = [](Validator which, std::string_view text, std::string_view candidate) {
-    std::size_t start = text.find(candidate);
-    REQUIRE(start != std::string_view::npos);
-    return validate(which, text, start, start + candidate.size());
+    return validate_at(which, text, candidate);
   };
   // The password of a DB URL is not an e-mail address; a mailbox in prose still is.
   CHECK_FALSE(at(Validator::email, "postgres://report:Dt8xdG*h8@db.internal.acme.io:5432/x",
